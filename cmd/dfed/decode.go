@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/go-diaspora/federation/magicenv"
+)
+
+// result is what decode prints.
+type result struct {
+	Format    string     `json:"format"`
+	Valid     bool       `json:"valid"`
+	Sender    string     `json:"sender,omitempty"`
+	Signature string     `json:"signature,omitempty"`
+	Payload   *string    `json:"payload,omitempty"`
+	Error     *errorJSON `json:"error,omitempty"`
+}
+
+type errorJSON struct {
+	Category string `json:"category"`
+	Message  string `json:"message"`
+}
+
+// pubFlags collects repeated --pub ID=PEMFILE flags.
+type pubFlags map[string]string
+
+func (p pubFlags) String() string { return fmt.Sprint(map[string]string(p)) }
+
+func (p pubFlags) Set(v string) error {
+	id, file, ok := strings.Cut(v, "=")
+	if !ok || id == "" || file == "" {
+		return fmt.Errorf("want ID=PEMFILE, got %q", v)
+	}
+	p[id] = file
+	return nil
+}
+
+func decode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("decode", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pubs := pubFlags{}
+	fs.Var(pubs, "pub", "public key of a sender, as `ID=PEMFILE` (repeatable)")
+	keyFile := fs.String("key", "", "recipient private key `PEMFILE`, to open an encrypted envelope")
+	minBits := fs.Int("min-key-bits", magicenv.DefaultMinKeyBits, "shortest RSA key accepted (1024 for old fixtures)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: dfed decode [--pub ID=PEMFILE]... [--key PEMFILE] [--min-key-bits N] FILE|-")
+		return 2
+	}
+	opts := magicenv.Options{MinKeyBits: *minBits}
+
+	keys := make(map[string]*rsa.PublicKey, len(pubs))
+	for id, file := range pubs {
+		b, err := os.ReadFile(file)
+		if err == nil {
+			keys[id], err = opts.ParsePublicKey(b)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "dfed: --pub %s: %v\n", id, err)
+			return 2
+		}
+	}
+	var priv *rsa.PrivateKey
+	if *keyFile != "" {
+		b, err := os.ReadFile(*keyFile)
+		if err == nil {
+			priv, err = opts.ParsePrivateKey(b)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "dfed: --key: %v\n", err)
+			return 2
+		}
+	}
+	body, err := readInput(fs.Arg(0), stdin, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "dfed: %v\n", err)
+		return 2
+	}
+
+	res := open(opts, body, keys, priv)
+	if res.Format == "encrypted_magic_envelope" && priv == nil {
+		fmt.Fprintln(stderr, "dfed: the input is an encrypted envelope: give the recipient's key with --key")
+		return 2
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(res); err != nil {
+		fmt.Fprintf(stderr, "dfed: %v\n", err)
+		return 2
+	}
+	if !res.Valid {
+		return 1
+	}
+	return 0
+}
+
+func readInput(name string, stdin io.Reader, opts magicenv.Options) ([]byte, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	limit := opts.MaxSize
+	if limit == 0 {
+		limit = magicenv.DefaultMaxSize
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, magicenv.ErrTooLarge
+	}
+	return b, nil
+}
+
+// open decrypts (when the body is JSON), parses and verifies, and reports
+// every step in the result.
+func open(opts magicenv.Options, body []byte, keys map[string]*rsa.PublicKey, priv *rsa.PrivateKey) *result {
+	res := &result{Format: "magic_envelope"}
+	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] == '{' {
+		res.Format = "encrypted_magic_envelope"
+		if priv == nil {
+			return res
+		}
+		plain, err := opts.Decrypt(body, priv)
+		if err != nil {
+			return res.fail(err)
+		}
+		body = plain
+	}
+	env, err := opts.Parse(body)
+	if err != nil {
+		return res.fail(err)
+	}
+	payload := string(env.Payload())
+	res.Payload = &payload
+	if res.Sender, err = env.Author(); err != nil {
+		return res.fail(err)
+	}
+	pub, ok := keys[res.Sender]
+	if !ok {
+		res.Signature = "unchecked"
+		return res.fail(&magicenv.KeyLookupError{Author: res.Sender, Err: fmt.Errorf("no --pub given: %w", magicenv.ErrKeyNotFound)})
+	}
+	if err := env.Verify(pub); err != nil {
+		res.Signature = "invalid"
+		return res.fail(err)
+	}
+	res.Signature = "valid"
+	res.Valid = true
+	return res
+}
+
+func (r *result) fail(err error) *result {
+	r.Valid = false
+	r.Error = &errorJSON{Category: category(err), Message: err.Error()}
+	return r
+}
+
+// category maps an error to the neutral vocabulary of the vector
+// manifests.
+func category(err error) string {
+	var kerr *magicenv.KeyLookupError
+	switch {
+	case errors.As(err, &kerr):
+		return "sender_key_not_found"
+	case errors.Is(err, magicenv.ErrInvalidSignature):
+		return "invalid_envelope_signature"
+	case errors.Is(err, magicenv.ErrDecrypt):
+		return "decrypt"
+	case errors.Is(err, magicenv.ErrMalformed), errors.Is(err, magicenv.ErrTooLarge):
+		return "malformed"
+	case errors.Is(err, magicenv.ErrInvalidEnvelope):
+		return "invalid_envelope"
+	case errors.Is(err, magicenv.ErrWeakKey), errors.Is(err, magicenv.ErrInvalidKey):
+		return "invalid_key"
+	}
+	return "error"
+}

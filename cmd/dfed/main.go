@@ -1,0 +1,55 @@
+// Command dfed decodes, checks and explains diaspora* federation payloads.
+//
+// Usage:
+//
+//	dfed decode [--pub ID=PEMFILE]... [--key PEMFILE] [--min-key-bits N] FILE|-
+//
+// decode opens a public Magic Envelope or, with --key (the recipient's
+// private key), an encrypted one, verifies the signature with the public
+// key given for the claimed sender by --pub, and prints one JSON object:
+//
+//	{"format": "magic_envelope", "valid": true, "sender": "alice@pod.example",
+//	 "signature": "valid", "payload": "<status_message>…"}
+//
+// or, when the input is rejected, "valid": false with
+// "error": {"category": ..., "message": ...}. The categories are the neutral
+// names of the test-vector manifests (invalid_envelope, malformed,
+// invalid_envelope_signature, sender_key_not_found, decrypt, ...).
+//
+// Exit status: 0 when the input is valid, 1 when it is rejected, 2 on a
+// usage error.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `usage: dfed <command> [arguments]
+
+commands:
+  decode [--pub ID=PEMFILE]... [--key PEMFILE] [--min-key-bits N] FILE|-
+        open a Magic Envelope (encrypted with --key) and print it as JSON
+`
+
+// run is main without the process: it returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "decode":
+		return decode(args[1:], stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "dfed: unknown command %q\n%s", args[0], usage)
+	return 2
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const ref = "../../testdata/vectors/reference/"
+
+func dfed(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestDecode(t *testing.T) {
+	alice := "--pub=alice@pod-a.example.org=" + ref + "keys/alice.pub.pem"
+	bobKey := "--key=" + ref + "keys/bob.pem"
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		format   string
+		category string
+	}{
+		{"public valid", []string{alice, ref + "magic_envelope_public/status_message_basic.xml"}, 0, "magic_envelope", ""},
+		{"public tampered", []string{alice, ref + "magic_envelope_public/tampered_data.xml"}, 1, "magic_envelope", "invalid_envelope_signature"},
+		{"public no key", []string{ref + "magic_envelope_public/status_message_basic.xml"}, 1, "magic_envelope", "sender_key_not_found"},
+		{"public malformed", []string{alice, ref + "magic_envelope_public/broken_base64_data.xml"}, 1, "magic_envelope", "malformed"},
+		{"public bad alg", []string{alice, ref + "magic_envelope_public/wrong_algorithm.xml"}, 1, "magic_envelope", "invalid_envelope"},
+		{"private valid", []string{alice, bobKey, ref + "encrypted_magic_envelope_private/contact.json"}, 0, "encrypted_magic_envelope", ""},
+		{"private wrong key", []string{alice, bobKey, ref + "encrypted_magic_envelope_private/wrong_aes_key.json"}, 1, "encrypted_magic_envelope", "decrypt"},
+		{"private broken json", []string{alice, bobKey, ref + "encrypted_magic_envelope_private/broken_json.json"}, 1, "encrypted_magic_envelope", "malformed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, stderr := dfed(t, "", append([]string{"decode"}, tt.args...)...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.code, stderr)
+			}
+			var res struct {
+				Format, Sender, Signature string
+				Valid                     bool
+				Payload                   *string
+				Error                     *struct{ Category, Message string }
+			}
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, out)
+			}
+			if res.Format != tt.format || res.Valid != (tt.code == 0) {
+				t.Errorf("format %q valid %v", res.Format, res.Valid)
+			}
+			if tt.category == "" {
+				if res.Error != nil || res.Signature != "valid" || res.Sender != "alice@pod-a.example.org" || res.Payload == nil || !strings.HasPrefix(*res.Payload, "<") {
+					t.Errorf("unexpected result %s", out)
+				}
+			} else if res.Error == nil || res.Error.Category != tt.category {
+				t.Errorf("error %+v, want category %s", res.Error, tt.category)
+			}
+		})
+	}
+}
+
+func TestDecodeStdin(t *testing.T) {
+	body, err := os.ReadFile(filepath.FromSlash(ref + "magic_envelope_public/status_message_4096.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := dfed(t, string(body), "decode", "--pub", "carol@pod-c.example.com="+ref+"keys/carol.pub.pem", "-")
+	if code != 0 || !strings.Contains(out, `"signature": "valid"`) {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for name, args := range map[string][]string{
+		"no command":          nil,
+		"unknown command":     {"frobnicate"},
+		"decode without file": {"decode"},
+		"bad --pub":           {"decode", "--pub", "nokey", "x"},
+		"missing key file":    {"decode", "--key", "/nonexistent.pem", "x"},
+		"missing input":       {"decode", "nonexistent.xml"},
+		"weak --pub":          {"decode", "--pub", "a@b=../../testdata/keys/rsa1024.pub.pem", "x"},
+		"encrypted w/o --key": {"decode", ref + "encrypted_magic_envelope_private/contact.json"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if code, _, stderr := dfed(t, "", args...); code != 2 || stderr == "" {
+				t.Errorf("exit %d, stderr %q; want 2 and a message", code, stderr)
+			}
+		})
+	}
+	if code, out, _ := dfed(t, "", "help"); code != 0 || !strings.Contains(out, "decode") {
+		t.Errorf("help: exit %d %q", code, out)
+	}
+	// --min-key-bits 1024 lets old 1024-bit keys in.
+	if code, _, stderr := dfed(t, "", "decode", "--min-key-bits", "1024", "--pub", "a@b=../../testdata/keys/rsa1024.pub.pem", ref+"magic_envelope_public/status_message_basic.xml"); code != 1 {
+		t.Errorf("exit %d (%s), want 1 (no key for alice)", code, stderr)
+	}
+}

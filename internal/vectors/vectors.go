@@ -1,0 +1,140 @@
+// Package vectors loads test-vector manifests in the format of the
+// diaspora* federation vector sets (format "diaspora-federation-vectors/1"):
+// people with their keys, related entities, and vectors with the verdict
+// the reference implementation gave. It is plumbing shared by the tests and
+// by the dfed tool; it does no judging of its own.
+package vectors
+
+import (
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// Manifest is a parsed manifest.json.
+type Manifest struct {
+	Format          string            `json:"format"`
+	Set             string            `json:"set"`
+	People          map[string]Person `json:"people"`
+	RelatedEntities []RelatedEntity   `json:"related_entities"`
+	Vectors         []Vector          `json:"vectors"`
+
+	dir string
+}
+
+// Person is one entry of manifest.people, keyed by diaspora* ID.
+type Person struct {
+	Role            string `json:"role"`
+	Bits            int    `json:"bits"`
+	PrivateKey      string `json:"private_key"`
+	PublicKey       string `json:"public_key"`
+	KnownToReceiver bool   `json:"known_to_receiver"`
+}
+
+// RelatedEntity is an entity the receiving side already knows.
+type RelatedEntity struct {
+	EntityType string         `json:"entity_type"`
+	GUID       string         `json:"guid"`
+	Author     string         `json:"author"`
+	Local      bool           `json:"local"`
+	Public     bool           `json:"public"`
+	Parent     *RelatedEntity `json:"parent"`
+}
+
+// Vector is one test vector.
+type Vector struct {
+	ID          string   `json:"id"`
+	File        string   `json:"file"`
+	Kind        string   `json:"kind"`
+	Oracle      string   `json:"oracle"`
+	Description string   `json:"description"`
+	EntityType  string   `json:"entity_type"`
+	Sender      string   `json:"sender"`
+	Recipient   string   `json:"recipient"`
+	DecryptKey  string   `json:"decrypt_key"`
+	Signer      string   `json:"signer"`
+	Tags        []string `json:"tags"`
+	Expected    Expected `json:"expected"`
+}
+
+// HasTag reports whether v carries tag.
+func (v Vector) HasTag(tag string) bool { return slices.Contains(v.Tags, tag) }
+
+// Expected is the reference's verdict on a vector.
+type Expected struct {
+	Valid            bool            `json:"valid"`
+	Sender           string          `json:"sender"`
+	Entity           json.RawMessage `json:"entity"`
+	Error            string          `json:"error"`
+	ErrorCategory    string          `json:"error_category"`
+	ReferenceMessage string          `json:"reference_message"`
+}
+
+// Load reads and parses the manifest at path. File names inside it are
+// resolved relative to its directory.
+func Load(path string) (*Manifest, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("vectors: %s: %w", path, err)
+	}
+	m.dir = filepath.Dir(path)
+	return &m, nil
+}
+
+// Path resolves a path given in the manifest.
+func (m *Manifest) Path(rel string) string { return filepath.Join(m.dir, filepath.FromSlash(rel)) }
+
+// ReadFile reads a file named in the manifest.
+func (m *Manifest) ReadFile(rel string) ([]byte, error) { return os.ReadFile(m.Path(rel)) }
+
+// Kind returns the vectors of one kind, in manifest order.
+func (m *Manifest) Kind(kind string) []Vector {
+	var out []Vector
+	for _, v := range m.Vectors {
+		if v.Kind == kind {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// KeyParser turns PEM bytes into keys; magicenv's parsers fit.
+type KeyParser struct {
+	Public  func([]byte) (*rsa.PublicKey, error)
+	Private func([]byte) (*rsa.PrivateKey, error)
+}
+
+// PublicKey returns the public key of a person, and whether the receiving
+// side is supposed to know it.
+func (m *Manifest) PublicKey(p KeyParser, id string) (*rsa.PublicKey, bool, error) {
+	person, ok := m.People[id]
+	if !ok || person.PublicKey == "" {
+		return nil, false, fmt.Errorf("vectors: no public key for %q", id)
+	}
+	b, err := m.ReadFile(person.PublicKey)
+	if err != nil {
+		return nil, false, err
+	}
+	k, err := p.Public(b)
+	return k, person.KnownToReceiver, err
+}
+
+// PrivateKey returns the private key of a person.
+func (m *Manifest) PrivateKey(p KeyParser, id string) (*rsa.PrivateKey, error) {
+	person, ok := m.People[id]
+	if !ok || person.PrivateKey == "" {
+		return nil, fmt.Errorf("vectors: no private key for %q", id)
+	}
+	b, err := m.ReadFile(person.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	return p.Private(b)
+}

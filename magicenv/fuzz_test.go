@@ -1,0 +1,79 @@
+package magicenv_test
+
+import (
+	"bytes"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/go-diaspora/federation/magicenv"
+)
+
+func addFiles(f *testing.F, pattern string) {
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no seed files for %s", pattern)
+	}
+	for _, name := range files {
+		f.Add(readFile(f, name))
+	}
+}
+
+// FuzzParse checks that Parse never panics and that whatever it accepts
+// survives Marshal → Parse with the same payload, sender and signature.
+func FuzzParse(f *testing.F) {
+	addFiles(f, refDir+"magic_envelope_public/*.xml")
+	f.Add([]byte(`<me:env xmlns:me="http://salmon-protocol.org/ns/magic-env"><me:data type="application/xml">PHgvPg</me:data><me:encoding>base64url</me:encoding><me:alg>RSA-SHA256</me:alg><me:sig>AA</me:sig></me:env>`))
+	big := magicenv.Options{MaxSize: 4 << 20}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		env, err := magicenv.Parse(data)
+		if err != nil {
+			if env != nil {
+				t.Fatal("non-nil envelope with an error")
+			}
+			return
+		}
+		out := env.Marshal()
+		again, err := big.Parse(out)
+		if err != nil {
+			t.Fatalf("Parse(Marshal(env)) = %v\n%s", err, out)
+		}
+		a1, err1 := env.Author()
+		a2, err2 := again.Author()
+		if a1 != a2 || (err1 == nil) != (err2 == nil) {
+			t.Fatalf("author %q/%v became %q/%v", a1, err1, a2, err2)
+		}
+		if !bytes.Equal(env.Payload(), again.Payload()) || !bytes.Equal(env.Signature(), again.Signature()) {
+			t.Fatal("payload or signature changed in the round trip")
+		}
+		if env.SignatureBase() != again.SignatureBase() {
+			t.Fatal("signature base changed in the round trip")
+		}
+		if !bytes.Equal(out, again.Marshal()) {
+			t.Fatal("Marshal is not stable")
+		}
+	})
+}
+
+// FuzzDecrypt checks that Decrypt never panics and fails only with its
+// documented errors, ErrDecrypt always unwrapped (no detail leaks).
+func FuzzDecrypt(f *testing.F) {
+	addFiles(f, refDir+"encrypted_magic_envelope_private/*.json")
+	f.Add([]byte(`{"aes_key":"","encrypted_magic_envelope":""}`))
+	bob := privKey(f, "bob")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		plain, err := magicenv.Decrypt(body, bob)
+		switch {
+		case err == nil:
+			if plain == nil {
+				t.Fatal("nil plaintext without an error")
+			}
+		case err == magicenv.ErrDecrypt, errors.Is(err, magicenv.ErrMalformed), errors.Is(err, magicenv.ErrTooLarge):
+			if plain != nil {
+				t.Fatal("plaintext returned with an error")
+			}
+		default:
+			t.Fatalf("unexpected error %v", err)
+		}
+	})
+}

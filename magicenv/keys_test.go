@@ -1,0 +1,136 @@
+package magicenv_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/go-diaspora/federation/magicenv"
+)
+
+func TestKeys(t *testing.T) {
+	alice := privKey(t, "alice")
+	spki := readFile(t, refDir+"keys/alice.pub.pem")
+	pkcs1Pub := readFile(t, "../testdata/keys/alice.pkcs1.pub.pem")
+	pkcs8 := readFile(t, "../testdata/keys/alice.pkcs8.pem")
+	for name, in := range map[string][]byte{"spki": spki, "pkcs1": pkcs1Pub} {
+		pub, err := magicenv.ParsePublicKey(in)
+		if err != nil || !pub.Equal(&alice.PublicKey) {
+			t.Errorf("ParsePublicKey(%s) = %v", name, err)
+		}
+	}
+	if k, err := magicenv.ParsePrivateKey(pkcs8); err != nil || !k.Equal(alice) {
+		t.Errorf("ParsePrivateKey(pkcs8) = %v", err)
+	}
+	// Marshal round trips, in the forms diaspora* uses.
+	pubPEM, err := magicenv.MarshalPublicKey(&alice.PublicKey)
+	if err != nil || !bytes.Equal(pubPEM, spki) {
+		t.Errorf("MarshalPublicKey differs from the SPKI PEM: %v", err)
+	}
+	privPEM, err := magicenv.MarshalPrivateKey(alice)
+	if err != nil || !bytes.Equal(privPEM, readFile(t, refDir+"keys/alice.pem")) {
+		t.Errorf("MarshalPrivateKey differs from the PKCS#1 PEM: %v", err)
+	}
+	if _, err := magicenv.MarshalPublicKey(nil); !errors.Is(err, magicenv.ErrInvalidKey) {
+		t.Errorf("MarshalPublicKey(nil) = %v", err)
+	}
+	if _, err := magicenv.MarshalPrivateKey(nil); !errors.Is(err, magicenv.ErrInvalidKey) {
+		t.Errorf("MarshalPrivateKey(nil) = %v", err)
+	}
+
+	bad := map[string]struct {
+		in      []byte
+		private bool
+		want    error
+	}{
+		"empty":           {nil, false, magicenv.ErrInvalidKey},
+		"not pem":         {[]byte("hello"), false, magicenv.ErrInvalidKey},
+		"two blocks":      {append(bytes.Clone(spki), spki...), false, magicenv.ErrInvalidKey},
+		"trailing junk":   {append(bytes.Clone(spki), "junk"...), false, magicenv.ErrInvalidKey},
+		"private as pub":  {pkcs8, false, magicenv.ErrInvalidKey},
+		"pub as private":  {spki, true, magicenv.ErrInvalidKey},
+		"ec public":       {readFile(t, "../testdata/keys/ec-p256.pub.pem"), false, magicenv.ErrInvalidKey},
+		"ec private":      {readFile(t, "../testdata/keys/ec-p256.pem"), true, magicenv.ErrInvalidKey},
+		"corrupt der":     {bytes.Replace(spki, []byte("MIIBIjAN"), []byte("MIIBIjAA"), 1), false, magicenv.ErrInvalidKey},
+		"1024 public":     {readFile(t, "../testdata/keys/rsa1024.pub.pem"), false, magicenv.ErrWeakKey},
+		"1024 private":    {readFile(t, "../testdata/keys/rsa1024.pem"), true, magicenv.ErrWeakKey},
+		"annotated block": {[]byte("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nAAAA\n-----END RSA PRIVATE KEY-----\n"), true, magicenv.ErrInvalidKey},
+	}
+	for name, tt := range bad {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			if tt.private {
+				_, err = magicenv.ParsePrivateKey(tt.in)
+			} else {
+				_, err = magicenv.ParsePublicKey(tt.in)
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// 1024-bit keys work only when the caller opts in, and never below 1024.
+func TestWeakKeyOptIn(t *testing.T) {
+	opts := magicenv.Options{MinKeyBits: 1024}
+	priv, err := opts.ParsePrivateKey(readFile(t, "../testdata/keys/rsa1024.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := opts.ParsePublicKey(readFile(t, "../testdata/keys/rsa1024.pub.pem")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := magicenv.Sign([]byte("<x/>"), "old@pod", priv); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("default Sign with 1024 bits = %v, want ErrWeakKey", err)
+	}
+	env, err := opts.Sign([]byte("<x/>"), "old@pod", priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsedDefault, err := magicenv.Parse(env.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parsedDefault.Verify(&priv.PublicKey); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("default Verify with 1024 bits = %v, want ErrWeakKey", err)
+	}
+	parsed, err := opts.Parse(env.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parsed.Verify(&priv.PublicKey); err != nil {
+		t.Errorf("opt-in Verify = %v", err)
+	}
+	body, err := opts.Encrypt([]byte("<x/>"), &priv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := magicenv.Decrypt(body, priv); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("default Decrypt with 1024 bits = %v, want ErrWeakKey", err)
+	}
+	if got, err := opts.Decrypt(body, priv); err != nil || string(got) != "<x/>" {
+		t.Errorf("opt-in Decrypt = %q, %v", got, err)
+	}
+	// Asking for less than 1024 still means 1024.
+	if _, err := (magicenv.Options{MinKeyBits: 512}).GenerateKey(768); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("GenerateKey(768) = %v, want ErrWeakKey", err)
+	}
+	if _, err := magicenv.GenerateKey(1024); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("GenerateKey(1024) = %v, want ErrWeakKey", err)
+	}
+	k, err := magicenv.GenerateKey(2048)
+	if err != nil || k.N.BitLen() != 2048 {
+		t.Errorf("GenerateKey(2048) = %v", err)
+	}
+}
+
+func TestGenerateKeyDefault(t *testing.T) {
+	k, err := magicenv.GenerateKey(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.N.BitLen() != magicenv.DefaultKeyBits {
+		t.Errorf("GenerateKey(0) gave %d bits, want %d", k.N.BitLen(), magicenv.DefaultKeyBits)
+	}
+}
