@@ -152,10 +152,13 @@ func decryptParts(key crypto.Decrypter, wrapped, ct []byte) ([]byte, bool) {
 func unpadPKCS7(b []byte) (int, bool) {
 	pad := int(b[len(b)-1])
 	good := subtle.ConstantTimeLessOrEq(1, pad) & subtle.ConstantTimeLessOrEq(pad, aes.BlockSize)
+	// Clamp to 1..BlockSize so the index arithmetic below stays in range;
+	// an out-of-range pad byte already made good 0.
+	clamped := subtle.ConstantTimeSelect(good, pad, aes.BlockSize)
 	tail := b[len(b)-aes.BlockSize:]
 	for i := range tail {
 		// Byte i of the last block is padding when i >= BlockSize-pad.
-		inPad := subtle.ConstantTimeLessOrEq(aes.BlockSize-pad, i)
+		inPad := subtle.ConstantTimeLessOrEq(aes.BlockSize-clamped, i)
 		good &= subtle.ConstantTimeSelect(inPad, subtle.ConstantTimeByteEq(tail[i], byte(pad)), 1)
 	}
 	if good != 1 {

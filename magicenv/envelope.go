@@ -3,6 +3,7 @@ package magicenv
 import (
 	"bytes"
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -463,7 +464,7 @@ func (o Options) Sign(payload []byte, author string, key crypto.Signer) (*Envelo
 	env := &Envelope{payload: bytes.Clone(payload), author: author, hasKeyID: true, opts: o}
 	env.dataText = base64.URLEncoding.EncodeToString(env.payload)
 	h := sha256.Sum256([]byte(env.SignatureBase()))
-	sig, err := key.Sign(nil, h[:], crypto.SHA256)
+	sig, err := key.Sign(rand.Reader, h[:], crypto.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("magicenv: sign: %w", err)
 	}

@@ -77,3 +77,37 @@ func FuzzDecrypt(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseKeys checks that the PEM key parsers never panic and that an
+// accepted key survives Marshal → Parse.
+func FuzzParseKeys(f *testing.F) {
+	addFiles(f, refDir+"keys/*.pem")
+	addFiles(f, "../testdata/keys/*.pem")
+	opts := magicenv.Options{MinKeyBits: 1024}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if pub, err := opts.ParsePublicKey(data); err == nil {
+			out, err := magicenv.MarshalPublicKey(pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := opts.ParsePublicKey(out)
+			if err != nil || !again.Equal(pub) {
+				t.Fatalf("public key round trip: %v", err)
+			}
+		} else if !errors.Is(err, magicenv.ErrInvalidKey) && !errors.Is(err, magicenv.ErrWeakKey) {
+			t.Fatalf("ParsePublicKey: untyped error %v", err)
+		}
+		if priv, err := opts.ParsePrivateKey(data); err == nil {
+			out, err := magicenv.MarshalPrivateKey(priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := opts.ParsePrivateKey(out)
+			if err != nil || !again.Equal(priv) {
+				t.Fatalf("private key round trip: %v", err)
+			}
+		} else if !errors.Is(err, magicenv.ErrInvalidKey) && !errors.Is(err, magicenv.ErrWeakKey) {
+			t.Fatalf("ParsePrivateKey: untyped error %v", err)
+		}
+	})
+}
