@@ -7,12 +7,14 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/go-diaspora/federation/internal/xmlsafe"
 )
 
 // Protocol constants of the diaspora* Magic Envelope.
@@ -44,10 +46,6 @@ const (
 	minKeyBitsFloor = 1024
 	// maxAuthorLen is the longest diaspora* ID (255 characters).
 	maxAuthorLen = 255
-	// XML budgets for the envelope document itself.
-	maxDepth      = 8
-	maxElements   = 64
-	maxAttributes = 16
 )
 
 // sigSuffix is "." + the base64url forms of DataType, Encoding and
@@ -154,181 +152,55 @@ func (o Options) Parse(data []byte) (*Envelope, error) {
 	if int64(len(data)) > o.maxSize() {
 		return nil, ErrTooLarge
 	}
-	raw, err := o.scan(data)
+	root, err := xmlsafe.Parse(data, envelopeLimits)
+	if err != nil {
+		if errors.Is(err, xmlsafe.ErrDoctype) {
+			return nil, parseErr("", ErrDoctype)
+		}
+		return nil, parseErr("", fmt.Errorf("%w: %v", ErrInvalidEnvelope, err))
+	}
+	if !o.isEnv(root) {
+		return nil, parseErr(root.Name(), fmt.Errorf("%w: root element is not %s:env in %s", ErrInvalidEnvelope, Prefix, Namespace))
+	}
+	f, err := o.fields(root)
 	if err != nil {
 		return nil, err
 	}
-	return o.check(raw)
+	return o.FromFields(f)
 }
 
-// rawEnvelope holds the texts and attributes of the envelope children.
-type rawEnvelope struct {
-	data, encoding, alg, sig *string
-	dataType, keyID          *string
+// Fields are the texts of an envelope's parts as they were found, for
+// callers that meet an envelope inside another document (the me:env of a
+// legacy Salmon slap) and read it themselves. A missing part is the empty
+// string; HasKeyID tells an absent key_id from an empty one.
+type Fields struct {
+	Data     string // text of me:data
+	DataType string // me:data/@type
+	Encoding string // text of me:encoding
+	Alg      string // text of me:alg
+	Sig      string // text of me:sig
+	KeyID    string // me:sig/@key_id
+	HasKeyID bool
 }
 
-// frame is one open element while scanning.
-type frame struct {
-	name  xml.Name
-	ns    map[string]string // prefixes declared on this element
-	field *string           // text target for a known child, nil otherwise
-}
-
-// scan walks the XML tokens of an envelope document. It uses RawToken so
-// that prefixes stay visible (the reference matches on the prefix "me"),
-// and so it checks end tags and resolves namespaces itself.
-func (o Options) scan(data []byte) (*rawEnvelope, error) {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = true
-	var (
-		stack    []frame
-		raw      rawEnvelope
-		elements int
-		rootDone bool
-	)
-	resolve := func(prefix string) (string, bool) {
-		if prefix == "xml" {
-			return "http://www.w3.org/XML/1998/namespace", true
-		}
-		for i := len(stack) - 1; i >= 0; i-- {
-			if uri, ok := stack[i].ns[prefix]; ok {
-				return uri, true
-			}
-		}
-		return "", prefix == ""
-	}
-	for {
-		tok, err := d.RawToken()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, parseErr("", fmt.Errorf("%w: %v", ErrInvalidEnvelope, err))
-		}
-		switch t := tok.(type) {
-		case xml.Directive:
-			return nil, parseErr("", ErrDoctype)
-		case xml.ProcInst:
-			// encoding/xml itself refuses an XML declaration that is not
-			// at the very start, and any encoding other than UTF-8.
-			// Other processing instructions are ignored, like comments.
-		case xml.Comment:
-		case xml.CharData:
-			switch {
-			case len(stack) > 0 && stack[len(stack)-1].field != nil:
-				*stack[len(stack)-1].field += string(t)
-			case len(stack) <= 1 && len(bytes.TrimSpace(t)) != 0:
-				return nil, parseErr("", fmt.Errorf("%w: text outside the envelope elements", ErrInvalidEnvelope))
-			}
-			// Otherwise: text inside an unknown, skipped element.
-		case xml.StartElement:
-			if rootDone {
-				return nil, parseErr("", fmt.Errorf("%w: content after the root element", ErrInvalidEnvelope))
-			}
-			elements++
-			if elements > maxElements || len(stack) >= maxDepth || len(t.Attr) > maxAttributes {
-				return nil, parseErr("", fmt.Errorf("%w: too many elements, attributes or levels", ErrInvalidEnvelope))
-			}
-			f := frame{name: t.Name}
-			attrs := make(map[xml.Name]string, len(t.Attr))
-			for _, a := range t.Attr {
-				if _, dup := attrs[a.Name]; dup {
-					return nil, parseErr(qname(t.Name), fmt.Errorf("%w: duplicate attribute %s", ErrInvalidEnvelope, qname(a.Name)))
-				}
-				attrs[a.Name] = a.Value
-				prefix, isDecl := "", false
-				switch {
-				case a.Name.Space == "xmlns":
-					prefix, isDecl = a.Name.Local, true
-				case a.Name.Space == "" && a.Name.Local == "xmlns":
-					isDecl = true
-				}
-				if isDecl {
-					if f.ns == nil {
-						f.ns = make(map[string]string, 1)
-					}
-					f.ns[prefix] = a.Value
-				}
-			}
-			stack = append(stack, f)
-			uri, declared := resolve(t.Name.Space)
-			if !declared {
-				return nil, parseErr(qname(t.Name), fmt.Errorf("%w: undeclared prefix %q", ErrInvalidEnvelope, t.Name.Space))
-			}
-			inNS := uri == Namespace && (o.AnyPrefix || t.Name.Space == Prefix)
-			if len(stack) == 1 {
-				if !inNS || t.Name.Local != "env" {
-					return nil, parseErr(qname(t.Name), fmt.Errorf("%w: root element is not %s:env in %s", ErrInvalidEnvelope, Prefix, Namespace))
-				}
-				continue
-			}
-			if len(stack) > 2 {
-				if stack[1].field != nil {
-					return nil, parseErr(qname(stack[1].name), fmt.Errorf("%w: element inside a text element", ErrInvalidEnvelope))
-				}
-				continue // inside an unknown child: skipped
-			}
-			if !inNS {
-				continue // unknown child: skipped
-			}
-			var target **string
-			switch t.Name.Local {
-			case "data":
-				target = &raw.data
-				if v, ok := attrs[xml.Name{Local: "type"}]; ok {
-					raw.dataType = &v
-				}
-			case "encoding":
-				target = &raw.encoding
-			case "alg":
-				target = &raw.alg
-			case "sig":
-				target = &raw.sig
-				if v, ok := attrs[xml.Name{Local: "key_id"}]; ok {
-					raw.keyID = &v
-				}
-			default:
-				continue // unknown child: skipped
-			}
-			if *target != nil {
-				return nil, parseErr(qname(t.Name), fmt.Errorf("%w: duplicate element", ErrInvalidEnvelope))
-			}
-			*target = new(string)
-			stack[len(stack)-1].field = *target
-		case xml.EndElement:
-			if len(stack) == 0 || stack[len(stack)-1].name != t.Name {
-				return nil, parseErr(qname(t.Name), fmt.Errorf("%w: mismatched end element", ErrInvalidEnvelope))
-			}
-			stack = stack[:len(stack)-1]
-			if len(stack) == 0 {
-				rootDone = true
-			}
-		}
-	}
-	if !rootDone {
-		return nil, parseErr("", fmt.Errorf("%w: no complete root element", ErrInvalidEnvelope))
-	}
-	return &raw, nil
-}
-
-// check applies the reference's checks to the scanned texts, in its order,
-// and decodes the base64 fields.
-func (o Options) check(raw *rawEnvelope) (*Envelope, error) {
+// FromFields applies the checks and decoding of [Options.Parse] to parts
+// read elsewhere, and returns the envelope.
+func (o Options) FromFields(f Fields) (*Envelope, error) {
 	switch {
-	case raw.data == nil || *raw.data == "":
+	case f.Data == "":
 		return nil, parseErr(Prefix+":data", fmt.Errorf("%w: missing or empty", ErrInvalidEnvelope))
-	case raw.sig == nil || *raw.sig == "":
+	case f.Sig == "":
 		return nil, parseErr(Prefix+":sig", fmt.Errorf("%w: missing or empty", ErrInvalidEnvelope))
-	case raw.dataType == nil || *raw.dataType != DataType:
+	case f.DataType != DataType:
 		return nil, parseErr(Prefix+":data/@type", ErrUnsupportedDataType)
-	case raw.encoding == nil || *raw.encoding != Encoding:
+	case f.Encoding != Encoding:
 		return nil, parseErr(Prefix+":encoding", ErrUnsupportedEncoding)
-	case raw.alg == nil || *raw.alg != Algorithm:
+	case f.Alg != Algorithm:
 		return nil, parseErr(Prefix+":alg", ErrUnsupportedAlgorithm)
 	}
-	env := &Envelope{dataText: *raw.data, opts: o}
-	if raw.keyID != nil {
-		b, ok := decodeStrict(*raw.keyID)
+	env := &Envelope{dataText: f.Data, opts: o}
+	if f.HasKeyID {
+		b, ok := decodeStrict(f.KeyID)
 		if !ok {
 			return nil, parseErr(Prefix+":sig/@key_id", ErrMalformed)
 		}
@@ -338,13 +210,60 @@ func (o Options) check(raw *rawEnvelope) (*Envelope, error) {
 		env.author, env.hasKeyID = string(b), true
 	}
 	var ok bool
-	if env.payload, ok = decodeStrict(*raw.data); !ok {
+	if env.payload, ok = decodeStrict(f.Data); !ok {
 		return nil, parseErr(Prefix+":data", ErrMalformed)
 	}
-	if env.sig, ok = decodeStrict(*raw.sig); !ok {
+	if env.sig, ok = decodeStrict(f.Sig); !ok {
 		return nil, parseErr(Prefix+":sig", ErrMalformed)
 	}
 	return env, nil
+}
+
+// envelopeLimits are the XML budgets of an envelope document: it has four
+// flat children, so anything deep or wide is not an envelope.
+var envelopeLimits = xmlsafe.Limits{MaxDepth: 8, MaxElements: 64, MaxAttrs: 16}
+
+// fields reads the envelope parts from the children of an me:env element.
+func (o Options) fields(env *xmlsafe.Node) (Fields, error) {
+	var f Fields
+	if env.HasText {
+		return f, parseErr(env.Name(), fmt.Errorf("%w: text outside the envelope elements", ErrInvalidEnvelope))
+	}
+	seen := map[string]bool{}
+	for _, c := range env.Children {
+		if c.Space != Namespace || !(o.AnyPrefix || c.Prefix == Prefix) {
+			continue // unknown child: skipped
+		}
+		var target *string
+		switch c.Local {
+		case "data":
+			target = &f.Data
+			f.DataType, _ = c.Attr("type")
+		case "encoding":
+			target = &f.Encoding
+		case "alg":
+			target = &f.Alg
+		case "sig":
+			target = &f.Sig
+			f.KeyID, f.HasKeyID = c.Attr("key_id")
+		default:
+			continue // unknown child: skipped
+		}
+		if seen[c.Local] {
+			return f, parseErr(c.Name(), fmt.Errorf("%w: duplicate element", ErrInvalidEnvelope))
+		}
+		seen[c.Local] = true
+		if len(c.Children) > 0 {
+			return f, parseErr(c.Name(), fmt.Errorf("%w: element inside a text element", ErrInvalidEnvelope))
+		}
+		*target = c.Text
+	}
+	return f, nil
+}
+
+// isEnv reports whether n is an me:env element under the prefix rules of o.
+func (o Options) isEnv(n *xmlsafe.Node) bool {
+	return n.Local == "env" && n.Space == Namespace && (o.AnyPrefix || n.Prefix == Prefix)
 }
 
 // checkAuthor applies the checks a sender name must pass before anybody
@@ -356,13 +275,6 @@ func checkAuthor(a string) error {
 		return ErrInvalidAuthor
 	}
 	return nil
-}
-
-func qname(n xml.Name) string {
-	if n.Space == "" {
-		return n.Local
-	}
-	return n.Space + ":" + n.Local
 }
 
 // Author returns the sender named by the key_id attribute of me:sig. An
