@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/go-diaspora/federation/internal/wire"
 	"github.com/go-diaspora/federation/internal/xmlsafe"
 )
 
@@ -200,7 +201,7 @@ func (o Options) FromFields(f Fields) (*Envelope, error) {
 	}
 	env := &Envelope{dataText: f.Data, opts: o}
 	if f.HasKeyID {
-		b, ok := decodeStrict(f.KeyID)
+		b, ok := wire.DecodeStrict(f.KeyID)
 		if !ok {
 			return nil, parseErr(Prefix+":sig/@key_id", ErrMalformed)
 		}
@@ -210,10 +211,10 @@ func (o Options) FromFields(f Fields) (*Envelope, error) {
 		env.author, env.hasKeyID = string(b), true
 	}
 	var ok bool
-	if env.payload, ok = decodeStrict(f.Data); !ok {
+	if env.payload, ok = wire.DecodeStrict(f.Data); !ok {
 		return nil, parseErr(Prefix+":data", ErrMalformed)
 	}
-	if env.sig, ok = decodeStrict(f.Sig); !ok {
+	if env.sig, ok = wire.DecodeStrict(f.Sig); !ok {
 		return nil, parseErr(Prefix+":sig", ErrMalformed)
 	}
 	return env, nil
