@@ -230,34 +230,31 @@ func (o Options) fields(env *xmlsafe.Node) (Fields, error) {
 	if env.HasText {
 		return f, parseErr(env.Name(), fmt.Errorf("%w: text outside the envelope elements", ErrInvalidEnvelope))
 	}
-	seen := map[string]bool{}
-	for _, c := range env.Children {
-		if c.Space != Namespace || !(o.AnyPrefix || c.Prefix == Prefix) {
-			continue // unknown child: skipped
+	prefix := Prefix
+	if o.AnyPrefix {
+		prefix = "*"
+	}
+	found, err := env.Unique(Namespace, prefix, "data", "encoding", "alg", "sig")
+	if err != nil {
+		return f, parseErr(env.Name(), fmt.Errorf("%w: %v", ErrInvalidEnvelope, err))
+	}
+	for _, n := range found {
+		if len(n.Children) > 0 {
+			return f, parseErr(n.Name(), fmt.Errorf("%w: element inside a text element", ErrInvalidEnvelope))
 		}
-		var target *string
-		switch c.Local {
-		case "data":
-			target = &f.Data
-			f.DataType, _ = c.Attr("type")
-		case "encoding":
-			target = &f.Encoding
-		case "alg":
-			target = &f.Alg
-		case "sig":
-			target = &f.Sig
-			f.KeyID, f.HasKeyID = c.Attr("key_id")
-		default:
-			continue // unknown child: skipped
+	}
+	text := func(name string) string {
+		if n := found[name]; n != nil {
+			return n.Text
 		}
-		if seen[c.Local] {
-			return f, parseErr(c.Name(), fmt.Errorf("%w: duplicate element", ErrInvalidEnvelope))
-		}
-		seen[c.Local] = true
-		if len(c.Children) > 0 {
-			return f, parseErr(c.Name(), fmt.Errorf("%w: element inside a text element", ErrInvalidEnvelope))
-		}
-		*target = c.Text
+		return ""
+	}
+	f.Data, f.Encoding, f.Alg, f.Sig = text("data"), text("encoding"), text("alg"), text("sig")
+	if n := found["data"]; n != nil {
+		f.DataType, _ = n.Attr("type")
+	}
+	if n := found["sig"]; n != nil {
+		f.KeyID, f.HasKeyID = n.Attr("key_id")
 	}
 	return f, nil
 }

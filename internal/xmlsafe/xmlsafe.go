@@ -193,3 +193,30 @@ func Parse(data []byte, lim Limits) (*Node, error) {
 	}
 	return root, nil
 }
+
+// ErrStructure reports a well-formed document whose structure is not the
+// expected one (see Node.Unique).
+var ErrStructure = errors.New("unexpected XML structure")
+
+// Unique finds, among the direct children of n in namespace space (and,
+// unless prefix is "*", written with exactly that prefix), the elements
+// whose local names are in names. Each may appear at most once. Other
+// children are ignored.
+func (n *Node) Unique(space, prefix string, names ...string) (map[string]*Node, error) {
+	found := make(map[string]*Node, len(names))
+	for _, c := range n.Children {
+		if c.Space != space || (prefix != "*" && c.Prefix != prefix) {
+			continue
+		}
+		for _, name := range names {
+			if c.Local != name {
+				continue
+			}
+			if found[name] != nil {
+				return nil, fmt.Errorf("%w: duplicate element %s", ErrStructure, c.Name())
+			}
+			found[name] = c
+		}
+	}
+	return found, nil
+}

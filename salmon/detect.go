@@ -1,0 +1,159 @@
+package salmon
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"mime"
+	"net/url"
+	"strings"
+
+	"github.com/go-diaspora/federation/magicenv"
+)
+
+// Format is the wire format of a received body.
+type Format string
+
+// The formats Detect tells apart.
+const (
+	// FormatUnknown is anything else.
+	FormatUnknown Format = "unknown"
+	// FormatMagicEnvelope is a public Magic Envelope (application/magic-envelope+xml).
+	FormatMagicEnvelope Format = "magic_envelope"
+	// FormatEncryptedMagicEnvelope is the JSON body of private delivery.
+	FormatEncryptedMagicEnvelope Format = "encrypted_magic_envelope"
+	// FormatLegacySlap is a pre-2017 public Salmon slap (<diaspora><header>).
+	FormatLegacySlap Format = "legacy_slap"
+	// FormatLegacyEncryptedSlap is a pre-2017 private slap (<diaspora><encrypted_header>).
+	FormatLegacyEncryptedSlap Format = "legacy_encrypted_slap"
+)
+
+// Legacy reports whether f is one of the pre-2017 formats.
+func (f Format) Legacy() bool { return f == FormatLegacySlap || f == FormatLegacyEncryptedSlap }
+
+// LegacyNamespace is the default namespace of a legacy slap.
+const LegacyNamespace = "https://joindiaspora.com/protocol"
+
+// FormContentType is the content type of the legacy "xml=" form body.
+const FormContentType = "application/x-www-form-urlencoded"
+
+// Detect tells the format of a received body from its bytes and, when
+// known, its Content-Type (which may be empty). It looks only at the
+// outside of the body: a detected format may still fail to parse. A legacy
+// form body ("xml=..."), which old pods sent, must first go through
+// [DecodeLegacyForm]; Detect reports it as FormatUnknown.
+func Detect(body []byte, contentType string) Format {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 {
+		return FormatUnknown
+	}
+	if trimmed[0] == '{' {
+		if mediaType(contentType) == magicenv.EncryptedContentType || hasMember(trimmed, "encrypted_magic_envelope") {
+			return FormatEncryptedMagicEnvelope
+		}
+		return FormatUnknown
+	}
+	space, local, children := rootElement(trimmed)
+	switch {
+	case space == magicenv.Namespace && local == "env":
+		return FormatMagicEnvelope
+	case space == LegacyNamespace && local == "diaspora":
+		if children["encrypted_header"] {
+			return FormatLegacyEncryptedSlap
+		}
+		return FormatLegacySlap
+	}
+	return FormatUnknown
+}
+
+func mediaType(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// hasMember reports whether a JSON object has a top-level member name.
+func hasMember(b []byte, name string) bool {
+	d := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		if tok == name {
+			return true
+		}
+		var skip json.RawMessage
+		if err := d.Decode(&skip); err != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// rootElement reads the root element's namespace and local name, and the
+// local names of its direct children in the slap namespace, without
+// building a tree. It stops at the first error.
+func rootElement(b []byte) (space, local string, children map[string]bool) {
+	d := xml.NewDecoder(bytes.NewReader(b))
+	d.Strict = true
+	depth := 0
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return space, local, children
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			return "", "", nil
+		case xml.StartElement:
+			depth++
+			switch depth {
+			case 1:
+				space, local, children = t.Name.Space, t.Name.Local, map[string]bool{}
+			case 2:
+				if t.Name.Space == LegacyNamespace {
+					children[t.Name.Local] = true
+				}
+			}
+			if depth == 2 && local != "diaspora" {
+				return space, local, children
+			}
+		case xml.EndElement:
+			depth--
+			if depth == 0 {
+				return space, local, children
+			}
+		}
+	}
+}
+
+// DecodeLegacyForm extracts the slap from the body of a legacy delivery:
+// an application/x-www-form-urlencoded body with one "xml" parameter
+// whose value old pods had URL-encoded once more (Ruby's CGI.escape). The
+// value is form-decoded and then, if it still looks percent-encoded
+// (it starts with "%3C"), decoded once more the way the reference did
+// (CGI.unescape: "+" is a space, "%2B" a plus).
+func DecodeLegacyForm(body []byte) ([]byte, error) {
+	values, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("%w: legacy form body: %v", magicenv.ErrMalformed, err)
+	}
+	xs := values["xml"]
+	if len(xs) != 1 || xs[0] == "" {
+		return nil, fmt.Errorf("%w: legacy form body needs exactly one xml parameter", magicenv.ErrMalformed)
+	}
+	x := xs[0]
+	if strings.HasPrefix(strings.ToUpper(x), "%3C") {
+		if x, err = url.QueryUnescape(x); err != nil {
+			return nil, fmt.Errorf("%w: legacy form body: %v", magicenv.ErrMalformed, err)
+		}
+	}
+	return []byte(x), nil
+}

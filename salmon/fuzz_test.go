@@ -1,0 +1,77 @@
+package salmon_test
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/go-diaspora/federation/magicenv"
+	"github.com/go-diaspora/federation/salmon"
+)
+
+func seed(f *testing.F, patterns ...string) {
+	for _, p := range patterns {
+		files, err := filepath.Glob("../testdata/vectors/reference/" + p)
+		if err != nil || len(files) == 0 {
+			f.Fatalf("no seeds for %s", p)
+		}
+		m := loadManifest(f)
+		for _, name := range files {
+			rel, _ := filepath.Rel(filepath.Dir(manifestPath), name)
+			b, err := m.ReadFile(filepath.ToSlash(rel))
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+}
+
+// FuzzDetectAndSlap feeds any body to detection and to both slap readers:
+// no panic, only typed errors, and detection is consistent with what the
+// readers accept.
+func FuzzDetectAndSlap(f *testing.F) {
+	seed(f, "legacy_slap_public/*.xml", "legacy_slap_private/*.xml", "magic_envelope_public/*.xml", "encrypted_magic_envelope_private/*.json")
+	m := loadManifest(f)
+	bob, err := m.PrivateKey(keyParser, "bob@pod-b.example.net")
+	if err != nil {
+		f.Fatal(err)
+	}
+	typed := func(err error) bool {
+		return errors.Is(err, magicenv.ErrInvalidEnvelope) || errors.Is(err, magicenv.ErrMalformed) ||
+			errors.Is(err, magicenv.ErrDecrypt) || errors.Is(err, magicenv.ErrTooLarge)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		format := salmon.Detect(body, "")
+		s, err := salmon.ParseSlap(body, magicenv.Options{})
+		if err != nil && !typed(err) {
+			t.Fatalf("ParseSlap: untyped error %v", err)
+		}
+		if err == nil && (format != salmon.FormatLegacySlap && format != salmon.FormatLegacyEncryptedSlap || s.Author == "") {
+			t.Fatalf("ParseSlap accepted a body detected as %q", format)
+		}
+		s, err = salmon.OpenEncryptedSlap(body, bob, magicenv.Options{})
+		if err != nil && !typed(err) {
+			t.Fatalf("OpenEncryptedSlap: untyped error %v", err)
+		}
+		if err == nil {
+			if format != salmon.FormatLegacyEncryptedSlap {
+				t.Fatalf("OpenEncryptedSlap accepted a body detected as %q", format)
+			}
+			if _, err := s.Payload(); err != nil && err != magicenv.ErrDecrypt {
+				t.Fatalf("Payload: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzDecodeLegacyForm: no panic, only ErrMalformed.
+func FuzzDecodeLegacyForm(f *testing.F) {
+	f.Add([]byte("xml=%253Cdiaspora%253E"))
+	f.Add([]byte("xml=<diaspora/>&xml=x"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if _, err := salmon.DecodeLegacyForm(body); err != nil && !errors.Is(err, magicenv.ErrMalformed) {
+			t.Fatalf("untyped error %v", err)
+		}
+	})
+}
