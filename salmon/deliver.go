@@ -1,0 +1,467 @@
+package salmon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Delivery is one body to POST to one receive URL.
+type Delivery struct {
+	// ID identifies the delivery in events and in the queue.
+	ID string
+	// URL is the receive endpoint: https://pod/receive/public or
+	// https://pod/receive/users/{guid}.
+	URL string
+	// ContentType is magicenv.ContentType for a public envelope and
+	// magicenv.EncryptedContentType for a private one.
+	ContentType string
+	// Body is the envelope or encrypted envelope. Build it once per
+	// entity (public) or once per recipient (private) and share it.
+	Body []byte
+}
+
+// Outcome classifies one delivery attempt.
+type Outcome int
+
+const (
+	// Delivered: the peer answered 2xx.
+	Delivered Outcome = iota
+	// Retry: a temporary failure (network error, timeout, 408, 425, 429,
+	// 5xx); try again later.
+	Retry
+	// Failed: a final failure (another 4xx, a redirect, a bad URL); do not
+	// try again.
+	Failed
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Delivered:
+		return "delivered"
+	case Retry:
+		return "retry"
+	case Failed:
+		return "failed"
+	}
+	return "unknown"
+}
+
+// Attempt is what one delivery attempt reported; [Sender.OnAttempt]
+// receives one per attempt.
+type Attempt struct {
+	Delivery   *Delivery
+	Number     int           // 1 for the first attempt
+	Outcome    Outcome       // what became of it
+	StatusCode int           // 0 when no response arrived
+	Err        error         // nil when delivered
+	Duration   time.Duration // how long the attempt took
+	RetryAfter time.Duration // for Retry outcomes: when the next attempt is due
+	GiveUp     bool          // a Retry outcome that used up MaxAttempts
+}
+
+// Defaults used where a [Sender] field is zero.
+const (
+	DefaultConcurrency = 8
+	DefaultPerHost     = 2
+	DefaultTimeout     = 20 * time.Second
+	DefaultMaxAttempts = 8
+	DefaultBaseBackoff = 30 * time.Second
+	DefaultMaxBackoff  = 6 * time.Hour
+	maxRetryAfter      = 24 * time.Hour
+	maxResponseDrain   = 64 << 10
+)
+
+// Sender delivers bodies to other pods. The zero value is ready to use;
+// fields configure it and must not change once it is in use.
+type Sender struct {
+	// HTTPClient sends the requests; nil means a client with no proxy
+	// and the timeouts below. Redirects are never followed, whatever the
+	// client's CheckRedirect says. Give it a client with an SSRF-guarded
+	// dialer (package discovery has one) for deliveries to untrusted
+	// URLs.
+	HTTPClient *http.Client
+	// UserAgent is sent with every request; empty means a default.
+	UserAgent string
+	// Concurrency bounds the attempts in flight in Run; 0 means
+	// DefaultConcurrency.
+	Concurrency int
+	// PerHost bounds the attempts in flight to one host; 0 means
+	// DefaultPerHost.
+	PerHost int
+	// Timeout bounds one attempt, response included; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// MaxAttempts is how many attempts a delivery gets before Run gives
+	// up; 0 means DefaultMaxAttempts.
+	MaxAttempts int
+	// BaseBackoff and MaxBackoff shape the exponential backoff between
+	// attempts (full jitter in the upper half); 0 means the defaults.
+	BaseBackoff, MaxBackoff time.Duration
+	// OnAttempt, when set, is called after every attempt, from the
+	// goroutine that made it.
+	OnAttempt func(Attempt)
+	// Logger receives one record per attempt; nil means no logging.
+	Logger *slog.Logger
+
+	clientOnce sync.Once
+	client     *http.Client
+	hostsMu    sync.Mutex
+	hosts      map[string]chan struct{}
+}
+
+func (s *Sender) httpClient() *http.Client {
+	s.clientOnce.Do(func() {
+		var c http.Client
+		if s.HTTPClient != nil {
+			c = *s.HTTPClient
+		} else {
+			t := http.DefaultTransport.(*http.Transport).Clone()
+			t.Proxy = nil
+			c.Transport = t
+		}
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		s.client = &c
+	})
+	return s.client
+}
+
+func orDefault[T int | time.Duration](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+// ErrStatus reports a delivery answered with a status that is not 2xx.
+type ErrStatus struct {
+	StatusCode int
+	URL        string
+}
+
+func (e *ErrStatus) Error() string {
+	return fmt.Sprintf("salmon: delivery to %s: HTTP %d", e.URL, e.StatusCode)
+}
+
+// Send makes one attempt to deliver d and classifies it. It does not
+// retry; [Sender.Run] does. The Attempt's RetryAfter is the peer's
+// Retry-After when it sent one, else zero.
+func (s *Sender) Send(ctx context.Context, d *Delivery) Attempt {
+	a := Attempt{Delivery: d, Number: 1}
+	start := time.Now()
+	defer func() { a.Duration = time.Since(start) }()
+	u, err := url.Parse(d.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		a.Outcome, a.Err = Failed, fmt.Errorf("salmon: delivery URL %q is not an http(s) URL", d.URL)
+		return a
+	}
+	ctx, cancel := context.WithTimeout(ctx, orDefault(s.Timeout, DefaultTimeout))
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(d.Body))
+	if err != nil {
+		a.Outcome, a.Err = Failed, fmt.Errorf("salmon: %w", err)
+		return a
+	}
+	req.Header.Set("Content-Type", d.ContentType)
+	ua := s.UserAgent
+	if ua == "" {
+		ua = "go-diaspora-federation"
+	}
+	req.Header.Set("User-Agent", ua)
+	resp, err := s.httpClient().Do(req)
+	if err != nil {
+		a.Outcome, a.Err = Retry, fmt.Errorf("salmon: delivery to %s: %w", d.URL, err)
+		return a
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseDrain))
+	a.StatusCode = resp.StatusCode
+	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		a.Outcome = Delivered
+		return a
+	case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests, code >= 500:
+		a.Outcome = Retry
+		a.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	default:
+		a.Outcome = Failed
+	}
+	a.Err = &ErrStatus{StatusCode: resp.StatusCode, URL: d.URL}
+	return a
+}
+
+// parseRetryAfter reads a Retry-After header (seconds or an HTTP date),
+// capped at a day; 0 when absent or unreadable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		d = time.Duration(min(secs, int(maxRetryAfter/time.Second))) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
+
+// Backoff returns the delay before attempt number next (2 for the first
+// retry): BaseBackoff·2^(next-2), capped at MaxBackoff, drawn uniformly
+// from its upper half so that peers coming back are not hit all at once.
+func (s *Sender) Backoff(next int) time.Duration {
+	base, maxB := orDefault(s.BaseBackoff, DefaultBaseBackoff), orDefault(s.MaxBackoff, DefaultMaxBackoff)
+	d := base
+	for i := 2; i < next && d < maxB; i++ {
+		d *= 2
+	}
+	d = min(d, maxB)
+	half := d / 2
+	return half + time.Duration(rand.Int64N(int64(d-half)+1))
+}
+
+// Job is a delivery in a [Queue], with the number of attempts it had.
+type Job struct {
+	Delivery Delivery
+	Attempts int
+}
+
+// Queue holds deliveries waiting to be made. A pod backs it with durable
+// storage so that nothing is lost when it stops; [MemoryQueue] keeps it in
+// memory. Implementations must be safe for concurrent use.
+type Queue interface {
+	// Next blocks until a job is due, and hands it out to one caller
+	// until Done or Reschedule. It returns ctx.Err() when ctx ends.
+	Next(ctx context.Context) (*Job, error)
+	// Done removes a job that was delivered or failed for good.
+	Done(ctx context.Context, j *Job, a Attempt) error
+	// Reschedule puts a job back, due at the given time; j.Attempts
+	// already counts the attempt just made.
+	Reschedule(ctx context.Context, j *Job, due time.Time) error
+}
+
+// Run takes jobs from q and delivers them until ctx ends, with at most
+// Concurrency attempts in flight (PerHost per host). A delivered job, or
+// one that failed for good or used up MaxAttempts, is Done; one that can
+// be retried is rescheduled after Backoff or the peer's Retry-After,
+// whichever is later. Run returns ctx.Err() or the first queue error.
+func (s *Sender) Run(ctx context.Context, q Queue) error {
+	if q == nil {
+		return errNoQueue
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	slots := make(chan struct{}, orDefault(s.Concurrency, DefaultConcurrency))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		j, err := q.Next(ctx)
+		if err != nil {
+			<-slots
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if err := s.work(ctx, q, j); err != nil {
+				cancel(err)
+			}
+		}()
+	}
+}
+
+func (s *Sender) work(ctx context.Context, q Queue, j *Job) error {
+	release := s.acquireHost(ctx, j.Delivery.URL)
+	if release == nil { // stopping: put it back untried
+		return q.Reschedule(context.WithoutCancel(ctx), j, time.Now())
+	}
+	a := s.Send(ctx, &j.Delivery)
+	release()
+	a.Number = j.Attempts + 1
+	if a.Outcome == Retry {
+		if a.Number >= orDefault(s.MaxAttempts, DefaultMaxAttempts) {
+			a.GiveUp = true
+		} else {
+			a.RetryAfter = max(a.RetryAfter, s.Backoff(a.Number+1))
+		}
+	}
+	s.report(ctx, a)
+	qctx := context.WithoutCancel(ctx) // record the outcome even while stopping
+	j.Attempts = a.Number
+	if a.Outcome == Retry && !a.GiveUp {
+		return q.Reschedule(qctx, j, time.Now().Add(a.RetryAfter))
+	}
+	return q.Done(qctx, j, a)
+}
+
+// acquireHost waits for a per-host slot; nil when ctx ended first.
+func (s *Sender) acquireHost(ctx context.Context, rawURL string) (release func()) {
+	host := rawURL
+	if u, err := url.Parse(rawURL); err == nil {
+		host = u.Host
+	}
+	s.hostsMu.Lock()
+	if s.hosts == nil {
+		s.hosts = map[string]chan struct{}{}
+	}
+	sem, ok := s.hosts[host]
+	if !ok {
+		sem = make(chan struct{}, orDefault(s.PerHost, DefaultPerHost))
+		s.hosts[host] = sem
+	}
+	s.hostsMu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+func (s *Sender) report(ctx context.Context, a Attempt) {
+	if s.OnAttempt != nil {
+		s.OnAttempt(a)
+	}
+	if s.Logger != nil {
+		s.Logger.LogAttrs(ctx, slog.LevelInfo, "delivery attempt",
+			slog.String("delivery", a.Delivery.ID), slog.String("url", a.Delivery.URL),
+			slog.Int("attempt", a.Number), slog.String("outcome", a.Outcome.String()),
+			slog.Int("status", a.StatusCode), slog.Duration("duration", a.Duration),
+			slog.Duration("retry_after", a.RetryAfter), slog.Bool("give_up", a.GiveUp))
+	}
+}
+
+// MemoryQueue is a [Queue] in memory: for tests, tools and pods that
+// accept losing undelivered messages on restart. The zero value is empty
+// and ready; Now, when set, replaces time.Now.
+type MemoryQueue struct {
+	Now func() time.Time
+
+	mu      sync.Mutex
+	pending []*Job
+	due     map[*Job]time.Time
+	wake    chan struct{}
+	done    []Attempt
+}
+
+func (m *MemoryQueue) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+// Add queues a delivery, due now.
+func (m *MemoryQueue) Add(d Delivery) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.put(&Job{Delivery: d}, m.now())
+}
+
+func (m *MemoryQueue) put(j *Job, due time.Time) {
+	if m.due == nil {
+		m.due = map[*Job]time.Time{}
+	}
+	m.pending = append(m.pending, j)
+	m.due[j] = due
+	if m.wake != nil {
+		close(m.wake)
+		m.wake = nil
+	}
+}
+
+// Next implements [Queue].
+func (m *MemoryQueue) Next(ctx context.Context) (*Job, error) {
+	for {
+		m.mu.Lock()
+		now := m.now()
+		var next time.Time
+		for i, j := range m.pending {
+			due := m.due[j]
+			if !due.After(now) {
+				m.pending = append(m.pending[:i], m.pending[i+1:]...)
+				delete(m.due, j)
+				m.mu.Unlock()
+				return j, nil
+			}
+			if next.IsZero() || due.Before(next) {
+				next = due
+			}
+		}
+		if m.wake == nil {
+			m.wake = make(chan struct{})
+		}
+		wake := m.wake
+		m.mu.Unlock()
+		var (
+			timer *time.Timer
+			fire  <-chan time.Time
+		)
+		if !next.IsZero() {
+			timer = time.NewTimer(next.Sub(now))
+			fire = timer.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-fire:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Done implements [Queue]; the attempt is kept for [MemoryQueue.Finished].
+func (m *MemoryQueue) Done(_ context.Context, _ *Job, a Attempt) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.done = append(m.done, a)
+	return nil
+}
+
+// Reschedule implements [Queue].
+func (m *MemoryQueue) Reschedule(_ context.Context, j *Job, due time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.put(j, due)
+	return nil
+}
+
+// Len returns the number of deliveries waiting.
+func (m *MemoryQueue) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.pending)
+}
+
+// Finished returns the last attempt of every delivery that left the queue.
+func (m *MemoryQueue) Finished() []Attempt {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Attempt(nil), m.done...)
+}
+
+var errNoQueue = errors.New("salmon: nil queue")

@@ -1,0 +1,258 @@
+package salmon_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-diaspora/federation/magicenv"
+	"github.com/go-diaspora/federation/salmon"
+)
+
+func delivery(url string) *salmon.Delivery {
+	return &salmon.Delivery{ID: "d1", URL: url, ContentType: magicenv.ContentType, Body: []byte("<me:env/>")}
+}
+
+func TestSendClassifies(t *testing.T) {
+	tests := []struct {
+		status     int
+		retryAfter string
+		want       salmon.Outcome
+		wantAfter  time.Duration
+	}{
+		{http.StatusAccepted, "", salmon.Delivered, 0},
+		{http.StatusOK, "", salmon.Delivered, 0},
+		{http.StatusInternalServerError, "", salmon.Retry, 0},
+		{http.StatusServiceUnavailable, "120", salmon.Retry, 120 * time.Second},
+		{http.StatusTooManyRequests, "7", salmon.Retry, 7 * time.Second},
+		{http.StatusTooManyRequests, "999999999", salmon.Retry, 24 * time.Hour},
+		{http.StatusRequestTimeout, "", salmon.Retry, 0},
+		{http.StatusNotFound, "", salmon.Failed, 0},
+		{http.StatusUnprocessableEntity, "", salmon.Failed, 0},
+		{http.StatusFound, "", salmon.Failed, 0},
+	}
+	for _, tt := range tests {
+		t.Run(http.StatusText(tt.status), func(t *testing.T) {
+			var got struct {
+				method, ct, ua string
+				body           []byte
+			}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got.method, got.ct, got.ua = r.Method, r.Header.Get("Content-Type"), r.Header.Get("User-Agent")
+				buf := make([]byte, 64)
+				n, _ := r.Body.Read(buf)
+				got.body = buf[:n]
+				if tt.retryAfter != "" {
+					w.Header().Set("Retry-After", tt.retryAfter)
+				}
+				if tt.status == http.StatusFound {
+					w.Header().Set("Location", "/elsewhere")
+				}
+				w.WriteHeader(tt.status)
+			}))
+			defer srv.Close()
+			s := &salmon.Sender{UserAgent: "test-pod/1"}
+			a := s.Send(context.Background(), delivery(srv.URL+"/receive/public"))
+			if a.Outcome != tt.want || a.StatusCode != tt.status || a.RetryAfter != tt.wantAfter {
+				t.Fatalf("attempt = %+v", a)
+			}
+			if (a.Err == nil) != (tt.want == salmon.Delivered) {
+				t.Errorf("Err = %v", a.Err)
+			}
+			var se *salmon.ErrStatus
+			if tt.want != salmon.Delivered && (!errors.As(a.Err, &se) || se.StatusCode != tt.status) {
+				t.Errorf("Err = %v, want ErrStatus %d", a.Err, tt.status)
+			}
+			if got.method != http.MethodPost || got.ct != magicenv.ContentType || got.ua != "test-pod/1" || string(got.body) != "<me:env/>" {
+				t.Errorf("request = %+v", got)
+			}
+		})
+	}
+}
+
+func TestSendNoRedirectOnPost(t *testing.T) {
+	var elsewhere atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/elsewhere" {
+			elsewhere.Add(1)
+			return
+		}
+		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	// Even a client that would follow redirects does not.
+	s := &salmon.Sender{HTTPClient: &http.Client{}}
+	a := s.Send(context.Background(), delivery(srv.URL+"/receive/public"))
+	if a.Outcome != salmon.Failed || a.StatusCode != http.StatusTemporaryRedirect || elsewhere.Load() != 0 {
+		t.Fatalf("attempt = %+v, redirect target hit %d times", a, elsewhere.Load())
+	}
+}
+
+func TestSendTimeoutsAndBadURLs(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	s := &salmon.Sender{Timeout: 50 * time.Millisecond}
+	start := time.Now()
+	a := s.Send(context.Background(), delivery(srv.URL))
+	if a.Outcome != salmon.Retry || !errors.Is(a.Err, context.DeadlineExceeded) {
+		t.Errorf("slow peer: %+v", a)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("timeout not applied: %v", time.Since(start))
+	}
+	for _, u := range []string{"", "ftp://x/y", "http://", "://bad"} {
+		if a := s.Send(context.Background(), delivery(u)); a.Outcome != salmon.Failed {
+			t.Errorf("Send(%q) = %+v, want Failed", u, a)
+		}
+	}
+	// A refused connection is temporary.
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	if a := s.Send(context.Background(), delivery(deadURL)); a.Outcome != salmon.Retry {
+		t.Errorf("refused connection: %+v, want Retry", a)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	s := &salmon.Sender{BaseBackoff: time.Second, MaxBackoff: 10 * time.Second}
+	for next, want := range map[int]time.Duration{2: time.Second, 3: 2 * time.Second, 4: 4 * time.Second, 5: 8 * time.Second, 6: 10 * time.Second, 40: 10 * time.Second} {
+		seen := map[time.Duration]bool{}
+		for range 200 {
+			d := s.Backoff(next)
+			if d < want/2 || d > want {
+				t.Fatalf("Backoff(%d) = %v, want in [%v, %v]", next, d, want/2, want)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 10 {
+			t.Errorf("Backoff(%d) has no jitter: %d distinct values", next, len(seen))
+		}
+	}
+}
+
+// TestRun delivers through a queue: retries after 500 and 429 (honouring
+// Retry-After), gives up after MaxAttempts, fails 404 for good, and never
+// exceeds the concurrency bounds.
+func TestRun(t *testing.T) {
+	var (
+		mu          sync.Mutex
+		calls       = map[string]int{}
+		inFlight    atomic.Int32
+		maxInFlight atomic.Int32
+		times       = map[string][]time.Time{}
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			m := maxInFlight.Load()
+			if n <= m || maxInFlight.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+		mu.Lock()
+		calls[r.URL.Path]++
+		c := calls[r.URL.Path]
+		times[r.URL.Path] = append(times[r.URL.Path], time.Now())
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/flaky": // 500, 500, then accepted
+			if c < 3 {
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+		case "/busy": // 429 with Retry-After: 1, then accepted
+			if c < 2 {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+		case "/down":
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		case "/gone":
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+
+	var q salmon.MemoryQueue
+	for i, path := range []string{"/flaky", "/busy", "/down", "/gone", "/ok1", "/ok2", "/ok3", "/ok4", "/ok5", "/ok6"} {
+		q.Add(salmon.Delivery{ID: path, URL: srv.URL + path, ContentType: magicenv.ContentType, Body: []byte{byte(i)}})
+	}
+	var attempts []salmon.Attempt
+	var amu sync.Mutex
+	s := &salmon.Sender{
+		Concurrency: 3, PerHost: 2, MaxAttempts: 3,
+		BaseBackoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
+		OnAttempt: func(a salmon.Attempt) { amu.Lock(); attempts = append(attempts, a); amu.Unlock() },
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, &q) }()
+	for len(q.Finished()) < 10 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v, want context.Canceled", err)
+	}
+	final := map[string]salmon.Attempt{}
+	for _, a := range q.Finished() {
+		final[a.Delivery.ID] = a
+	}
+	check := func(id string, outcome salmon.Outcome, number int, giveUp bool) {
+		t.Helper()
+		a, ok := final[id]
+		if !ok || a.Outcome != outcome || a.Number != number || a.GiveUp != giveUp {
+			t.Errorf("%s: final attempt %+v, want %v after %d attempts (give up %v)", id, a, outcome, number, giveUp)
+		}
+	}
+	check("/flaky", salmon.Delivered, 3, false)
+	check("/busy", salmon.Delivered, 2, false)
+	check("/down", salmon.Retry, 3, true)
+	check("/gone", salmon.Failed, 1, false)
+	for _, id := range []string{"/ok1", "/ok2", "/ok3", "/ok4", "/ok5", "/ok6"} {
+		check(id, salmon.Delivered, 1, false)
+	}
+	if len(attempts) != 3+2+3+1+6 {
+		t.Errorf("%d attempts reported, want 15", len(attempts))
+	}
+	if m := maxInFlight.Load(); m > 2 {
+		t.Errorf("%d requests in flight to one host, PerHost is 2", m)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if b := times["/busy"]; len(b) != 2 || b[1].Sub(b[0]) < 900*time.Millisecond {
+		t.Errorf("Retry-After: 1 not honoured: %v", b)
+	}
+	if f := times["/flaky"]; len(f) != 3 || f[1].Sub(f[0]) < 10*time.Millisecond {
+		t.Errorf("backoff not applied between retries: %v", f)
+	}
+	if q.Len() != 0 {
+		t.Errorf("%d deliveries left in the queue", q.Len())
+	}
+}
+
+func TestRunNilQueue(t *testing.T) {
+	if err := new(salmon.Sender).Run(context.Background(), nil); err == nil {
+		t.Error("Run(nil queue) succeeded")
+	}
+}
