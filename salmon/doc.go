@@ -18,5 +18,20 @@
 // [Slap.Payload] is used. Errors wrap the sentinels of package magicenv
 // ([magicenv.ErrInvalidEnvelope], [magicenv.ErrDecrypt], ...).
 //
-// The package never logs and never touches the network.
+// # Receiving over HTTP
+//
+// [Handler] serves POST /receive/public and /receive/users/{guid}: it caps
+// the body, checks its outer format, hands the raw body to an [Inbox]
+// (which stores it durably) and answers 202 before any cryptography runs.
+//
+// # Sending
+//
+// [Sender] posts bodies to other pods: [Sender.Send] makes one classified
+// attempt, [Sender.Run] works a [Queue] with bounded concurrency and
+// retries with backoff, honouring Retry-After, never following a redirect
+// of a POST. [MemoryQueue] is an in-memory queue; a pod supplies a
+// durable one.
+//
+// The codec parts never log; only Handler and Sender do, and only through
+// the slog.Logger they are given.
 package salmon
