@@ -3,6 +3,7 @@
 // Usage:
 //
 //	dfed decode [--pub ID=PEMFILE]... [--key PEMFILE] [--min-key-bits N] FILE|-
+//	dfed keygen [--bits N]
 //
 // decode opens a public Magic Envelope or, with --key (the recipient's
 // private key), an encrypted one, verifies the signature with the public
@@ -16,7 +17,11 @@
 // names of the test-vector manifests (invalid_envelope, malformed,
 // invalid_envelope_signature, sender_key_not_found, decrypt, ...).
 //
-// Exit status: 0 when the input is valid, 1 when it is rejected, 2 on a
+// keygen prints a new RSA key pair as PEM: the private key (PKCS#1), then
+// the public key (SubjectPublicKeyInfo). It makes 4096-bit keys, as
+// diaspora* does, unless --bits says otherwise.
+//
+// Exit status of decode: 0 when the input is valid, 1 when it is rejected, 2 on a
 // usage error.
 package main
 
@@ -35,6 +40,8 @@ const usage = `usage: dfed <command> [arguments]
 commands:
   decode [--pub ID=PEMFILE]... [--key PEMFILE] [--min-key-bits N] FILE|-
         open a Magic Envelope (encrypted with --key) and print it as JSON
+  keygen [--bits N]
+        print a new RSA key pair as PEM (private PKCS#1, then public SPKI)
 `
 
 // run is main without the process: it returns the exit status.
@@ -46,6 +53,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "decode":
 		return decode(args[1:], stdin, stdout, stderr)
+	case "keygen":
+		return keygen(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

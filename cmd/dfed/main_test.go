@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/go-diaspora/federation/magicenv"
 )
 
 const ref = "../../testdata/vectors/reference/"
@@ -100,5 +102,30 @@ func TestUsage(t *testing.T) {
 	// --min-key-bits 1024 lets old 1024-bit keys in.
 	if code, _, stderr := dfed(t, "", "decode", "--min-key-bits", "1024", "--pub", "a@b=../../testdata/keys/rsa1024.pub.pem", ref+"magic_envelope_public/status_message_basic.xml"); code != 1 {
 		t.Errorf("exit %d (%s), want 1 (no key for alice)", code, stderr)
+	}
+}
+
+func TestKeygen(t *testing.T) {
+	code, out, stderr := dfed(t, "", "keygen", "--bits", "2048")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	privEnd := strings.Index(out, "-----END RSA PRIVATE KEY-----\n") + len("-----END RSA PRIVATE KEY-----\n")
+	priv, err := magicenv.ParsePrivateKey([]byte(out[:privEnd]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := magicenv.ParsePublicKey([]byte(out[privEnd:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pub.Equal(&priv.PublicKey) || priv.N.BitLen() != 2048 {
+		t.Error("public key does not match the private key, or wrong size")
+	}
+	if code, _, _ := dfed(t, "", "keygen", "--bits", "1024"); code != 2 {
+		t.Errorf("keygen --bits 1024: exit %d, want 2", code)
+	}
+	if code, _, _ := dfed(t, "", "keygen", "extra"); code != 2 {
+		t.Errorf("keygen extra: exit %d, want 2", code)
 	}
 }
