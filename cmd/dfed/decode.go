@@ -11,17 +11,20 @@ import (
 	"os"
 	"strings"
 
+	"github.com/go-diaspora/federation/entities"
 	"github.com/go-diaspora/federation/magicenv"
+	"github.com/go-diaspora/federation/salmon"
 )
 
 // result is what decode prints.
 type result struct {
-	Format    string     `json:"format"`
-	Valid     bool       `json:"valid"`
-	Sender    string     `json:"sender,omitempty"`
-	Signature string     `json:"signature,omitempty"`
-	Payload   *string    `json:"payload,omitempty"`
-	Error     *errorJSON `json:"error,omitempty"`
+	Format    string         `json:"format"`
+	Valid     bool           `json:"valid"`
+	Sender    string         `json:"sender,omitempty"`
+	Signature string         `json:"signature,omitempty"`
+	Entity    *entities.View `json:"entity,omitempty"`
+	Payload   *string        `json:"payload,omitempty"`
+	Error     *errorJSON     `json:"error,omitempty"`
 }
 
 type errorJSON struct {
@@ -50,6 +53,7 @@ func decode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(pubs, "pub", "public key of a sender, as `ID=PEMFILE` (repeatable)")
 	keyFile := fs.String("key", "", "recipient private key `PEMFILE`, to open an encrypted envelope")
 	minBits := fs.Int("min-key-bits", magicenv.DefaultMinKeyBits, "shortest RSA key accepted (1024 for old fixtures)")
+	legacy := fs.Bool("legacy", false, "read pre-2017 entity vocabulary (<XML><post> wrapper, old element names)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -87,7 +91,7 @@ func decode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	res := open(opts, body, keys, priv)
+	res := open(opts, &entities.Options{Legacy: *legacy}, body, keys, priv)
 	if res.Format == "encrypted_magic_envelope" && priv == nil {
 		fmt.Fprintln(stderr, "dfed: the input is an encrypted envelope: give the recipient's key with --key")
 		return 2
@@ -129,11 +133,16 @@ func readInput(name string, stdin io.Reader, opts magicenv.Options) ([]byte, err
 	return b, nil
 }
 
-// open decrypts (when the body is JSON), parses and verifies, and reports
-// every step in the result.
-func open(opts magicenv.Options, body []byte, keys map[string]*rsa.PublicKey, priv *rsa.PrivateKey) *result {
-	res := &result{Format: "magic_envelope"}
-	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] == '{' {
+// open detects the format, decrypts (encrypted envelopes), parses and
+// verifies, then reads the entity; every step is reported in the result.
+func open(opts magicenv.Options, eopts *entities.Options, body []byte, keys map[string]*rsa.PublicKey, priv *rsa.PrivateKey) *result {
+	res := &result{}
+	contentType := ""
+	if priv != nil { // a JSON body given with --key is an encrypted envelope
+		contentType = magicenv.EncryptedContentType
+	}
+	switch salmon.Detect(body, contentType) {
+	case salmon.FormatEncryptedMagicEnvelope:
 		res.Format = "encrypted_magic_envelope"
 		if priv == nil {
 			return res
@@ -143,6 +152,10 @@ func open(opts magicenv.Options, body []byte, keys map[string]*rsa.PublicKey, pr
 			return res.fail(err)
 		}
 		body = plain
+	case salmon.FormatMagicEnvelope:
+		res.Format = "magic_envelope"
+	default:
+		return readEntity(res, eopts, body)
 	}
 	env, err := opts.Parse(body)
 	if err != nil {
@@ -163,6 +176,37 @@ func open(opts magicenv.Options, body []byte, keys map[string]*rsa.PublicKey, pr
 		return res.fail(err)
 	}
 	res.Signature = "valid"
+	e, err := entities.ParseXML(env.Payload(), eopts)
+	if e != nil {
+		res.Entity = entities.ViewOf(e)
+	}
+	if err != nil {
+		return res.fail(err)
+	}
+	res.Valid = true
+	return res
+}
+
+// readEntity handles a bare entity, XML or JSON.
+func readEntity(res *result, eopts *entities.Options, body []byte) *result {
+	var (
+		e   entities.Entity
+		err error
+	)
+	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] == '{' {
+		res.Format = "entity_json"
+		e, err = entities.ParseJSON(body, eopts)
+	} else {
+		res.Format = "entity_xml"
+		e, err = entities.ParseXML(body, eopts)
+	}
+	if e != nil {
+		res.Entity = entities.ViewOf(e)
+	}
+	if err != nil {
+		return res.fail(err)
+	}
+	res.Sender = entities.Author(e)
 	res.Valid = true
 	return res
 }
@@ -190,6 +234,9 @@ func category(err error) string {
 		return "invalid_envelope"
 	case errors.Is(err, magicenv.ErrWeakKey), errors.Is(err, magicenv.ErrInvalidKey):
 		return "invalid_key"
+	}
+	if c := entities.Category(err); c != "other" {
+		return c
 	}
 	return "error"
 }

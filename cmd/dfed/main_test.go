@@ -129,3 +129,57 @@ func TestKeygen(t *testing.T) {
 		t.Errorf("keygen extra: exit %d, want 2", code)
 	}
 }
+
+func TestDecodeEntityView(t *testing.T) {
+	type view struct {
+		Format, Sender string
+		Valid          bool
+		Entity         *struct {
+			Type       string
+			Properties map[string]any
+		}
+		Error *struct{ Category string }
+	}
+	decode := func(args ...string) (int, view) {
+		t.Helper()
+		code, out, stderr := dfed(t, "", append([]string{"decode"}, args...)...)
+		var v view
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("output is not JSON: %v\n%s%s", err, out, stderr)
+		}
+		return code, v
+	}
+	code, v := decode("--pub", "alice@pod-a.example.org="+ref+"keys/alice.pub.pem", ref+"magic_envelope_public/status_message_basic.xml")
+	if code != 0 || v.Entity == nil || v.Entity.Type != "status_message" || v.Entity.Properties["public"] != true {
+		t.Errorf("envelope: exit %d, %+v", code, v)
+	}
+	code, v = decode(ref + "entity_json/" + firstFile(t, ref+"entity_json"))
+	if code != 0 || v.Format != "entity_json" || v.Entity == nil {
+		t.Errorf("bare JSON entity: exit %d, %+v", code, v)
+	}
+	code, v = decode("--pub", "alice@pod-a.example.org="+ref+"keys/alice.pub.pem", ref+"magic_envelope_public/invalid_entity_payload.xml")
+	if code != 1 || v.Error == nil || v.Error.Category != "validation" {
+		t.Errorf("invalid entity: exit %d, %+v", code, v)
+	}
+	code, v = decode("--pub", "alice@pod-a.example.org="+ref+"keys/alice.pub.pem", ref+"magic_envelope_public/unknown_entity_payload.xml")
+	if code != 1 || v.Error == nil || v.Error.Category != "unknown_entity" {
+		t.Errorf("unknown entity: exit %d, %+v", code, v)
+	}
+	// Legacy payloads need --legacy.
+	slap := "--pub=alice@pod-a.example.org=" + ref + "keys/alice.pub.pem"
+	if code, v = decode(slap, ref+"magic_envelope_public/legacy_wrapped_payload.xml"); code != 1 || v.Error == nil || v.Error.Category != "unknown_entity" {
+		t.Errorf("legacy payload without --legacy: exit %d, %+v", code, v)
+	}
+	if code, v = decode("--legacy", slap, ref+"magic_envelope_public/legacy_wrapped_payload.xml"); code != 0 || v.Entity == nil {
+		t.Errorf("legacy payload with --legacy: exit %d, %+v", code, v)
+	}
+}
+
+func firstFile(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("no files in %s: %v", dir, err)
+	}
+	return entries[0].Name()
+}
