@@ -121,7 +121,7 @@ func TestValidationErrorFields(t *testing.T) {
 }
 
 func TestLegacyVocabulary(t *testing.T) {
-	legacy := &entities.Options{Legacy: true}
+	legacy := &entities.Options{Legacy: true, LegacyWrapper: true}
 	tests := []struct {
 		name, in string
 		want     entities.Entity
@@ -143,6 +143,15 @@ func TestLegacyVocabulary(t *testing.T) {
 			}
 			if diff := cmp.Diff(viewJSON(t, entities.ViewOf(tt.want)), viewJSON(t, entities.ViewOf(got))); diff != "" {
 				t.Errorf("legacy view (-want +got):\n%s", diff)
+			}
+			// The wrapper alone is not enough: the vocabulary is needed too.
+			if strings.HasPrefix(tt.in, "<XML>") {
+				if _, err := entities.ParseXML([]byte(tt.in), &entities.Options{LegacyWrapper: true}); err == nil {
+					t.Errorf("accepted with LegacyWrapper but without Legacy")
+				}
+				if _, err := entities.ParseXML([]byte(tt.in), &entities.Options{Legacy: true}); !errors.Is(err, entities.ErrUnknownEntity) {
+					t.Errorf("wrapper without LegacyWrapper: %v, want ErrUnknownEntity", err)
+				}
 			}
 			// Off by default: the current reference rejects all of these.
 			if _, err := entities.ParseXML([]byte(tt.in), nil); err == nil {

@@ -66,7 +66,7 @@ func FuzzParseXML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, legacy := range []bool{false, true} {
 			o := *fuzzOpts
-			o.Legacy = legacy
+			o.Legacy, o.LegacyWrapper = legacy, legacy
 			e, err := entities.ParseXML(data, &o)
 			if err != nil {
 				checkParseError(t, e, err)
@@ -77,7 +77,7 @@ func FuzzParseXML(f *testing.F) {
 				t.Fatalf("MarshalXML: %v", err)
 			}
 			ro := *reparseOpts
-			ro.Legacy = legacy
+			ro.Legacy, ro.LegacyWrapper = legacy, legacy
 			e2, err := entities.ParseXML(out, &ro)
 			if err != nil {
 				t.Fatalf("ParseXML(MarshalXML(e)) = %v\ninput: %q\noutput: %q", err, data, out)

@@ -17,12 +17,18 @@ const (
 // limits and [time.Now] as clock.
 type Options struct {
 	// Legacy enables the pre-2017 vocabulary (diaspora_federation 0.2.x):
-	// the <XML><post> wrapper, old element names such as diaspora_handle
-	// and raw_message, the removed types request (read as a Contact) and
-	// signed_retraction / relayable_retraction (read as a Retraction), and
-	// the legacy parent_author_signature as a known relayable property.
-	// It is off by default; current diaspora* rejects all of these.
+	// old element names such as diaspora_handle and raw_message, the
+	// removed types request (read as a Contact) and signed_retraction /
+	// relayable_retraction (read as a Retraction), and the legacy
+	// parent_author_signature as a known relayable property. It is off by
+	// default; current diaspora* rejects all of these.
 	Legacy bool
+
+	// LegacyWrapper accepts the <XML><post> wrapper around the entity, as
+	// the payloads of legacy Salmon slaps carry it. The 0.2.x reference
+	// unwrapped it only there, never for a bare entity, so it is a
+	// separate switch; it is off by default.
+	LegacyWrapper bool
 
 	// MaxSize caps the input size in bytes (default DefaultMaxSize).
 	MaxSize int

@@ -40,7 +40,7 @@ func decodeXMLDocument(data []byte, opts *Options) (Entity, error) {
 		return nil, err
 	}
 	n := root
-	if opts.legacy() && root.name == "XML" {
+	if opts != nil && opts.LegacyWrapper && root.name == "XML" {
 		if post := root.first("post"); post != nil && post.hasChildNodes && len(post.children) > 0 {
 			n = post.children[0]
 		}

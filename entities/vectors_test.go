@@ -53,7 +53,8 @@ func TestVectors(t *testing.T) {
 
 func runVector(t *testing.T, m *manifest, v vector) {
 	body := readVectorFile(t, v.File)
-	opts := &entities.Options{Legacy: v.Oracle == "legacy"}
+	// The 0.2.x reference unwrapped <XML><post> only in slap payloads.
+	opts := &entities.Options{Legacy: v.Oracle == "legacy", LegacyWrapper: v.Kind == "legacy_slap_public"}
 	var (
 		payload []byte
 		sender  string

@@ -34,7 +34,7 @@ func TestLegacySlapEntities(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e, err := entities.ParseXML(payload, &entities.Options{Legacy: true})
+			e, err := entities.ParseXML(payload, &entities.Options{Legacy: true, LegacyWrapper: true})
 			if err != nil {
 				t.Fatalf("ParseXML(legacy) = %v", err)
 			}

@@ -91,7 +91,7 @@ func decode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	res := open(opts, &entities.Options{Legacy: *legacy}, body, keys, priv)
+	res := open(opts, &entities.Options{Legacy: *legacy, LegacyWrapper: *legacy}, body, keys, priv)
 	if res.Format == "encrypted_magic_envelope" && priv == nil {
 		fmt.Fprintln(stderr, "dfed: the input is an encrypted envelope: give the recipient's key with --key")
 		return 2

@@ -4,6 +4,7 @@
 //
 //	dfed decode [--pub ID=PEMFILE]... [--key PEMFILE] [--min-key-bits N] FILE|-
 //	dfed keygen [--bits N]
+//	dfed conformance [--json] MANIFEST.json...
 //
 // decode opens a public Magic Envelope or, with --key (the recipient's
 // private key), an encrypted one, verifies the signature with the public
@@ -20,6 +21,12 @@
 // keygen prints a new RSA key pair as PEM: the private key (PKCS#1), then
 // the public key (SubjectPublicKeyInfo). It makes 4096-bit keys, as
 // diaspora* does, unless --bits says otherwise.
+//
+// conformance runs every vector of test-vector manifests (the format is
+// described in docs/conformance.md) through the SDK, prints one line per
+// vector and a last line "N passed, M failed", and exits 1 when any
+// failed. With --json it prints instead, per vector, what the SDK decoded:
+// {"id", "valid", "sender", "entity", "error": {"category"}}.
 //
 // Exit status of decode: 0 when the input is valid, 1 when it is rejected, 2 on a
 // usage error.
@@ -42,6 +49,8 @@ commands:
         open a Magic Envelope (encrypted with --key) and print it as JSON
   keygen [--bits N]
         print a new RSA key pair as PEM (private PKCS#1, then public SPKI)
+  conformance [--json] MANIFEST.json...
+        judge every vector of the manifests and compare with their verdicts
 `
 
 // run is main without the process: it returns the exit status.
@@ -53,6 +62,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "decode":
 		return decode(args[1:], stdin, stdout, stderr)
+	case "conformance":
+		return conformanceCmd(args[1:], stdout, stderr)
 	case "keygen":
 		return keygen(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

@@ -16,6 +16,9 @@ import (
 
 // Manifest is a parsed manifest.json.
 type Manifest struct {
+	// Context, when set, names another manifest (relative to this one)
+	// whose people and related entities this one reuses.
+	Context         string            `json:"context"`
 	Format          string            `json:"format"`
 	Set             string            `json:"set"`
 	People          map[string]Person `json:"people"`
@@ -32,6 +35,8 @@ type Person struct {
 	PrivateKey      string `json:"private_key"`
 	PublicKey       string `json:"public_key"`
 	KnownToReceiver bool   `json:"known_to_receiver"`
+
+	dir string // the directory its key paths are relative to
 }
 
 // RelatedEntity is an entity the receiving side already knows.
@@ -85,6 +90,25 @@ func Load(path string) (*Manifest, error) {
 		return nil, fmt.Errorf("vectors: %s: %w", path, err)
 	}
 	m.dir = filepath.Dir(path)
+	for id, p := range m.People {
+		p.dir = m.dir
+		m.People[id] = p
+	}
+	if m.Context != "" {
+		ctx, err := Load(m.Path(m.Context))
+		if err != nil {
+			return nil, fmt.Errorf("vectors: %s: context: %w", path, err)
+		}
+		if m.People == nil {
+			m.People = map[string]Person{}
+		}
+		for id, p := range ctx.People {
+			if _, own := m.People[id]; !own {
+				m.People[id] = p
+			}
+		}
+		m.RelatedEntities = append(m.RelatedEntities, ctx.RelatedEntities...)
+	}
 	return &m, nil
 }
 
@@ -118,7 +142,7 @@ func (m *Manifest) PublicKey(p KeyParser, id string) (*rsa.PublicKey, bool, erro
 	if !ok || person.PublicKey == "" {
 		return nil, false, fmt.Errorf("vectors: no public key for %q", id)
 	}
-	b, err := m.ReadFile(person.PublicKey)
+	b, err := os.ReadFile(filepath.Join(person.dir, filepath.FromSlash(person.PublicKey)))
 	if err != nil {
 		return nil, false, err
 	}
@@ -132,7 +156,7 @@ func (m *Manifest) PrivateKey(p KeyParser, id string) (*rsa.PrivateKey, error) {
 	if !ok || person.PrivateKey == "" {
 		return nil, fmt.Errorf("vectors: no private key for %q", id)
 	}
-	b, err := m.ReadFile(person.PrivateKey)
+	b, err := os.ReadFile(filepath.Join(person.dir, filepath.FromSlash(person.PrivateKey)))
 	if err != nil {
 		return nil, err
 	}

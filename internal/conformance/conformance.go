@@ -1,0 +1,290 @@
+// Package conformance judges test vectors through the public API of the
+// SDK and compares the verdicts with the ones in a vector manifest
+// (format "diaspora-federation-vectors/1", see docs/conformance.md). It
+// backs `dfed conformance` and the conformance tests.
+package conformance
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+
+	"github.com/go-diaspora/federation/entities"
+	"github.com/go-diaspora/federation/internal/vectors"
+	"github.com/go-diaspora/federation/magicenv"
+	"github.com/go-diaspora/federation/salmon"
+)
+
+// Verdict is what the SDK made of one vector.
+type Verdict struct {
+	Valid    bool          `json:"valid"`
+	Sender   string        `json:"sender,omitempty"`
+	Entity   any           `json:"entity,omitempty"`
+	Category string        `json:"-"`
+	Message  string        `json:"-"`
+	Error    *VerdictError `json:"error,omitempty"`
+}
+
+// VerdictError is the error part of a Verdict as printed.
+type VerdictError struct {
+	Category string `json:"category"`
+	Message  string `json:"message,omitempty"`
+}
+
+// Result compares a Verdict with the manifest.
+type Result struct {
+	ID      string
+	Kind    string
+	Verdict Verdict
+	Pass    bool
+	// Why says what differs when Pass is false.
+	Why string
+}
+
+// Judge decides one kind of vector. Kinds of other packages (discovery)
+// register theirs in Judges.
+type Judge func(ctx context.Context, env *Env, v vectors.Vector, body []byte) Verdict
+
+// Judges maps vector kinds to their judges.
+var Judges = map[string]Judge{
+	"magic_envelope_public":            judgeReceive,
+	"encrypted_magic_envelope_private": judgeReceive,
+	"legacy_slap_public":               judgeReceive,
+	"legacy_slap_private":              judgeReceive,
+	"entity_xml":                       judgeEntity,
+	"relayable_xml":                    judgeEntity,
+	"entity_json":                      judgeEntity,
+	"relayable_json":                   judgeEntity,
+}
+
+// Env is the receiving side a manifest describes: people with their
+// keys, and the entities the receiver already knows.
+type Env struct {
+	Manifest *vectors.Manifest
+	keyOpts  magicenv.Options
+}
+
+// NewEnv prepares the receiving side of a manifest. Old fixtures use
+// 1024-bit keys, so keys of 1024 bits and more are accepted here.
+func NewEnv(m *vectors.Manifest) *Env {
+	return &Env{Manifest: m, keyOpts: magicenv.Options{MinKeyBits: 1024}}
+}
+
+func (e *Env) parser() vectors.KeyParser {
+	return vectors.KeyParser{Public: e.keyOpts.ParsePublicKey, Private: e.keyOpts.ParsePrivateKey}
+}
+
+// PublicKey implements magicenv.KeyResolver over the manifest's people:
+// those with known_to_receiver false are not found.
+func (e *Env) PublicKey(_ context.Context, id string) (*rsa.PublicKey, error) {
+	pub, known, err := e.Manifest.PublicKey(e.parser(), id)
+	if err != nil || !known {
+		return nil, fmt.Errorf("%s: %w", id, magicenv.ErrKeyNotFound)
+	}
+	return pub, nil
+}
+
+// RecipientKey implements salmon.RecipientKeys; the "guid" is the
+// recipient's diaspora* ID here.
+func (e *Env) RecipientKey(_ context.Context, id string) (string, crypto.Decrypter, error) {
+	key, err := e.Manifest.PrivateKey(e.parser(), id)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", id, salmon.ErrRecipientNotFound)
+	}
+	return id, key, nil
+}
+
+// RelatedEntity implements salmon.EntityStore over related_entities.
+// Type names are compared loosely, as the reference's are ("Post" stands
+// for status messages and reshares).
+func (e *Env) RelatedEntity(_ context.Context, typ, guid string) (*salmon.RelatedEntity, error) {
+	var find func(r *vectors.RelatedEntity) *salmon.RelatedEntity
+	find = func(r *vectors.RelatedEntity) *salmon.RelatedEntity {
+		if r == nil {
+			return nil
+		}
+		return &salmon.RelatedEntity{Type: r.EntityType, GUID: r.GUID, Author: r.Author, Local: r.Local, Public: r.Public, Parent: find(r.Parent)}
+	}
+	for i := range e.Manifest.RelatedEntities {
+		if r := &e.Manifest.RelatedEntities[i]; r.GUID == guid {
+			return find(r), nil
+		}
+	}
+	return nil, fmt.Errorf("%s %s: %w", typ, guid, salmon.ErrNotFound)
+}
+
+func (e *Env) receiver(legacy bool) *salmon.Receiver {
+	return &salmon.Receiver{Keys: e, Entities: e, RecipientKeys: e, Legacy: legacy, Envelope: e.keyOpts}
+}
+
+func judgeReceive(ctx context.Context, env *Env, v vectors.Vector, body []byte) Verdict {
+	r := env.receiver(v.Oracle == "legacy")
+	var (
+		msg *salmon.Message
+		err error
+	)
+	if v.Kind == "encrypted_magic_envelope_private" || v.Kind == "legacy_slap_private" {
+		msg, err = r.ReceivePrivate(ctx, v.Recipient, body)
+	} else {
+		msg, err = r.ReceivePublic(ctx, body)
+	}
+	if err != nil {
+		return failed(err)
+	}
+	return Verdict{Valid: true, Sender: msg.Sender, Entity: view(msg.Entity)}
+}
+
+func judgeEntity(ctx context.Context, env *Env, v vectors.Vector, body []byte) Verdict {
+	opts := &entities.Options{Legacy: v.Oracle == "legacy"}
+	var (
+		e   entities.Entity
+		err error
+	)
+	if v.Kind == "entity_json" || v.Kind == "relayable_json" {
+		e, err = entities.ParseJSON(body, opts)
+	} else {
+		e, err = entities.ParseXML(body, opts)
+	}
+	if err == nil {
+		err = env.receiver(v.Oracle == "legacy").Check(ctx, e, "", false)
+	}
+	if err != nil {
+		return failed(err)
+	}
+	return Verdict{Valid: true, Sender: entities.Author(e), Entity: view(e)}
+}
+
+func failed(err error) Verdict {
+	c := salmon.Category(err)
+	return Verdict{Category: c, Message: err.Error(), Error: &VerdictError{Category: c, Message: err.Error()}}
+}
+
+// view returns the neutral view as generic JSON values.
+func view(e entities.Entity) any {
+	b, err := json.Marshal(entities.ViewOf(e))
+	if err != nil {
+		return nil
+	}
+	var out any
+	if json.Unmarshal(b, &out) != nil {
+		return nil
+	}
+	return out
+}
+
+// Run judges every vector of m, in manifest order.
+func Run(ctx context.Context, m *vectors.Manifest) []Result {
+	env := NewEnv(m)
+	out := make([]Result, 0, len(m.Vectors))
+	for _, v := range m.Vectors {
+		out = append(out, RunOne(ctx, env, v))
+	}
+	return out
+}
+
+// RunOne judges one vector and compares the verdict with v.Expected.
+func RunOne(ctx context.Context, env *Env, v vectors.Vector) Result {
+	res := Result{ID: v.ID, Kind: v.Kind}
+	judge, ok := Judges[v.Kind]
+	if !ok {
+		res.Why = fmt.Sprintf("no judge for kind %q", v.Kind)
+		return res
+	}
+	body, err := env.Manifest.ReadFile(v.File)
+	if err != nil {
+		res.Why = err.Error()
+		return res
+	}
+	res.Verdict = judge(ctx, env, v, body)
+	res.Why = compare(v.Expected, res.Verdict)
+	res.Pass = res.Why == ""
+	return res
+}
+
+// compare returns "" when got matches want, else what differs.
+func compare(want vectors.Expected, got Verdict) string {
+	if want.Valid != got.Valid {
+		if got.Valid {
+			return fmt.Sprintf("accepted, want %s", want.ErrorCategory)
+		}
+		return fmt.Sprintf("rejected as %s (%s), want valid", got.Category, got.Message)
+	}
+	if !want.Valid {
+		if want.ErrorCategory != "" && want.ErrorCategory != got.Category {
+			return fmt.Sprintf("rejected as %s (%s), want %s", got.Category, got.Message, want.ErrorCategory)
+		}
+		return ""
+	}
+	if want.Sender != "" && want.Sender != got.Sender {
+		return fmt.Sprintf("sender %q, want %q", got.Sender, want.Sender)
+	}
+	if len(want.Entity) > 0 {
+		var w any
+		if err := json.Unmarshal(want.Entity, &w); err != nil {
+			return "expected.entity: " + err.Error()
+		}
+		if path := subset(w, got.Entity, "entity"); path != "" {
+			return "differs at " + path
+		}
+	}
+	return ""
+}
+
+// subset reports the first path where got does not contain want: every
+// key of a wanted object must be in got with a matching value; arrays
+// must have the same length and match element by element.
+func subset(want, got any, path string) string {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return path
+		}
+		keys := make([]string, 0, len(w))
+		for k := range w {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			gv, ok := g[k]
+			if !ok && w[k] != nil {
+				return path + "." + k
+			}
+			if p := subset(w[k], gv, path+"."+k); p != "" {
+				return p
+			}
+		}
+		return ""
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return path
+		}
+		for i := range w {
+			if p := subset(w[i], g[i], fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+		return ""
+	}
+	if !reflect.DeepEqual(want, got) {
+		return path
+	}
+	return ""
+}
+
+// Summary counts passes and failures.
+func Summary(results []Result) (passed, failed int) {
+	for _, r := range results {
+		if r.Pass {
+			passed++
+		} else {
+			failed++
+		}
+	}
+	return
+}

@@ -1,0 +1,46 @@
+package conformance
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/go-diaspora/federation/internal/vectors"
+)
+
+func runManifest(t *testing.T, path string) {
+	m, err := vectors.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := NewEnv(m)
+	for _, v := range m.Vectors {
+		if _, ok := Judges[v.Kind]; !ok {
+			continue
+		}
+		t.Run(v.ID, func(t *testing.T) {
+			if r := RunOne(context.Background(), env, v); !r.Pass {
+				t.Errorf("%s", r.Why)
+			}
+		})
+	}
+}
+
+// TestReference runs every vector of the reference set whose kind has a
+// judge through the receive pipeline.
+func TestReference(t *testing.T) {
+	runManifest(t, "../../testdata/vectors/reference/manifest.json")
+}
+
+// TestCaptured runs the real-world sets, which live outside the
+// repository (../shared beside the checkout, as in CI).
+func TestCaptured(t *testing.T) {
+	for _, set := range []string{"captured", "captured-b"} {
+		path := "../../../shared/vectors/" + set + "/manifest.json"
+		if _, err := os.Stat(path); err != nil {
+			t.Logf("%s: not present (%v); CI runs it through dfed conformance", set, err)
+			continue
+		}
+		t.Run(set, func(t *testing.T) { runManifest(t, path) })
+	}
+}
