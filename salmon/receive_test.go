@@ -15,11 +15,10 @@ import (
 
 // stores over the reference manifest, with switches to make lookups fail.
 type fakeStores struct {
-	t        *testing.T
-	keyErr   error // returned by PublicKey for every ID when set
-	authorOK bool  // when false, only envelope senders' keys are found
-	entErr   error
-	related  map[string]*salmon.RelatedEntity
+	t       *testing.T
+	keyErr  error // returned by PublicKey for every ID when set
+	entErr  error
+	related map[string]*salmon.RelatedEntity
 }
 
 func (f *fakeStores) PublicKey(_ context.Context, id string) (*rsa.PublicKey, error) {
