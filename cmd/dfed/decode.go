@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rsa"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/entities"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
@@ -18,13 +20,13 @@ import (
 
 // result is what decode prints.
 type result struct {
-	Format    string         `json:"format"`
-	Valid     bool           `json:"valid"`
-	Sender    string         `json:"sender,omitempty"`
-	Signature string         `json:"signature,omitempty"`
-	Entity    *entities.View `json:"entity,omitempty"`
-	Payload   *string        `json:"payload,omitempty"`
-	Error     *errorJSON     `json:"error,omitempty"`
+	Format    string     `json:"format"`
+	Valid     bool       `json:"valid"`
+	Sender    string     `json:"sender,omitempty"`
+	Signature string     `json:"signature,omitempty"`
+	Entity    any        `json:"entity,omitempty"` // *entities.View or *discovery.View
+	Payload   *string    `json:"payload,omitempty"`
+	Error     *errorJSON `json:"error,omitempty"`
 }
 
 type errorJSON struct {
@@ -54,6 +56,7 @@ func decode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	keyFile := fs.String("key", "", "recipient private key `PEMFILE`, to open an encrypted envelope")
 	minBits := fs.Int("min-key-bits", magicenv.DefaultMinKeyBits, "shortest RSA key accepted (1024 for old fixtures)")
 	legacy := fs.Bool("legacy", false, "read pre-2017 entity vocabulary (<XML><post> wrapper, old element names)")
+	kind := fs.String("kind", "", "read the input as this vector kind (webfinger_jrd, webfinger_xrd, host_meta, hcard_html, entity_xml, entity_json) instead of detecting it")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -91,7 +94,21 @@ func decode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	res := open(opts, &entities.Options{Legacy: *legacy, LegacyWrapper: *legacy}, body, keys, priv)
+	var res *result
+	if k := *kind; k == "" {
+		k = sniffDocument(body)
+		if k != "" {
+			res = decodeDiscovery(k, body)
+		}
+	} else if discoveryKinds[k] {
+		res = decodeDiscovery(k, body)
+	} else if k != "entity_xml" && k != "entity_json" {
+		fmt.Fprintf(stderr, "dfed: unknown --kind %q\n", k)
+		return 2
+	}
+	if res == nil {
+		res = open(opts, &entities.Options{Legacy: *legacy, LegacyWrapper: *legacy}, body, keys, priv)
+	}
 	if res.Format == "encrypted_magic_envelope" && priv == nil {
 		fmt.Fprintln(stderr, "dfed: the input is an encrypted envelope: give the recipient's key with --key")
 		return 2
@@ -239,4 +256,77 @@ func category(err error) string {
 		return c
 	}
 	return "error"
+}
+
+var discoveryKinds = map[string]bool{"webfinger_jrd": true, "webfinger_xrd": true, "host_meta": true, "hcard_html": true}
+
+// sniffDocument recognises discovery documents: a JSON object with
+// "subject" or "links" and no "entity_type" (WebFinger JRD), an XRD
+// (WebFinger with a Subject, else host-meta), or HTML (an hCard). It
+// returns "" for anything else.
+func sniffDocument(body []byte) string {
+	b := bytes.TrimSpace(body)
+	switch {
+	case len(b) == 0:
+		return ""
+	case b[0] == '{':
+		var probe map[string]json.RawMessage
+		if json.Unmarshal(b, &probe) != nil {
+			return ""
+		}
+		if _, ok := probe["entity_type"]; ok {
+			return ""
+		}
+		_, subject := probe["subject"]
+		_, links := probe["links"]
+		if subject || links {
+			return "webfinger_jrd"
+		}
+		return ""
+	case b[0] != '<':
+		return ""
+	}
+	lower := bytes.ToLower(b[:min(len(b), 512)])
+	if bytes.HasPrefix(lower, []byte("<!doctype html")) || bytes.HasPrefix(lower, []byte("<html")) {
+		return "hcard_html"
+	}
+	d := xml.NewDecoder(bytes.NewReader(b))
+	depth := 0
+	root := ""
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			if root == "XRD" {
+				return "host_meta"
+			}
+			return ""
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if depth == 1 {
+				if t.Name.Local != "XRD" {
+					return ""
+				}
+				root = "XRD"
+			} else if depth == 2 && t.Name.Local == "Subject" {
+				return "webfinger_xrd"
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
+}
+
+// decodeDiscovery reads a discovery document of the given kind.
+func decodeDiscovery(kind string, body []byte) *result {
+	res := &result{Format: kind}
+	view, err := discovery.ParseKind(kind, body)
+	if err != nil {
+		res.Error = &errorJSON{Category: discovery.Category(err), Message: err.Error()}
+		return res
+	}
+	res.Valid = true
+	res.Entity = view
+	return res
 }

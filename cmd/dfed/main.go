@@ -5,6 +5,7 @@
 //	dfed decode [--pub ID=PEMFILE]... [--key PEMFILE] [--min-key-bits N] FILE|-
 //	dfed keygen [--bits N]
 //	dfed conformance [--json] MANIFEST.json...
+//	dfed discover [--trace] ID
 //
 // decode opens a public Magic Envelope or, with --key (the recipient's
 // private key), an encrypted one, verifies the signature with the public
@@ -28,6 +29,10 @@
 // failed. With --json it prints instead, per vector, what the SDK decoded:
 // {"id", "valid", "sender", "entity", "error": {"category"}}.
 //
+// discover looks a diaspora* ID up the way a pod does (WebFinger, or the
+// legacy host-meta and XRD, then the hCard) and prints the person as JSON;
+// --trace prints every request and its status on the way.
+//
 // Exit status of decode: 0 when the input is valid, 1 when it is rejected, 2 on a
 // usage error.
 package main
@@ -49,6 +54,8 @@ commands:
         open a Magic Envelope (encrypted with --key) and print it as JSON
   keygen [--bits N]
         print a new RSA key pair as PEM (private PKCS#1, then public SPKI)
+  discover [--trace] ID
+        find a person (WebFinger, host-meta, hCard) and print it as JSON
   conformance [--json] MANIFEST.json...
         judge every vector of the manifests and compare with their verdicts
 `
@@ -62,6 +69,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "decode":
 		return decode(args[1:], stdin, stdout, stderr)
+	case "discover":
+		return discover(args[1:], stdin, stdout, stderr)
 	case "conformance":
 		return conformanceCmd(args[1:], stdout, stderr)
 	case "keygen":

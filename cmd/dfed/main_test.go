@@ -183,3 +183,70 @@ func firstFile(t *testing.T, dir string) string {
 	}
 	return entries[0].Name()
 }
+
+// Every discovery vector of the reference set is recognised without
+// --kind and judged as the manifest says.
+func TestDecodeDiscovery(t *testing.T) {
+	b, err := os.ReadFile(ref + "manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Vectors []struct {
+			ID, File, Kind string
+			Expected       struct {
+				Valid         bool
+				ErrorCategory string `json:"error_category"`
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range m.Vectors {
+		if !discoveryKinds[v.Kind] {
+			continue
+		}
+		n++
+		t.Run(v.ID, func(t *testing.T) {
+			code, out, _ := dfed(t, "", "decode", ref+v.File)
+			var res struct {
+				Format string
+				Valid  bool
+				Entity *struct{ Type string }
+				Error  *struct{ Category string }
+			}
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, out)
+			}
+			// A document that is not one at all ("not_json", "not_xrd")
+			// cannot be recognised; --kind names it.
+			if res.Format != v.Kind {
+				code, out, _ = dfed(t, "", "decode", "--kind", v.Kind, ref+v.File)
+				res.Error, res.Entity = nil, nil
+				if err := json.Unmarshal([]byte(out), &res); err != nil {
+					t.Fatal(err)
+				}
+				if v.Expected.Valid {
+					t.Errorf("a valid %s was not recognised", v.Kind)
+				}
+			}
+			if res.Valid != v.Expected.Valid || (code == 0) != v.Expected.Valid {
+				t.Fatalf("valid %v (exit %d), want %v\n%s", res.Valid, code, v.Expected.Valid, out)
+			}
+			if v.Expected.Valid && (res.Entity == nil || res.Entity.Type == "") {
+				t.Errorf("no view: %s", out)
+			}
+			if !v.Expected.Valid && (res.Error == nil || res.Error.Category != v.Expected.ErrorCategory) {
+				t.Errorf("error %+v, want %s", res.Error, v.Expected.ErrorCategory)
+			}
+		})
+	}
+	if n != 20 {
+		t.Errorf("%d discovery vectors, want 20", n)
+	}
+	if code, _, _ := dfed(t, "", "decode", "--kind", "nonsense", ref+"hcard_html/full.html"); code != 2 {
+		t.Errorf("--kind nonsense: exit %d, want 2", code)
+	}
+}

@@ -45,11 +45,11 @@ type Result struct {
 	Why string
 }
 
-// Judge decides one kind of vector. Kinds of other packages (discovery)
-// register theirs in Judges.
+// Judge decides one kind of vector.
 type Judge func(ctx context.Context, env *Env, v vectors.Vector, body []byte) Verdict
 
-// Judges maps vector kinds to their judges.
+// Judges maps vector kinds to their judges (the discovery kinds are
+// added in discovery.go).
 var Judges = map[string]Judge{
 	"magic_envelope_public":            judgeReceive,
 	"encrypted_magic_envelope_private": judgeReceive,

@@ -1,0 +1,48 @@
+// Package discovery finds diaspora* people and their public keys, and
+// serves the documents that let others find local people.
+//
+// It implements §14 of the protocol digest (shared/spec/PROTOCOL.md):
+// WebFinger in its JRD (RFC 7033) and legacy XRD forms, host-meta, the
+// hCard, and NodeInfo. The package imports no other package of this
+// module.
+//
+// # Documents
+//
+// Each document has a parser that accepts what real pods serve, a
+// generator that emits what the reference implementation emits, and
+// validation with typed errors: [ParseJRD], [ParseXRD], [ParseHostMeta],
+// [ParseHCard], [ParseNodeInfo] and [ParseNodeInfoIndex] (plus
+// [ParseNodeInfo2] and [ParseStatistics] for what older servers publish);
+// [WebFinger.JRD], [WebFinger.XRD], [HostMeta.XRD], [HCard.HTML] and
+// [NodeInfo.JSON]. [ParseKind] turns a document of a test-vector kind into
+// the neutral {"type", "properties"} [View] the vector manifests use, and
+// [Category] maps errors to the manifests' error categories.
+//
+// # Lookup
+//
+// A zero [Client] is ready to use. [Client.Lookup] normalizes the ID,
+// fetches the WebFinger JRD over https, falls back to host-meta and the
+// legacy XRD template, checks that the subject is the person asked for,
+// fetches and validates the hCard and returns a [Person].
+// [Client.PublicKey] makes a Client usable as the key resolver of the
+// receive pipeline. The client is safe by default: https only, the address
+// actually dialled is checked against loopback, private, link-local,
+// CGNAT, unique-local and IPv4-mapped ranges before connecting, at most
+// [MaxRedirects] redirects each re-checked, no proxy from the environment,
+// bounded bodies and time. [Cache] and [MemoryCache] keep what was found
+// without ever replacing a known key silently.
+//
+// # Serving
+//
+// [Handler] serves /.well-known/host-meta, /.well-known/webfinger (JRD, or
+// XRD by content negotiation), /hcard/users/{guid}, /.well-known/nodeinfo
+// and /nodeinfo/2.1 from a [Directory] the application implements.
+//
+// # Errors
+//
+// Errors are prefixed "discovery:" and wrap sentinels such as
+// [ErrNotFound], [ErrInvalidDocument], [ErrSubjectMismatch],
+// [ErrBlockedAddress] and [ErrTooManyRedirects], or are typed:
+// [*HTTPError], [*ValidationError], [*WeakKeyError]. [IsTemporary] tells
+// network failures and 5xx answers (retry later) from final refusals.
+package discovery

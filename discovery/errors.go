@@ -1,0 +1,236 @@
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// Sentinel errors. The errors this package returns wrap them; test with
+// [errors.Is]. Use [IsTemporary] to tell "could not check" (retry later)
+// from "checked and refused" (give up).
+var (
+	// ErrInvalidDocument means a discovery document is not what it claims
+	// to be (not JSON, not an XRD, not HTML with the hCard classes) or lacks
+	// the parts every such document has. Its neutral category is
+	// "invalid_discovery_document".
+	ErrInvalidDocument = errors.New("discovery: invalid discovery document")
+
+	// ErrIncompleteDocument is the [ErrInvalidDocument] for a document that
+	// parses but lacks a required element (a JRD without subject or links,
+	// an XRD without Subject, a host-meta without a usable lrdd template,
+	// an hCard without .fn or a large photo).
+	ErrIncompleteDocument = fmt.Errorf("%w: incomplete", ErrInvalidDocument)
+
+	// ErrDoctype means an XML document carries a DOCTYPE or another
+	// directive; they are refused so that no entity can be expanded.
+	ErrDoctype = fmt.Errorf("%w: DOCTYPE and directives are not allowed", ErrInvalidDocument)
+
+	// ErrValidation is what every [*ValidationError] matches: the document
+	// is well formed, but a value fails the reference's rules. Its neutral
+	// category is "validation".
+	ErrValidation = errors.New("discovery: validation failed")
+
+	// ErrInvalidID means a diaspora* ID that does not match the grammar of
+	// PROTOCOL.md §2.2. No URL is built from such an ID.
+	ErrInvalidID = errors.New("discovery: invalid diaspora* ID")
+
+	// ErrNotFound means the remote pod answered that the person (or the
+	// document) does not exist: HTTP 404 or 410. It is final.
+	ErrNotFound = errors.New("discovery: not found")
+
+	// ErrSubjectMismatch means the WebFinger document names another person
+	// than the one asked for. The document is ignored; it is final.
+	ErrSubjectMismatch = errors.New("discovery: WebFinger subject does not match the requested ID")
+
+	// ErrBlockedAddress means the client refused to connect to an address
+	// in a reserved range (loopback, private, link-local, CGNAT, unique
+	// local, IPv4-mapped, ...). No connection was made.
+	ErrBlockedAddress = errors.New("discovery: address not allowed")
+
+	// ErrBlockedURL means a URL the client refused to fetch: a scheme other
+	// than https (or http with [Client.AllowHTTP]), user information, an
+	// over-long URL, or no host.
+	ErrBlockedURL = errors.New("discovery: URL not allowed")
+
+	// ErrTooManyRedirects means a GET was redirected more than
+	// [MaxRedirects] times.
+	ErrTooManyRedirects = errors.New("discovery: too many redirects")
+
+	// ErrResponseTooLarge means a response body over [Client.MaxBodyBytes].
+	ErrResponseTooLarge = errors.New("discovery: response body too large")
+
+	// ErrInvalidKey means a public key that cannot be used: not PEM, not
+	// RSA, several PEM blocks, or trailing data.
+	ErrInvalidKey = errors.New("discovery: invalid public key")
+
+	// ErrWeakKey means an RSA key shorter than [MinKeyBits]. The error is a
+	// [*WeakKeyError].
+	ErrWeakKey = errors.New("discovery: RSA key too short")
+
+	// ErrCacheMiss is what a [Cache] returns when it holds nothing for an ID.
+	ErrCacheMiss = errors.New("discovery: cache miss")
+
+	// ErrKeyConflict means a [Cache] already holds a different public key
+	// for the ID. The stored key is kept; the caller decides what to do
+	// (only a verified AccountMigration should change it).
+	ErrKeyConflict = errors.New("discovery: a different public key is already known for this ID")
+)
+
+// HTTPError reports a response with a status other than 2xx. It matches
+// [ErrNotFound] for 404 and 410.
+type HTTPError struct {
+	// StatusCode is the HTTP status of the final response.
+	StatusCode int
+	// URL is the URL requested (after redirects).
+	URL string
+}
+
+// Error implements error.
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("discovery: GET %s: HTTP %d %s", e.URL, e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// Is makes a 404 or 410 match [ErrNotFound].
+func (e *HTTPError) Is(target error) bool {
+	return target == ErrNotFound && (e.StatusCode == http.StatusNotFound || e.StatusCode == http.StatusGone)
+}
+
+// Temporary reports whether the status says "try again later": 408, 425,
+// 429 and every 5xx.
+func (e *HTTPError) Temporary() bool {
+	switch e.StatusCode {
+	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests:
+		return true
+	}
+	return e.StatusCode >= 500
+}
+
+// FieldError is one failed rule of a [ValidationError].
+type FieldError struct {
+	// Property is the property name of the neutral view, e.g. "hcard_url".
+	Property string
+	// Rule names the rule, as the reference does: "not_nil", "URI", "guid",
+	// "public_key", "regular_expression", "not_empty".
+	Rule string
+}
+
+// ValidationError reports a well-formed document whose values fail the
+// reference's validation rules. It matches [ErrValidation].
+type ValidationError struct {
+	// Document is the document type: "web_finger", "h_card" or "host_meta".
+	Document string
+	// Fields lists the failures in rule order.
+	Fields []FieldError
+}
+
+// Error implements error.
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "discovery: %s failed validation:", e.Document)
+	for i, f := range e.Fields {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, " %s (%s)", f.Property, f.Rule)
+	}
+	return b.String()
+}
+
+// Is makes a ValidationError match [ErrValidation].
+func (e *ValidationError) Is(target error) bool { return target == ErrValidation }
+
+// WeakKeyError reports an RSA key below [MinKeyBits]. It matches
+// [ErrWeakKey].
+type WeakKeyError struct {
+	// Bits is the size of the key that was refused.
+	Bits int
+}
+
+// Error implements error.
+func (e *WeakKeyError) Error() string {
+	return fmt.Sprintf("discovery: RSA key of %d bits is shorter than %d", e.Bits, MinKeyBits)
+}
+
+// Is makes a WeakKeyError match [ErrWeakKey].
+func (e *WeakKeyError) Is(target error) bool { return target == ErrWeakKey }
+
+// Category returns the neutral error category of the test-vector manifests
+// for err: "invalid_discovery_document" for [ErrInvalidDocument],
+// "validation" for [ErrValidation], [ErrInvalidID], [ErrInvalidKey] and
+// [ErrWeakKey]. Errors outside that vocabulary get "not_found",
+// "subject_mismatch", "blocked", "network" or "other". A nil error has
+// category "".
+func Category(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrInvalidDocument):
+		return "invalid_discovery_document"
+	case errors.Is(err, ErrValidation), errors.Is(err, ErrInvalidID),
+		errors.Is(err, ErrInvalidKey), errors.Is(err, ErrWeakKey):
+		return "validation"
+	case errors.Is(err, ErrSubjectMismatch):
+		return "subject_mismatch"
+	case errors.Is(err, ErrNotFound):
+		return "not_found"
+	case errors.Is(err, ErrBlockedAddress), errors.Is(err, ErrBlockedURL),
+		errors.Is(err, ErrTooManyRedirects):
+		return "blocked"
+	case IsTemporary(err):
+		return "network"
+	}
+	return "other"
+}
+
+// IsTemporary reports whether err means "could not check": a network
+// failure, a timeout, or an HTTP status such as 503 or 429. A receiver
+// answers such a failure with a 5xx status or retries later. Refusals
+// (invalid documents, subject mismatch, blocked addresses, 404) are not
+// temporary. A cancelled context is not temporary either: the caller
+// stopped.
+func IsTemporary(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrBlockedAddress) || errors.Is(err, ErrBlockedURL) ||
+		errors.Is(err, ErrTooManyRedirects) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	return anyInTree(err, func(e error) bool {
+		switch t := e.(type) {
+		case *HTTPError:
+			return t.Temporary()
+		case net.Error, *net.OpError:
+			return true
+		}
+		return e == context.DeadlineExceeded
+	})
+}
+
+// anyInTree reports whether f holds for err or any error it wraps,
+// following both Unwrap() error and Unwrap() []error.
+func anyInTree(err error, f func(error) bool) bool {
+	for depth := 0; err != nil && depth < 100; depth++ {
+		if f(err) {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if anyInTree(e, f) {
+					return true
+				}
+			}
+			return false
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		default:
+			return false
+		}
+	}
+	return false
+}

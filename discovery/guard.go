@@ -1,0 +1,130 @@
+package discovery
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"syscall"
+)
+
+// MaxRedirects is the number of redirects a GET may follow; every hop is
+// checked again.
+const MaxRedirects = 3
+
+// maxURLLength bounds every URL the client fetches.
+const maxURLLength = 2048
+
+// blockedPrefixes are reserved ranges beyond what netip's predicates
+// cover: "this network", CGNAT, IETF protocol assignments, documentation,
+// benchmarking, the reserved class E and broadcast, discard-only, Teredo,
+// NAT64 local use, documentation and deprecated site-local IPv6.
+var blockedPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("100::/64"),
+	netip.MustParsePrefix("2001::/32"),
+	netip.MustParsePrefix("2001:db8::/32"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("fec0::/10"),
+}
+
+var (
+	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour   = netip.MustParsePrefix("2002::/16")
+)
+
+// reservedAddr reports whether a is an address a discovery client must
+// not connect to: loopback, private (RFC 1918, unique local), link-local,
+// CGNAT, multicast, unspecified, IPv4-mapped IPv6, other reserved ranges,
+// and NAT64 or 6to4 addresses that embed one of those.
+func reservedAddr(a netip.Addr) bool {
+	if !a.IsValid() || a.Is4In6() {
+		return true
+	}
+	if a.IsUnspecified() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() ||
+		a.IsMulticast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() {
+		return true
+	}
+	for _, p := range blockedPrefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	b := a.As16()
+	if nat64Prefix.Contains(a) {
+		return reservedAddr(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
+	}
+	if sixToFour.Contains(a) {
+		return reservedAddr(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
+	}
+	return false
+}
+
+// addrAllowed reports whether the client may connect to ap: it is not
+// reserved, or it is on the allow-list (a zero port there matches any
+// port).
+func (c *Client) addrAllowed(ap netip.AddrPort) bool {
+	for _, al := range c.AllowedAddrs {
+		if al.Addr() == ap.Addr() && (al.Port() == 0 || al.Port() == ap.Port()) {
+			return true
+		}
+	}
+	return !reservedAddr(ap.Addr())
+}
+
+// dialControl runs after the socket is created and before it connects: it
+// sees the address actually dialled, after name resolution, so a name that
+// resolves (or re-resolves) to a reserved address is refused without a
+// packet leaving.
+func (c *Client) dialControl(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrBlockedAddress, address)
+	}
+	if !c.addrAllowed(ap) {
+		return fmt.Errorf("%w: %s", ErrBlockedAddress, ap)
+	}
+	return nil
+}
+
+// checkURL refuses URLs the client must not fetch: schemes other than
+// https (and http when AllowHTTP is set), user information, no host,
+// over-long URLs, and IP-literal hosts in reserved ranges (refused here
+// already, before any connection is attempted).
+func (c *Client) checkURL(u *url.URL) error {
+	switch {
+	case len(u.String()) > maxURLLength:
+		return fmt.Errorf("%w: longer than %d bytes", ErrBlockedURL, maxURLLength)
+	case u.Scheme != "https" && !(u.Scheme == "http" && c.AllowHTTP):
+		return fmt.Errorf("%w: scheme %q in %s", ErrBlockedURL, u.Scheme, truncate(u.Redacted(), 200))
+	case u.User != nil:
+		return fmt.Errorf("%w: user information in %s", ErrBlockedURL, truncate(u.Redacted(), 200))
+	case u.Hostname() == "":
+		return fmt.Errorf("%w: no host in %s", ErrBlockedURL, truncate(u.String(), 200))
+	}
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil {
+		port := 443
+		if u.Scheme == "http" {
+			port = 80
+		}
+		if p := u.Port(); p != "" {
+			n, err := strconv.ParseUint(p, 10, 16)
+			if err != nil {
+				return fmt.Errorf("%w: port %q", ErrBlockedURL, p)
+			}
+			port = int(n)
+		}
+		if ap := netip.AddrPortFrom(a, uint16(port)); !c.addrAllowed(ap) {
+			return fmt.Errorf("%w: %s", ErrBlockedAddress, net.JoinHostPort(a.String(), strconv.Itoa(port)))
+		}
+	}
+	return nil
+}
