@@ -141,14 +141,15 @@ func orDefault[T int | time.Duration](v, d T) T {
 	return v
 }
 
-// ErrStatus reports a delivery answered with a status that is not 2xx.
+// ErrStatus reports a request (a delivery, a fetch) answered with an
+// unexpected status.
 type ErrStatus struct {
 	StatusCode int
 	URL        string
 }
 
 func (e *ErrStatus) Error() string {
-	return fmt.Sprintf("salmon: delivery to %s: HTTP %d", e.URL, e.StatusCode)
+	return fmt.Sprintf("salmon: %s: HTTP %d", e.URL, e.StatusCode)
 }
 
 // Send makes one attempt to deliver d and classifies it. It does not

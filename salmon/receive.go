@@ -157,6 +157,12 @@ type Receiver struct {
 	// RecipientKeys gives local recipients' private keys. Required for
 	// the private route.
 	RecipientKeys RecipientKeys
+	// Fetch, when set, resolves a relayable's parent or a reshare's root
+	// that Entities does not know, from the pod of hint (the relayable's
+	// author or the reshare's root author). [Fetcher.Related] does this
+	// with a budget against loops. Retraction targets and participation
+	// parents are never fetched: they must be known locally.
+	Fetch func(ctx context.Context, hint, typ, guid string) (*RelatedEntity, error)
 	// Legacy also accepts slaps and the pre-2017 entity vocabulary.
 	Legacy bool
 	// Envelope and Entity configure the codecs; zero values are the
@@ -295,7 +301,7 @@ func (r *Receiver) Check(ctx context.Context, e entities.Entity, sender string, 
 	switch x := e.(type) {
 	case entities.Relayable:
 		typ, guid := x.Parent()
-		parent, err := r.related(ctx, typ, guid)
+		parent, err := r.related(ctx, typ, guid, entities.Author(e))
 		if err != nil {
 			return err
 		}
@@ -316,7 +322,7 @@ func (r *Receiver) Check(ctx context.Context, e entities.Entity, sender string, 
 		return nil
 	case *entities.Reshare:
 		if x.RootGUID != "" {
-			root, err := r.related(ctx, "Post", x.RootGUID)
+			root, err := r.related(ctx, "Post", x.RootGUID, x.RootAuthor)
 			if err != nil {
 				return err
 			}
@@ -325,7 +331,7 @@ func (r *Receiver) Check(ctx context.Context, e entities.Entity, sender string, 
 			}
 		}
 	case *entities.Retraction:
-		target, err := r.related(ctx, x.TargetType, x.TargetGUID)
+		target, err := r.related(ctx, x.TargetType, x.TargetGUID, "")
 		if err != nil {
 			return err
 		}
@@ -337,7 +343,7 @@ func (r *Receiver) Check(ctx context.Context, e entities.Entity, sender string, 
 		}
 		return nil
 	case *entities.Participation:
-		parent, err := r.related(ctx, x.ParentType, x.ParentGUID)
+		parent, err := r.related(ctx, x.ParentType, x.ParentGUID, "")
 		if err != nil {
 			return err
 		}
@@ -377,13 +383,23 @@ func isPublic(e entities.Entity) bool {
 	return true
 }
 
-func (r *Receiver) related(ctx context.Context, typ, guid string) (*RelatedEntity, error) {
+// related looks an entity up in Entities and, when it is unknown and a
+// hint is given, fetches it through Fetch.
+func (r *Receiver) related(ctx context.Context, typ, guid, hint string) (*RelatedEntity, error) {
 	if r.Entities == nil {
 		return nil, lookupErr("related entity", typ+":"+guid, errors.New("no EntityStore configured"), ErrRelatedNotFound)
 	}
 	e, err := r.Entities.RelatedEntity(ctx, typ, guid)
 	if err == nil && e == nil {
 		err = ErrNotFound
+	}
+	if errors.Is(err, ErrNotFound) && r.Fetch != nil && hint != "" {
+		e, err = r.Fetch(ctx, hint, typ, guid)
+		if err != nil && !Temporary(err) {
+			// Whatever made the fetch fail for good (not found, a loop,
+			// the budget, a forged answer), the entity stays unknown.
+			err = fmt.Errorf("%w: fetch: %w", ErrNotFound, err)
+		}
 	}
 	if err != nil {
 		return nil, lookupErr("related entity", typ+":"+guid, err, ErrRelatedNotFound)
