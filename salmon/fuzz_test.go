@@ -1,10 +1,12 @@
 package salmon_test
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"testing"
 
+	"github.com/go-diaspora/federation/internal/conformance"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -72,6 +74,49 @@ func FuzzDecodeLegacyForm(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if _, err := salmon.DecodeLegacyForm(body); err != nil && !errors.Is(err, magicenv.ErrMalformed) {
 			t.Fatalf("untyped error %v", err)
+		}
+	})
+}
+
+// FuzzReceive sends any body down both routes of a receiver over the
+// reference manifest (legacy mode on, so every format is reachable): no
+// panic, every rejection has a category of the neutral vocabulary, and an
+// accepted message is complete.
+func FuzzReceive(f *testing.F) {
+	seed(f, "magic_envelope_public/*.xml", "encrypted_magic_envelope_private/*.json", "legacy_slap_public/*.xml", "legacy_slap_private/*.xml")
+	m := loadManifest(f)
+	env := conformance.NewEnv(m)
+	r := &salmon.Receiver{Keys: env, Entities: env, RecipientKeys: env, Legacy: true}
+	known := map[string]bool{}
+	for _, c := range []string{"malformed", "invalid_envelope", "invalid_envelope_signature", "sender_key_not_found",
+		"decrypt", "unknown_entity", "validation", "invalid_sender", "not_public", "invalid_entity_signature",
+		"author_key_not_found", "related_entity_not_found", "parent_not_local"} {
+		known[c] = true
+	}
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, private := range []bool{false, true} {
+			var (
+				msg *salmon.Message
+				err error
+			)
+			if private {
+				msg, err = r.ReceivePrivate(ctx, "bob@pod-b.example.net", body)
+			} else {
+				msg, err = r.ReceivePublic(ctx, body)
+			}
+			if err != nil {
+				if msg != nil {
+					t.Fatal("message returned with an error")
+				}
+				if c := salmon.Category(err); !known[c] {
+					t.Fatalf("private=%v: category %q for %v", private, c, err)
+				}
+				continue
+			}
+			if msg.Entity == nil || msg.Sender == "" || len(msg.Payload) == 0 || (private && msg.Recipient == "") {
+				t.Fatalf("incomplete message %+v", msg)
+			}
 		}
 	})
 }
