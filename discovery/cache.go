@@ -121,10 +121,11 @@ func (r *Resolver) Person(ctx context.Context, id string) (*Person, error) {
 }
 
 // PublicKey returns the public key of author, from the cache if present.
+// Its errors are [*KeyError]s.
 func (r *Resolver) PublicKey(ctx context.Context, author string) (*rsa.PublicKey, error) {
 	p, err := r.Person(ctx, author)
 	if err != nil {
-		return nil, err
+		return nil, &KeyError{Author: author, Err: err}
 	}
 	return p.PublicKey, nil
 }

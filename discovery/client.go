@@ -432,15 +432,34 @@ func (c *Client) Lookup(ctx context.Context, id string) (*Person, error) {
 
 // PublicKey looks up author and returns the public key of its hCard. It
 // lets a Client serve as the key resolver of the receive pipeline
-// (magicenv.KeyResolver) without importing it. There is no caching here:
-// see [Resolver].
+// (magicenv.KeyResolver) without importing it: its errors have a
+// Temporary() bool method ([IsTemporary]), which the receive pipeline
+// reads to tell "try again later" from "this person has no key". There
+// is no caching here: see [Resolver].
 func (c *Client) PublicKey(ctx context.Context, author string) (*rsa.PublicKey, error) {
 	p, err := c.Lookup(ctx, author)
 	if err != nil {
-		return nil, err
+		return nil, &KeyError{Author: author, Err: err}
 	}
 	return p.PublicKey, nil
 }
+
+// KeyError is the error of [Client.PublicKey] and [Resolver.PublicKey].
+type KeyError struct {
+	Author string
+	Err    error
+}
+
+func (e *KeyError) Error() string {
+	return "discovery: public key of " + e.Author + ": " + e.Err.Error()
+}
+
+// Unwrap returns e.Err.
+func (e *KeyError) Unwrap() error { return e.Err }
+
+// Temporary reports whether the lookup could not be done now ([IsTemporary]),
+// as opposed to refused or not found.
+func (e *KeyError) Temporary() bool { return IsTemporary(e.Err) }
 
 // resolveRef resolves a possibly relative avatar URL against the pod URL.
 func resolveRef(base, ref string) string {

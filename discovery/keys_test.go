@@ -67,3 +67,20 @@ func TestParsePublicKey(t *testing.T) {
 		t.Errorf("MarshalPublicKey = %q, %v", pemText, err)
 	}
 }
+
+// KeyError tells the receive pipeline which failures are final.
+func TestKeyErrorTemporary(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{&discovery.HTTPError{StatusCode: 404, URL: "https://pod.example/.well-known/webfinger"}, false},
+		{&discovery.HTTPError{StatusCode: 503, URL: "https://pod.example/.well-known/webfinger"}, true},
+		{discovery.ErrSubjectMismatch, false},
+		{discovery.ErrBlockedAddress, false},
+	} {
+		if got := (&discovery.KeyError{Author: "a@pod.example", Err: tt.err}).Temporary(); got != tt.want {
+			t.Errorf("KeyError{%v}.Temporary() = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}

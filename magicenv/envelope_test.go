@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -368,5 +369,30 @@ func TestOpen(t *testing.T) {
 	}))
 	if err == nil || called {
 		t.Errorf("Open(garbage) = %v, resolver called = %v", err, called)
+	}
+}
+
+type finalErr struct{}
+
+func (finalErr) Error() string   { return "no such person" }
+func (finalErr) Temporary() bool { return false }
+
+// A resolver error that says for itself whether it is temporary is
+// believed (discovery's errors do this).
+func TestKeyLookupErrorTemporary(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{magicenv.ErrKeyNotFound, false},
+		{fmt.Errorf("wrapped: %w", magicenv.ErrKeyNotFound), false},
+		{finalErr{}, false},
+		{fmt.Errorf("wrapped: %w", finalErr{}), false},
+		{errors.New("timeout"), true},
+		{context.DeadlineExceeded, true},
+	} {
+		if got := (&magicenv.KeyLookupError{Author: "a@b", Err: tt.err}).Temporary(); got != tt.want {
+			t.Errorf("Temporary(%v) = %v, want %v", tt.err, got, tt.want)
+		}
 	}
 }

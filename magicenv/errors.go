@@ -115,6 +115,19 @@ func (e *KeyLookupError) Unwrap() error { return e.Err }
 // Temporary reports whether the lookup could not be done, as opposed to
 // done with a definite "no such key" answer. A receiver answers a
 // temporary failure with a 5xx status or retries later.
-func (e *KeyLookupError) Temporary() bool { return !errors.Is(e.Err, ErrKeyNotFound) }
+//
+// The resolver's error decides: wrapping [ErrKeyNotFound] is final; an
+// error with a Temporary() bool method (as discovery's errors have)
+// answers for itself; anything else is temporary.
+func (e *KeyLookupError) Temporary() bool {
+	if errors.Is(e.Err, ErrKeyNotFound) {
+		return false
+	}
+	var t interface{ Temporary() bool }
+	if errors.As(e.Err, &t) {
+		return t.Temporary()
+	}
+	return true
+}
 
 func parseErr(element string, err error) error { return &ParseError{Element: element, Err: err} }

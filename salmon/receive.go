@@ -100,8 +100,14 @@ func lookupErr(what, key string, err, notFound error) *LookupError {
 	return e
 }
 
+// isNotFound reports a definite "not found": our sentinels, or an error
+// whose Temporary() method says it is final (discovery's key errors).
 func isNotFound(err error) bool {
-	return errors.Is(err, ErrNotFound) || errors.Is(err, magicenv.ErrKeyNotFound) || errors.Is(err, ErrRecipientNotFound)
+	if errors.Is(err, ErrNotFound) || errors.Is(err, magicenv.ErrKeyNotFound) || errors.Is(err, ErrRecipientNotFound) {
+		return true
+	}
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && !t.Temporary()
 }
 
 func (e *LookupError) Error() string { return fmt.Sprintf("salmon: %s %s: %v", e.What, e.Key, e.Err) }
