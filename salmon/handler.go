@@ -3,6 +3,7 @@ package salmon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -183,5 +184,42 @@ func (h *Handler) routeAccepts(route Route, f Format) bool {
 		return f == FormatMagicEnvelope || (h.Legacy && f == FormatLegacySlap)
 	default:
 		return f == FormatEncryptedMagicEnvelope || (h.Legacy && f == FormatLegacyEncryptedSlap)
+	}
+}
+
+// SyncInbox is an [Inbox] that processes each body at once with Receiver
+// and hands the message to Deliver, for applications that want no queue.
+// A rejected body is answered 202 all the same (the sender learns
+// nothing); a temporary failure (a key server down) is answered 503 so
+// that the sender retries. Decryption still happens before the answer,
+// so prefer a storing Inbox and a worker where timing matters.
+type SyncInbox struct {
+	Receiver *Receiver
+	// Deliver receives every accepted message; its error is treated as
+	// temporary.
+	Deliver func(ctx context.Context, m *Message) error
+	// Rejected, when set, is told about every refused body (for logs and
+	// metrics); it must not leak details to the sender.
+	Rejected func(ctx context.Context, in *Incoming, err error)
+}
+
+// Accept implements [Inbox].
+func (s *SyncInbox) Accept(ctx context.Context, in *Incoming) error {
+	msg, err := s.Receiver.Receive(ctx, in)
+	switch {
+	case err == nil:
+		if s.Deliver == nil {
+			return nil
+		}
+		return s.Deliver(ctx, msg)
+	case errors.Is(err, ErrRecipientNotFound):
+		return ErrRecipientNotFound
+	case Temporary(err):
+		return err
+	default:
+		if s.Rejected != nil {
+			s.Rejected(ctx, in, err)
+		}
+		return fmt.Errorf("%w: %w", ErrRejected, err)
 	}
 }

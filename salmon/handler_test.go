@@ -3,6 +3,7 @@ package salmon_test
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-diaspora/federation/internal/conformance"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -157,5 +159,45 @@ func TestHandlerInboxErrors(t *testing.T) {
 	}
 	if rec := post(&salmon.Handler{}, "/receive/users/"+bobGUID, "application/json", private); rec.Code != 503 {
 		t.Errorf("nil inbox: %d, want 503", rec.Code)
+	}
+}
+
+func TestSyncInbox(t *testing.T) {
+	m := loadManifest(t)
+	env := conformance.NewEnv(m)
+	var delivered []*salmon.Message
+	var rejected []string
+	inbox := &salmon.SyncInbox{
+		Receiver: &salmon.Receiver{Keys: env, Entities: env, RecipientKeys: env},
+		Deliver:  func(_ context.Context, msg *salmon.Message) error { delivered = append(delivered, msg); return nil },
+		Rejected: func(_ context.Context, _ *salmon.Incoming, err error) {
+			rejected = append(rejected, salmon.Category(err))
+		},
+	}
+	h := &salmon.Handler{Inbox: inbox}
+	good := mustRead(t, m, "magic_envelope_public/status_message_basic.xml")
+	tampered := mustRead(t, m, "magic_envelope_public/tampered_data.xml")
+	wrongKey := mustRead(t, m, "encrypted_magic_envelope_private/wrong_aes_key.json")
+	if rec := post(h, "/receive/public", magicenv.ContentType, good); rec.Code != 202 || len(delivered) != 1 {
+		t.Fatalf("good: %d, delivered %d", rec.Code, len(delivered))
+	}
+	if rec := post(h, "/receive/public", magicenv.ContentType, tampered); rec.Code != 202 || len(delivered) != 1 {
+		t.Errorf("tampered: %d, delivered %d", rec.Code, len(delivered))
+	}
+	if rec := post(h, "/receive/users/bob@pod-b.example.net", "application/json", wrongKey); rec.Code != 202 {
+		t.Errorf("wrong key: %d", rec.Code)
+	}
+	if rec := post(h, "/receive/users/nobody00000000000", "application/json", wrongKey); rec.Code != 404 {
+		t.Errorf("unknown recipient: %d", rec.Code)
+	}
+	if len(rejected) != 2 || rejected[0] != "invalid_envelope_signature" || rejected[1] != "decrypt" {
+		t.Errorf("rejected = %v", rejected)
+	}
+	// A key server that is down: 503, so the sender tries again.
+	inbox.Receiver = &salmon.Receiver{Keys: magicenv.KeyResolverFunc(func(context.Context, string) (*rsa.PublicKey, error) {
+		return nil, errors.New("timeout")
+	}), Entities: env}
+	if rec := post(h, "/receive/public", magicenv.ContentType, good); rec.Code != 503 {
+		t.Errorf("key server down: %d, want 503", rec.Code)
 	}
 }
