@@ -226,6 +226,11 @@ func (c *Client) get(ctx context.Context, rawURL, accept string) (*response, err
 		return nil, fmt.Errorf("%w: %s announces %d bytes, limit %d", ErrResponseTooLarge, final, resp.ContentLength, max)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err == nil && ctx.Err() != nil {
+		// The deadline passed while the body trickled in; a peer may
+		// still close the body cleanly after our cancellation.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("discovery: GET %s: reading body: %w", final, err)
 	}
