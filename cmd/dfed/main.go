@@ -3,6 +3,8 @@
 // Usage:
 //
 //	dfed decode [--pub ID=PEMFILE]... [--key PEMFILE] [--min-key-bits N] FILE|-
+//	dfed explain [--pub ID=PEMFILE]... [--key PEMFILE] [--legacy] FILE|-
+//	dfed encode [--key PEMFILE --author ID] [--author-key PEMFILE] [--to PUBPEM] [--format F] ENTITY.json|-
 //	dfed keygen [--bits N]
 //	dfed conformance [--json] MANIFEST.json...
 //	dfed discover [--trace] ID
@@ -18,6 +20,17 @@
 // "error": {"category": ..., "message": ...}. The categories are the neutral
 // names of the test-vector manifests (invalid_envelope, malformed,
 // invalid_envelope_signature, sender_key_not_found, decrypt, ...).
+//
+// explain does what decode does, for a person: the detected format, the
+// alphabet and padding of every base64 field, the exact signature base
+// string, the key used, the relayable signature order and string, and why
+// the input was rejected.
+//
+// encode is the reverse of decode: it takes an entity in the neutral view
+// (decode's "entity"), signs relayables with --author-key (or --key when
+// the author is the sender), and writes the body the reference would
+// accept: entity_xml, entity_json, magic_envelope (the default) or, with
+// --to, encrypted_magic_envelope.
 //
 // keygen prints a new RSA key pair as PEM: the private key (PKCS#1), then
 // the public key (SubjectPublicKeyInfo). It makes 4096-bit keys, as
@@ -52,6 +65,10 @@ const usage = `usage: dfed <command> [arguments]
 commands:
   decode [--pub ID=PEMFILE]... [--key PEMFILE] [--min-key-bits N] FILE|-
         open a Magic Envelope (encrypted with --key) and print it as JSON
+  explain [--pub ID=PEMFILE]... [--key PEMFILE] [--legacy] [--min-key-bits N] FILE|-
+        say step by step how a body is read, signed and judged
+  encode [--key PEMFILE --author ID] [--author-key PEMFILE] [--to PUBPEM] [--format F] ENTITY.json|-
+        write an entity view as entity XML/JSON or a (encrypted) Magic Envelope
   keygen [--bits N]
         print a new RSA key pair as PEM (private PKCS#1, then public SPKI)
   discover [--trace] ID
@@ -69,6 +86,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "decode":
 		return decode(args[1:], stdin, stdout, stderr)
+	case "explain":
+		return explain(args[1:], stdin, stdout, stderr)
+	case "encode":
+		return encode(args[1:], stdin, stdout, stderr)
 	case "discover":
 		return discover(args[1:], stdin, stdout, stderr)
 	case "conformance":
