@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/go-diaspora/federation/internal/rsaverify"
 	"github.com/go-diaspora/federation/internal/wire"
 	"github.com/go-diaspora/federation/internal/xmlsafe"
 )
@@ -336,9 +337,12 @@ func (e *Envelope) Verify(pub *rsa.PublicKey) error {
 	return ErrInvalidSignature
 }
 
+// verifyString checks an RSASSA-PKCS1-v1_5 SHA-256 signature over base.
+// Keys above 2048 bits take a faster path on public data only
+// (internal/rsaverify), held to crypto/rsa by a differential fuzz target.
 func verifyString(pub *rsa.PublicKey, base string, sig []byte) bool {
 	h := sha256.Sum256([]byte(base))
-	return rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig) == nil
+	return rsaverify.VerifySHA256(pub, h[:], sig) == nil
 }
 
 // Sign signs payload for author with default [Options]. See [Options.Sign].
