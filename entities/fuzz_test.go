@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -56,11 +57,30 @@ func sigString(e entities.Entity) (string, bool) {
 	return relayable.SignatureString(r.SignatureProperties()), true
 }
 
+// addHostile adds the inputs of the hostile-input corpus
+// (testdata/hostile/<ID>/input.*, SECURITY.md §6) with one of the given
+// extensions and at most maxSize bytes as seeds.
+func addHostile(f *testing.F, maxSize int, exts ...string) {
+	files, err := filepath.Glob("../testdata/hostile/*/input.*")
+	if err != nil || len(files) == 0 {
+		f.Fatal("no hostile corpus under ../testdata/hostile")
+	}
+	for _, name := range files {
+		if !slices.Contains(exts, filepath.Ext(name)) {
+			continue
+		}
+		if b, err := os.ReadFile(name); err == nil && len(b) <= maxSize {
+			f.Add(b)
+		}
+	}
+}
+
 // FuzzParseXML checks that ParseXML never panics, that its errors are typed,
 // and that a parsed entity survives MarshalXML → ParseXML with the same view
 // and, for relayables, the same signature string.
 func FuzzParseXML(f *testing.F) {
 	addSeeds(f, "entity_xml", "relayable_xml")
+	addHostile(f, 8<<10, ".xml")
 	f.Add([]byte(`<comment><author>a@b.c</author><guid>0123456789abcdef</guid><parent_guid>0123456789abcdef</parent_guid><x><y>1</y>2</x><text>t&#13;</text></comment>`))
 	f.Add([]byte(`<XML><post><request><sender_handle>a@b.c</sender_handle><recipient_handle>d@e.f</recipient_handle></request></post></XML>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -97,6 +117,7 @@ func FuzzParseXML(f *testing.F) {
 // FuzzParseJSON checks the same properties for the JSON form.
 func FuzzParseJSON(f *testing.F) {
 	addSeeds(f, "entity_json", "relayable_json")
+	addHostile(f, 8<<10, ".json")
 	f.Add([]byte(`{"entity_type":"like","entity_data":{"author":"a@b.c","guid":"0123456789abcdef","parent_guid":"0123456789abcdef","parent_type":"Post","positive":"1","x":null},"property_order":["x","author","guid","parent_guid","parent_type","positive"]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := entities.ParseJSON(data, fuzzOpts)

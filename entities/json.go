@@ -210,6 +210,9 @@ func decodeJSON(obj *jobject, s *schema, o *Options) (hasMeta, error) {
 			if err := setJSONScalar(v, p, raw, m); err != nil {
 				return nil, err
 			}
+			if err := strictJSON(s.name, p, raw, o); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if len(missing) > 0 {
@@ -269,6 +272,38 @@ func jsonText(v any) (string, error) {
 		return t.String(), nil
 	}
 	return "", malformed("JSON: a relayable property is not a scalar", nil)
+}
+
+// strictJSON applies [Options.StrictValues] to a scalar JSON value: a
+// number or string given for a timestamp, boolean or integer must parse.
+func strictJSON(entity string, p *prop, raw any, o *Options) error {
+	if !o.strictValues() {
+		return nil
+	}
+	var text string
+	switch t := raw.(type) {
+	case json.Number:
+		text = t.String()
+	case string:
+		text = t
+	default:
+		return nil
+	}
+	var ok bool
+	switch p.kind {
+	case kTime:
+		_, ok = ParseTime(text)
+	case kBool, kBoolPtr:
+		_, ok = parseBool(text)
+	case kInt:
+		_, ok = parseInt(text)
+	default:
+		return nil
+	}
+	if ok {
+		return nil
+	}
+	return typeError(entity, p, text)
 }
 
 func setJSONScalar(v reflect.Value, p *prop, raw any, m *meta) error {

@@ -122,7 +122,11 @@ func decodeXML(n *node, s *schema, o *Options, data []byte) (hasMeta, error) {
 			}
 			if c != nil {
 				present = true
-				setScalar(v, p, c.text(), m)
+				if !setScalar(v, p, c.text(), m) && o.strictValues() {
+					if err := typeError(s.name, p, c.text()); err != nil {
+						return nil, err
+					}
+				}
 			}
 		}
 		if !present {

@@ -252,6 +252,15 @@ func setScalar(v reflect.Value, p *prop, text string, m *meta) bool {
 	return false
 }
 
+// typeError reports a typed property whose text does not parse, under
+// [Options.StrictValues].
+func typeError(entity string, p *prop, text string) error {
+	if p.kind == kString || text == "" {
+		return nil
+	}
+	return &ValidationError{Entity: entity, Property: p.name, Rule: "type", Detail: "value does not parse"}
+}
+
 func (m *meta) setNull(name string) {
 	if m.null == nil {
 		m.null = map[string]bool{}

@@ -3,7 +3,9 @@ package magicenv_test
 import (
 	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/go-diaspora/federation/magicenv"
@@ -19,10 +21,29 @@ func addFiles(f *testing.F, pattern string) {
 	}
 }
 
+// addHostile adds the inputs of the hostile-input corpus
+// (testdata/hostile/<ID>/input.*, SECURITY.md §6) with one of the given
+// extensions and at most maxSize bytes as seeds.
+func addHostile(f *testing.F, maxSize int, exts ...string) {
+	files, err := filepath.Glob("../testdata/hostile/*/input.*")
+	if err != nil || len(files) == 0 {
+		f.Fatal("no hostile corpus under ../testdata/hostile")
+	}
+	for _, name := range files {
+		if !slices.Contains(exts, filepath.Ext(name)) {
+			continue
+		}
+		if b, err := os.ReadFile(name); err == nil && len(b) <= maxSize {
+			f.Add(b)
+		}
+	}
+}
+
 // FuzzParse checks that Parse never panics and that whatever it accepts
 // survives Marshal → Parse with the same payload, sender and signature.
 func FuzzParse(f *testing.F) {
 	addFiles(f, refDir+"magic_envelope_public/*.xml")
+	addHostile(f, 64<<10, ".xml")
 	f.Add([]byte(`<me:env xmlns:me="http://salmon-protocol.org/ns/magic-env"><me:data type="application/xml">PHgvPg</me:data><me:encoding>base64url</me:encoding><me:alg>RSA-SHA256</me:alg><me:sig>AA</me:sig></me:env>`))
 	big := magicenv.Options{MaxSize: 4 << 20}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -59,6 +80,7 @@ func FuzzParse(f *testing.F) {
 // documented errors, ErrDecrypt always unwrapped (no detail leaks).
 func FuzzDecrypt(f *testing.F) {
 	addFiles(f, refDir+"encrypted_magic_envelope_private/*.json")
+	addHostile(f, 64<<10, ".json")
 	f.Add([]byte(`{"aes_key":"","encrypted_magic_envelope":""}`))
 	bob := privKey(f, "bob")
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -83,6 +105,7 @@ func FuzzDecrypt(f *testing.F) {
 func FuzzParseKeys(f *testing.F) {
 	addFiles(f, refDir+"keys/*.pem")
 	addFiles(f, "../testdata/keys/*.pem")
+	addHostile(f, 64<<10, ".pem")
 	opts := magicenv.Options{MinKeyBits: 1024}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if pub, err := opts.ParsePublicKey(data); err == nil {

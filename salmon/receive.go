@@ -258,6 +258,12 @@ func (r *Receiver) openSlap(ctx context.Context, f Format, s *Slap, recipient st
 }
 
 func (r *Receiver) verifyEnvelope(ctx context.Context, env *magicenv.Envelope, sender string) error {
+	// A sender that is no diaspora* ID can never be an entity's author or
+	// a root author, so the body is refused before any key lookup: junk
+	// in key_id (or a slap header) must not make the pod run discovery.
+	if !entities.ValidDiasporaID(sender) {
+		return fmt.Errorf("%w: sender %q is not a diaspora* ID", magicenv.ErrInvalidAuthor, sender)
+	}
 	pub, err := r.publicKey(ctx, sender)
 	if err != nil {
 		return &magicenv.KeyLookupError{Author: sender, Err: err}

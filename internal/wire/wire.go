@@ -91,10 +91,14 @@ func UnpadPKCS7(b []byte) (int, bool) {
 	return len(b) - pad, true
 }
 
+// MaxJSONDepth is the deepest nesting StringMembers accepts, the object
+// itself counting as level 1 (SECURITY.md R2: JSON depth ≤ 32).
+const MaxJSONDepth = 32
+
 // StringMembers reads a JSON object that must hold each of names exactly
 // once as a string. Other members are allowed (and skipped) unless they
-// repeat or differ from a wanted name only by case. Nothing may follow the
-// object.
+// repeat, differ from a wanted name only by case, or nest deeper than
+// MaxJSONDepth. Nothing may follow the object.
 func StringMembers(data []byte, names ...string) ([]string, bool) {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
@@ -126,6 +130,9 @@ func StringMembers(data []byte, names ...string) ([]string, bool) {
 			return nil, false
 		}
 		if idx < 0 {
+			if 1+jsonDepth(v) > MaxJSONDepth {
+				return nil, false
+			}
 			continue
 		}
 		if err := json.Unmarshal(v, &values[idx]); err != nil || v[0] != '"' {
@@ -144,6 +151,27 @@ func StringMembers(data []byte, names ...string) ([]string, bool) {
 		}
 	}
 	return values, true
+}
+
+// jsonDepth returns the nesting depth of a well-formed JSON value: 0 for a
+// scalar, 1 for an array or object of scalars, and so on.
+func jsonDepth(v []byte) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[' || c == '{':
+			depth++
+			deepest = max(deepest, depth)
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return deepest
 }
 
 // DecryptCBC decrypts AES-256-CBC ciphertext with key and iv and removes

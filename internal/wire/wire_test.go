@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -116,6 +117,28 @@ func TestStringMembers(t *testing.T) {
 		`{"a":"1","b":"2","x":1,"x":2}`} {
 		if got, ok := StringMembers([]byte(in), "a", "b"); ok {
 			t.Errorf("StringMembers(%s) = %q, accepted", in, got)
+		}
+	}
+}
+
+// TestStringMembersDepth is the regression test of hostile case EN-04:
+// skipped members may not nest deeper than MaxJSONDepth.
+func TestStringMembersDepth(t *testing.T) {
+	nested := func(n int, open, close string) string {
+		return `{"a":"1","b":"2","x":` + strings.Repeat(open, n) + strings.Repeat(close, n) + `}`
+	}
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{nested(MaxJSONDepth-1, "[", "]"), true},
+		{nested(MaxJSONDepth, "[", "]"), false},
+		{nested(64, "[", "]"), false},
+		{`{"a":"1","b":"2","x":` + strings.Repeat(`{"y":`, 40) + `0` + strings.Repeat(`}`, 40) + `}`, false},
+		{`{"a":"1","b":"2","x":"` + strings.Repeat(`[`, 64) + `\"` + `"}`, true},
+	} {
+		if _, ok := StringMembers([]byte(tt.in), "a", "b"); ok != tt.ok {
+			t.Errorf("StringMembers(%.60s...) ok = %v, want %v", tt.in, ok, tt.ok)
 		}
 	}
 }

@@ -1,0 +1,325 @@
+package hostile_test
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-diaspora/federation/discovery"
+	"github.com/go-diaspora/federation/entities"
+	"github.com/go-diaspora/federation/internal/vectors"
+	"github.com/go-diaspora/federation/magicenv"
+	"github.com/go-diaspora/federation/salmon"
+)
+
+const (
+	corpusDir    = "../../testdata/hostile"
+	manifestPath = "../../testdata/vectors/reference/manifest.json"
+
+	alice   = "alice@pod-a.example.org"
+	bob     = "bob@pod-b.example.net"
+	carol   = "carol@pod-c.example.com"
+	dave    = "dave@pod-a.example.org"
+	mallory = "mallory@unknown.example"
+
+	// Related entities of the reference manifest.
+	remotePostBob = "150bd6a707a2f2aa31d6a9902e3e2212" // bob, remote, public
+	localPostBob  = "85765b56256d8402f5fa15183b2f758c" // bob, local, public
+	remotePostAl  = "6bb5fd6a2e0858b8dc1331bba0e75f80" // alice, remote, public
+
+	// plaintextMarker is in the text of every entity the corpus encrypts
+	// or signs, so that logs can be searched for leaked plaintext.
+	plaintextMarker = "HOSTILE-PLAINTEXT-7f3a"
+)
+
+// Meta is the meta.json of one case directory.
+type Meta struct {
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Threats []string `json:"threats,omitempty"`
+	Notes   string   `json:"notes,omitempty"`
+	// Generator is how the inputs are rebuilt.
+	Generator string    `json:"generator"`
+	Variants  []Variant `json:"variants"`
+}
+
+// Variant is one input of a case.
+type Variant struct {
+	Name  string `json:"name"`
+	File  string `json:"file,omitempty"`
+	Entry string `json:"entry"`
+	// Sender is the person named by the envelope (key_id or slap header);
+	// Signer the person whose key made the signature.
+	Sender    string `json:"sender,omitempty"`
+	Signer    string `json:"signer,omitempty"`
+	Recipient string `json:"recipient,omitempty"`
+	// Options are codec options of the replay: any_prefix,
+	// accept_raw_subject, legacy.
+	Options []string `json:"options,omitempty"`
+	// Positive marks a control that must be accepted.
+	Positive       bool   `json:"positive"`
+	ExpectCategory string `json:"expect_category,omitempty"`
+	ExpectSentinel string `json:"expect_sentinel,omitempty"`
+	ExpectStatus   int    `json:"expect_status,omitempty"`
+	// ParseSentinel is what magicenv.Parse must return for the body when
+	// the pipeline stops earlier (at format detection).
+	ParseSentinel string `json:"parse_sentinel,omitempty"`
+	// SpecExpected is what SECURITY.md proposes when the corpus expects
+	// something else (a reference vector's verdict, or an error name we
+	// map to one of ours).
+	SpecExpected string `json:"spec_expected,omitempty"`
+	// Generated inputs are built at test time (too big to commit): see
+	// the generator named by File.
+	Generated bool `json:"generated,omitempty"`
+	// Templated inputs contain {{POD}} / {{CANARY}} placeholders for the
+	// loopback addresses of the fake pod and the canary listener.
+	Templated       bool     `json:"templated,omitempty"`
+	AllowedOutbound []string `json:"allowed_outbound"`
+	// LookupID is the diaspora* ID a discovery case looks up (templated).
+	LookupID string `json:"lookup_id,omitempty"`
+	// Serve overrides paths of the fake pod: "file:<name>" (templated),
+	// "gen:<generator>", "status:<code>", "redirect:<url>" (templated) or
+	// "special:<behaviour>". Other paths are served by discovery.Handler
+	// with alice's genuine documents.
+	Serve map[string]string `json:"serve,omitempty"`
+	// DeferredTo names the layer that must reject the input when the SDK
+	// accepts it by design (e.g. "pod" for GUID idempotency).
+	DeferredTo string `json:"deferred_to,omitempty"`
+	// MustNotContain is a string the accepted entity must not carry (the
+	// attacker's part of an input the SDK accepts).
+	MustNotContain string `json:"must_not_contain,omitempty"`
+	Notes          string `json:"notes,omitempty"`
+}
+
+func (v Variant) has(opt string) bool {
+	for _, o := range v.Options {
+		if o == opt {
+			return true
+		}
+	}
+	return false
+}
+
+// sentinels maps the expect_sentinel names to errors.
+var sentinels = map[string]error{
+	"magicenv.ErrInvalidEnvelope":      magicenv.ErrInvalidEnvelope,
+	"magicenv.ErrUnsupportedDataType":  magicenv.ErrUnsupportedDataType,
+	"magicenv.ErrUnsupportedEncoding":  magicenv.ErrUnsupportedEncoding,
+	"magicenv.ErrUnsupportedAlgorithm": magicenv.ErrUnsupportedAlgorithm,
+	"magicenv.ErrMissingKeyID":         magicenv.ErrMissingKeyID,
+	"magicenv.ErrInvalidAuthor":        magicenv.ErrInvalidAuthor,
+	"magicenv.ErrDoctype":              magicenv.ErrDoctype,
+	"magicenv.ErrMalformed":            magicenv.ErrMalformed,
+	"magicenv.ErrInvalidSignature":     magicenv.ErrInvalidSignature,
+	"magicenv.ErrDecrypt":              magicenv.ErrDecrypt,
+	"magicenv.ErrTooLarge":             magicenv.ErrTooLarge,
+	"magicenv.ErrKeyNotFound":          magicenv.ErrKeyNotFound,
+	"magicenv.ErrWeakKey":              magicenv.ErrWeakKey,
+	"magicenv.ErrInvalidKey":           magicenv.ErrInvalidKey,
+	"entities.ErrMalformed":            entities.ErrMalformed,
+	"entities.ErrLimit":                entities.ErrLimit,
+	"entities.ErrUnknownEntity":        entities.ErrUnknownEntity,
+	"entities.ErrValidation":           entities.ErrValidation,
+	"entities.ErrInvalidSignature":     entities.ErrInvalidSignature,
+	"entities.ErrMissingSignature":     entities.ErrMissingSignature,
+	"salmon.ErrInvalidSender":          salmon.ErrInvalidSender,
+	"salmon.ErrNotPublic":              salmon.ErrNotPublic,
+	"salmon.ErrRelatedNotFound":        salmon.ErrRelatedNotFound,
+	"salmon.ErrParentNotLocal":         salmon.ErrParentNotLocal,
+	"salmon.ErrUnknownFormat":          salmon.ErrUnknownFormat,
+	"salmon.ErrInvalidHeader":          salmon.ErrInvalidHeader,
+	"salmon.ErrOriginMismatch":         salmon.ErrOriginMismatch,
+	"salmon.ErrNotFound":               salmon.ErrNotFound,
+	"discovery.ErrInvalidDocument":     discovery.ErrInvalidDocument,
+	"discovery.ErrDoctype":             discovery.ErrDoctype,
+	"discovery.ErrValidation":          discovery.ErrValidation,
+	"discovery.ErrInvalidID":           discovery.ErrInvalidID,
+	"discovery.ErrNotFound":            discovery.ErrNotFound,
+	"discovery.ErrSubjectMismatch":     discovery.ErrSubjectMismatch,
+	"discovery.ErrBlockedAddress":      discovery.ErrBlockedAddress,
+	"discovery.ErrBlockedURL":          discovery.ErrBlockedURL,
+	"discovery.ErrTooManyRedirects":    discovery.ErrTooManyRedirects,
+	"discovery.ErrResponseTooLarge":    discovery.ErrResponseTooLarge,
+	"discovery.ErrInvalidKey":          discovery.ErrInvalidKey,
+	"discovery.ErrWeakKey":             discovery.ErrWeakKey,
+	"discovery.ErrKeyConflict":         discovery.ErrKeyConflict,
+}
+
+var (
+	manifestOnce sync.Once
+	manifest     *vectors.Manifest
+	manifestErr  error
+)
+
+func loadManifest(t testing.TB) *vectors.Manifest {
+	t.Helper()
+	manifestOnce.Do(func() { manifest, manifestErr = vectors.Load(manifestPath) })
+	if manifestErr != nil {
+		t.Fatal(manifestErr)
+	}
+	return manifest
+}
+
+var keyOpts = magicenv.Options{MinKeyBits: 1024}
+
+func keyParser() vectors.KeyParser {
+	return vectors.KeyParser{Public: keyOpts.ParsePublicKey, Private: keyOpts.ParsePrivateKey}
+}
+
+func privateKey(t testing.TB, id string) *rsa.PrivateKey {
+	t.Helper()
+	k, err := loadManifest(t).PrivateKey(keyParser(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func readVector(t testing.TB, rel string) []byte {
+	t.Helper()
+	b, err := loadManifest(t).ReadFile(rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// loadCorpus reads every meta.json under testdata/hostile, sorted by ID.
+func loadCorpus(t testing.TB) []Meta {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(corpusDir, "*", "meta.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Meta
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m Meta
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&m); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if m.ID != filepath.Base(filepath.Dir(p)) {
+			t.Fatalf("%s: id %q does not match its directory", p, m.ID)
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// input returns the raw bytes of a variant: the committed file, or the
+// output of its generator.
+func input(t testing.TB, m Meta, v Variant) []byte {
+	t.Helper()
+	if v.Generated {
+		gen, ok := generators[v.File]
+		if !ok {
+			t.Fatalf("%s/%s: no generator %q", m.ID, v.Name, v.File)
+		}
+		return gen(t)
+	}
+	b, err := os.ReadFile(filepath.Join(corpusDir, m.ID, v.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// b64u is padded base64url, what the reference writes.
+func b64u(b []byte) string { return base64.URLEncoding.EncodeToString(b) }
+
+// generators build the inputs that are too large to commit. They are
+// deterministic apart from encryption.
+var generators = map[string]func(testing.TB) []byte{
+	// ME-09 (a): a syntactically plausible envelope of 1 MiB + 1 bytes.
+	"gen:envelope_1mib_plus_1": func(t testing.TB) []byte {
+		return padEnvelope(t, magicenv.DefaultMaxSize+1)
+	},
+	// ME-09 (f): a valid envelope of exactly 1 MiB.
+	"gen:envelope_exactly_1mib": func(t testing.TB) []byte {
+		return padEnvelope(t, magicenv.DefaultMaxSize)
+	},
+	// ME-09 (b): a signed payload nested 10,000 elements deep.
+	"gen:payload_deep_10000": func(t testing.TB) []byte {
+		p := "<status_message>" + strings.Repeat("<a>", 10000) + strings.Repeat("</a>", 10000) + "</status_message>"
+		return signed(t, []byte(p), alice, alice)
+	},
+	// ME-09 (c): a signed payload with 100,000 sibling elements.
+	"gen:payload_siblings_100000": func(t testing.TB) []byte {
+		p := "<status_message>" + strings.Repeat("<a/>", 100000) + "</status_message>"
+		return signed(t, []byte(p), alice, alice)
+	},
+	// ME-08: billion laughs inside the signed payload (10 levels).
+	"gen:payload_billion_laughs": func(t testing.TB) []byte {
+		return signed(t, []byte(billionLaughs("status_message")), alice, alice)
+	},
+	// DI-04: a 10 MiB JRD.
+	"gen:jrd_10mib": func(t testing.TB) []byte {
+		return []byte(`{"subject":"acct:alice@{{POD}}","aliases":["` + strings.Repeat("x", 10<<20) + `"],"links":[]}`)
+	},
+}
+
+// padEnvelope returns alice's basic status message envelope padded
+// with white space before the root element to exactly size bytes.
+func padEnvelope(t testing.TB, size int) []byte {
+	t.Helper()
+	env := signed(t, statusMessage(alice, "1b2c3d4e5f60718293a4b5c6d7e8f901", "padded envelope "+plaintextMarker, true), alice, alice)
+	decl := []byte(`<?xml version="1.0" encoding="UTF-8"?>`)
+	rest := bytes.TrimPrefix(env, decl)
+	if len(rest) == len(env) {
+		t.Fatal("envelope without declaration")
+	}
+	pad := size - len(env)
+	if pad < 0 {
+		t.Fatalf("envelope already %d bytes", len(env))
+	}
+	out := make([]byte, 0, size)
+	out = append(out, decl...)
+	out = append(out, bytes.Repeat([]byte("\n"), pad)...)
+	out = append(out, rest...)
+	return out
+}
+
+func billionLaughs(root string) string {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0"?>` + "\n<!DOCTYPE " + root + " [\n")
+	b.WriteString(` <!ENTITY lol0 "lol">` + "\n")
+	for i := 1; i <= 10; i++ {
+		fmt.Fprintf(&b, " <!ENTITY lol%d \"%s\">\n", i, strings.Repeat(fmt.Sprintf("&lol%d;", i-1), 10))
+	}
+	b.WriteString("]>\n<" + root + "><text>&lol10;</text></" + root + ">\n")
+	return b.String()
+}
+
+// signed signs payload with signer's key and names sender in key_id.
+func signed(t testing.TB, payload []byte, sender, signer string) []byte {
+	t.Helper()
+	env, err := keyOpts.Sign(payload, sender, privateKey(t, signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env.Marshal()
+}
+
+func statusMessage(author, guid, text string, public bool) []byte {
+	return []byte(fmt.Sprintf(`<status_message>
+  <author>%s</author>
+  <guid>%s</guid>
+  <created_at>2023-04-05T06:07:08Z</created_at>
+  <public>%t</public>
+  <text>%s</text>
+</status_message>`, author, guid, public, text))
+}

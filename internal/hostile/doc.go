@@ -1,0 +1,12 @@
+// Package hostile holds the hostile-input corpus test of the SDK: it
+// replays every case of SECURITY.md §6 stored under testdata/hostile
+// through the public API and checks that nothing was processed.
+//
+// The package has no code of its own; everything is in its tests. The
+// corpus is rebuilt with
+//
+//	go test ./internal/hostile -run TestGenerate -update
+//
+// Signatures are deterministic (PKCS#1 v1.5), so regenerating rewrites
+// the signed inputs byte for byte; encrypted inputs get new random keys.
+package hostile

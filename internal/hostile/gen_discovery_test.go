@@ -1,0 +1,145 @@
+package hostile_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// aliceGUID is the guid the fake pod's discovery.Handler serves alice under.
+const aliceGUID = "b6c0ee9f3bcf577314f84bc0ccaab0b1"
+
+func jrd(subject, hcard, seed string) string {
+	return `{"subject":"` + subject + `","links":[{"rel":"http://microformats.org/profile/hcard","type":"text/html","href":"` + hcard +
+		`"},{"rel":"http://joindiaspora.com/seed_location","type":"text/html","href":"` + seed + `"}]}`
+}
+
+func buildDiscoveryCases(t *testing.T, newCase func(id, name string, threats []string, notes string) *genCase) {
+	const (
+		me      = "alice@{{POD}}"
+		hcard   = "{{SCHEME}}://{{POD}}/hcard/users/" + aliceGUID
+		seed    = "{{SCHEME}}://{{POD}}/"
+		noMeta  = "status:404"
+		jrdPath = "/.well-known/webfinger"
+		hmPath  = "/.well-known/host-meta"
+	)
+	lookup := func(name, cat, sentinel string, serve map[string]string) Variant {
+		return Variant{Name: name, Entry: "discovery_lookup", LookupID: me, Templated: true, ExpectCategory: cat, ExpectSentinel: sentinel, Serve: serve,
+			AllowedOutbound: []string{"the fake pod"}}
+	}
+	fileServe := func(name string, extra ...string) map[string]string {
+		m := map[string]string{jrdPath: "file:input." + name + ".json", hmPath: noMeta}
+		for i := 0; i+1 < len(extra); i += 2 {
+			m[extra[i]] = extra[i+1]
+		}
+		return m
+	}
+
+	c := newCase("DI-01", "subject-mismatch", []string{"T6"},
+		"Replayed through discovery.Resolver with a MemoryCache against a loopback fake pod (discovery.Client with AllowHTTP and AllowedAddrs = the pod only); nothing may be cached. host-meta answers 404 so the legacy fallback cannot hide the JRD's verdict. SECURITY.md's ErrDiscovery is discovery.ErrSubjectMismatch; a missing subject is discovery.ErrValidation (the reference's acct_uri not_empty rule).")
+	c.add(lookup("subject_other_user", "subject_mismatch", "discovery.ErrSubjectMismatch", fileServe("subject_other_user")), "json", []byte(jrd("acct:bob@{{POD}}", hcard, seed)))
+	c.add(lookup("subject_other_host", "subject_mismatch", "discovery.ErrSubjectMismatch", fileServe("subject_other_host")), "json", []byte(jrd("acct:alice@b.example", hcard, seed)))
+	v0 := lookup("subject_missing", "invalid_discovery_document", "discovery.ErrInvalidDocument", fileServe("subject_missing"))
+	v0.SpecExpected = "ErrDiscovery"
+	c.add(v0, "json",
+		[]byte(`{"links":[{"rel":"http://microformats.org/profile/hcard","type":"text/html","href":"`+hcard+`"},{"rel":"http://joindiaspora.com/seed_location","type":"text/html","href":"`+seed+`"}]}`))
+	v := lookup("control_genuine_documents", "", "", nil)
+	v.Positive = true
+	c.add(v, "", nil)
+	v = lookup("control_served_jrd", "", "", fileServe("control_served_jrd"))
+	v.Positive = true
+	c.add(v, "json", []byte(jrd("acct:alice@{{POD}}", hcard, seed)))
+
+	c = newCase("DI-02", "private-targets", []string{"T5"},
+		"The canary listens on 127.0.0.1; the client may only dial the fake pod's exact address. DNS rebinding (public first, then 127.0.0.1) is not replayed: it needs a controllable resolver; the guard checks the dialled address, which covers it by construction.")
+	for _, id := range []struct{ name, id, cat, sentinel string }{
+		{"loopback_canary", "alice@{{CANARY}}", "blocked", "discovery.ErrBlockedAddress"},
+		{"ipv6_loopback", "alice@[::1]:{{CANARY_PORT}}", "blocked", "discovery.ErrBlockedAddress"},
+		{"private_10_0_0_5", "alice@10.0.0.5:8080", "blocked", "discovery.ErrBlockedAddress"},
+		{"link_local_metadata", "alice@169.254.169.254", "blocked", "discovery.ErrBlockedAddress"},
+		{"ipv4_mapped_loopback", "alice@[::ffff:127.0.0.1]:{{CANARY_PORT}}", "validation", "discovery.ErrInvalidID"},
+		{"localhost_canary", "alice@localhost:{{CANARY_PORT}}", "blocked", "discovery.ErrBlockedAddress"},
+	} {
+		c.add(Variant{Name: id.name, Entry: "discovery_lookup", LookupID: id.id, Templated: true, ExpectCategory: id.cat, ExpectSentinel: id.sentinel,
+			AllowedOutbound: []string{}}, "", nil)
+	}
+	v = lookup("control_fake_pod", "", "", nil)
+	v.Positive = true
+	c.add(v, "", nil)
+
+	c = newCase("DI-03", "hostile-links-and-redirects", []string{"T5"},
+		"JRDs whose hCard link is hostile, and redirects. Variants with the option tls use an https fake pod and a client without AllowHTTP, so that http:// is a downgrade.")
+	for _, l := range []struct{ name, href, cat, sentinel string }{
+		{"hcard_file_url", "file:///etc/passwd", "validation", "discovery.ErrValidation"},
+		{"hcard_gopher_url", "gopher://{{CANARY}}/", "blocked", "discovery.ErrBlockedURL"},
+		{"hcard_userinfo", "{{SCHEME}}://user:pw@{{POD}}/hcard/users/" + aliceGUID, "blocked", "discovery.ErrBlockedURL"},
+		{"hcard_4kib_url", "{{SCHEME}}://{{POD}}/hcard/users/" + strings.Repeat("a", 4096), "blocked", "discovery.ErrBlockedURL"},
+		{"hcard_internal_host", "{{SCHEME}}://{{CANARY}}/hcard/users/" + aliceGUID, "blocked", "discovery.ErrBlockedAddress"},
+	} {
+		c.add(lookup(l.name, l.cat, l.sentinel, fileServe(l.name)), "json", []byte(jrd("acct:alice@{{POD}}", l.href, seed)))
+	}
+	v = lookup("hcard_http_downgrade", "blocked", "discovery.ErrBlockedURL", fileServe("hcard_http_downgrade"))
+	v.Options = []string{"tls"}
+	c.add(v, "json", []byte(jrd("acct:alice@{{POD}}", "http://{{POD}}/hcard/users/"+aliceGUID, seed)))
+	c.add(lookup("webfinger_redirect_to_canary", "blocked", "discovery.ErrBlockedAddress", map[string]string{jrdPath: "redirect:http://{{CANARY}}/", hmPath: noMeta}), "", nil)
+	c.add(lookup("four_hop_redirect_chain", "", "discovery.ErrTooManyRedirects", map[string]string{
+		jrdPath: "redirect:{{SCHEME}}://{{POD}}/r1", "/r1": "redirect:{{SCHEME}}://{{POD}}/r2", "/r2": "redirect:{{SCHEME}}://{{POD}}/r3",
+		"/r3": "redirect:{{SCHEME}}://{{POD}}/r4", "/r4": "redirect:{{SCHEME}}://{{POD}}/.well-known/webfinger", hmPath: noMeta}), "", nil)
+	v = lookup("https_to_http_redirect", "blocked", "discovery.ErrBlockedURL", map[string]string{jrdPath: "redirect:http://{{POD}}/r1", hmPath: noMeta})
+	v.Options = []string{"tls"}
+	c.add(v, "", nil)
+	v = lookup("control_two_hop_redirect", "", "", map[string]string{jrdPath: "redirect:{{SCHEME}}://{{POD}}/r1", "/r1": "file:input.control_two_hop_redirect.json"})
+	v.Positive = true
+	c.add(v, "json", []byte(jrd("acct:alice@{{POD}}", hcard, seed)))
+
+	c = newCase("DI-04", "hostile-responses", []string{"T8", "T19"},
+		"The gzip bomb is 1,024 concatenated gzip members of 1 MiB of zeros each (1 GiB inflated, about 1 MiB on the wire), built at test time. The trickle runs with Client.Timeout = 1 s (the 20 s default is the same code path). Heap growth is not asserted here.")
+	d := lookup("jrd_10mib", "", "discovery.ErrResponseTooLarge", map[string]string{jrdPath: "gen:jrd_10mib", hmPath: noMeta})
+	d.Generated, d.File = true, "gen:jrd_10mib"
+	c.add(d, "", nil)
+	c.add(lookup("gzip_bomb", "", "discovery.ErrResponseTooLarge", map[string]string{jrdPath: "special:gzip_bomb", hmPath: noMeta}), "", nil)
+	c.add(lookup("content_length_smaller_than_body", "invalid_discovery_document", "discovery.ErrInvalidDocument", map[string]string{jrdPath: "special:short_content_length", hmPath: noMeta}), "", nil)
+	v = lookup("trickle_1_byte_per_interval", "network", "", map[string]string{jrdPath: "special:trickle"})
+	v.Options = []string{"timeout_1s", "no_host_meta_fallback"}
+	v.Notes = "no host-meta fallback, so that the verdict is the timeout's (network, temporary)"
+	c.add(v, "", nil)
+	c.add(lookup("endless_chunked_body", "", "discovery.ErrResponseTooLarge", map[string]string{jrdPath: "special:endless", hmPath: noMeta}), "", nil)
+	v = lookup("control_genuine_documents", "", "", nil)
+	v.Positive = true
+	c.add(v, "", nil)
+
+	c = newCase("DI-05", "hostile-documents", []string{"T6", "T7", "T9", "T11"},
+		"Parser entries replay discovery.ParseHCard (then HCard.PublicKey) / ParseHostMeta / ParseJRD on the input. lrdd_template_other_host is a lookup whose error joins the JRD's 404 with the blocked fallback, so only the sentinel is asserted. SECURITY.md's ErrInvalidData is discovery.ErrInvalidDocument or a *ValidationError (category validation); ErrXMLDoctype is discovery.ErrDoctype.")
+	full := string(readVector(t, "hcard_html/full.html"))
+	ks := strings.Index(full, "-----BEGIN PUBLIC KEY-----")
+	ke := strings.Index(full, "-----END PUBLIC KEY-----") + len("-----END PUBLIC KEY-----\n")
+	keyBlock := full[ks:ke]
+	dlStart := strings.Index(full, `        <dl class="entity_key">`)
+	keyDL := full[dlStart : ks+strings.Index(full[ks:], "</dl>")+len("</dl>\n")]
+	c.add(Variant{Name: "hcard_two_key_elements", Entry: "discovery_parse_hcard", Positive: true, SpecExpected: "ErrInvalidData",
+		Notes: "accepted: the first .key wins, as in the reference (Nokogiri at_css); whoever serves the hCard controls both keys. Rejecting it would be a stricter option (not implemented)."}, "html",
+		[]byte(strings.Replace(full, keyDL, keyDL+keyDL, 1)))
+	c.add(Variant{Name: "hcard_no_key", Entry: "discovery_parse_hcard", ExpectCategory: "validation", ExpectSentinel: "discovery.ErrValidation"}, "html",
+		[]byte(strings.Replace(full, keyDL, "", 1)))
+	c.add(Variant{Name: "hcard_512_bit_key", Entry: "discovery_parse_hcard", ExpectCategory: "validation", ExpectSentinel: "discovery.ErrWeakKey"}, "html",
+		[]byte(strings.Replace(full, keyBlock, string(weakPublicKeyPEM(t)), 1)))
+	c.add(Variant{Name: "hcard_ec_key", Entry: "discovery_parse_hcard", ExpectCategory: "validation", ExpectSentinel: "discovery.ErrInvalidKey"}, "html",
+		[]byte(strings.Replace(full, keyBlock, string(ecPublicKeyPEM(t)), 1)))
+	hm := string(readVector(t, "host_meta/pod_a.xml"))
+	c.add(Variant{Name: "host_meta_doctype", Entry: "discovery_parse_host_meta", ExpectCategory: "invalid_discovery_document", ExpectSentinel: "discovery.ErrDoctype"}, "xml",
+		[]byte(strings.Replace(hm, "<XRD", `<!DOCTYPE XRD [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>`+"\n<XRD", 1)))
+	c.add(Variant{Name: "jrd_duplicate_keys", Entry: "discovery_parse_jrd", ExpectCategory: "invalid_discovery_document", ExpectSentinel: "discovery.ErrInvalidDocument"}, "json",
+		[]byte(strings.Replace(string(readVector(t, "webfinger_jrd/full.json")), `{"subject":"acct:alice@pod-a.example.org",`, `{"subject":"acct:alice@pod-a.example.org","subject":"acct:mallory@unknown.example",`, 1)))
+	c.add(lookup("lrdd_template_other_host", "", "discovery.ErrBlockedURL", map[string]string{jrdPath: "status:404", hmPath: "file:input.lrdd_template_other_host.xml"}), "xml",
+		[]byte(strings.Replace(hm, "https://pod-a.example.org/", "https://evil.example/", 1)))
+	c.add(Variant{Name: "control_hcard", Entry: "discovery_parse_hcard", Positive: true}, "html", []byte(full))
+	c.add(Variant{Name: "control_host_meta", Entry: "discovery_parse_host_meta", Positive: true}, "xml", []byte(hm))
+
+	c = newCase("DI-06", "key-substitution", []string{"T6", "T24"},
+		"(a) the cache already holds dave's key (the input) for alice@{{POD}}; a fresh lookup finds alice's key and Cache.Put must refuse with ErrKeyConflict, keeping the stored key. (b) the pod speaks plain http only: a client without AllowHTTP must fail and the pod must see no HTTP request.")
+	c.add(Variant{Name: "rediscovery_key_changed", Entry: "discovery_rediscover", LookupID: me, Templated: true, ExpectCategory: "key_conflict", ExpectSentinel: "discovery.ErrKeyConflict",
+		AllowedOutbound: []string{"the fake pod"}}, "pem", readVector(t, "keys/dave.pub.pem"))
+	c.add(Variant{Name: "control_rediscovery_same_key", Entry: "discovery_rediscover", LookupID: me, Templated: true, Positive: true,
+		AllowedOutbound: []string{"the fake pod"}}, "pem", readVector(t, "keys/alice.pub.pem"))
+	c.add(Variant{Name: "https_fails_http_not_tried", Entry: "discovery_no_downgrade", LookupID: me, Templated: true, ExpectCategory: "network",
+		AllowedOutbound: []string{"the fake pod (TLS handshake only)"}}, "", nil)
+}
