@@ -1,0 +1,493 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-diaspora/federation/discovery"
+	"github.com/go-diaspora/federation/entities"
+	"github.com/go-diaspora/federation/magicenv"
+	"github.com/go-diaspora/federation/salmon"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// errForbidden: the user may not do this to that entity.
+var errForbidden = errors.New("pod: forbidden")
+
+// errInvalid wraps input the API refuses with 400.
+var errInvalid = errors.New("pod: invalid request")
+
+// dummyHash is a hash of the pod's cost to compare against for unknown users.
+func (p *Pod) dummyHash() []byte {
+	p.dummyOnce.Do(func() {
+		p.dummy, _ = bcrypt.GenerateFromPassword([]byte("no such user"), p.bcryptCost())
+	})
+	return p.dummy
+}
+
+func (p *Pod) bcryptCost() int {
+	if p.cfg.BcryptCost == 0 {
+		return bcrypt.DefaultCost
+	}
+	return p.cfg.BcryptCost
+}
+
+// AddUser creates a local person with a new key, the default aspects and
+// a bcrypt password hash, and returns the diaspora* ID.
+func (p *Pod) AddUser(ctx context.Context, username, password string) (string, error) {
+	username = strings.ToLower(strings.TrimSpace(username))
+	id := username + "@" + p.domain
+	if err := discovery.ValidateID(id); err != nil || strings.ContainsAny(username, ".") {
+		return "", fmt.Errorf("%w: username %q (use a-z, 0-9, _ and -)", errInvalid, username)
+	}
+	if len(password) < 8 || len(password) > 72 {
+		return "", fmt.Errorf("%w: the password must have 8 to 72 bytes", errInvalid)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), p.bcryptCost())
+	if err != nil {
+		return "", err
+	}
+	key, err := magicenv.GenerateKey(p.cfg.KeyBits)
+	if err != nil {
+		return "", err
+	}
+	if err := p.store.CreateUser(ctx, username, id, newGUID(), p.base, key, string(hash)); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// Login checks a password; a wrong user and a wrong password look alike.
+func (p *Pod) Login(ctx context.Context, username, password string) (*User, error) {
+	username = strings.ToLower(strings.TrimSpace(username))
+	hash, err := p.store.PasswordHash(ctx, username)
+	if errors.Is(err, errNotFound) {
+		// Spend the same time as a real check, so that timing does not
+		// tell which usernames exist.
+		bcrypt.CompareHashAndPassword(p.dummyHash(), []byte(password))
+		return nil, errForbidden
+	}
+	if err != nil {
+		return nil, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		return nil, errForbidden
+	}
+	return p.store.UserByName(ctx, username)
+}
+
+// PostInput is a new status message.
+type PostInput struct {
+	Text     string        `json:"text"`
+	Public   *bool         `json:"public"`  // default true
+	Aspects  []string      `json:"aspects"` // for a limited post: aspect names
+	Photos   []string      `json:"photos"`  // image URLs
+	Location *LocationView `json:"location"`
+	Poll     *PollInput    `json:"poll"`
+}
+
+// CreatePost stores a status message and queues its deliveries in the
+// same transaction. A public post is signed once and sent once to every
+// pod of the author's followers and of the people it mentions; a limited
+// post is encrypted for each remote person in the chosen aspects.
+func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView, error) {
+	public := in.Public == nil || *in.Public
+	sm := &entities.StatusMessage{Author: u.ID, GUID: newGUID(), CreatedAt: time.Now().UTC().Truncate(time.Second),
+		Public: public, Text: in.Text}
+	if strings.TrimSpace(in.Text) == "" {
+		return nil, fmt.Errorf("%w: empty text", errInvalid)
+	}
+	if err := attach(sm, in.Photos, in.Location, in.Poll); err != nil {
+		return nil, err
+	}
+	if err := sm.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errInvalid, err)
+	}
+	payload, err := entities.MarshalXML(sm)
+	if err != nil {
+		return nil, err
+	}
+	mentions := parseMentions(in.Text)
+	var ds []salmon.Delivery
+	var pods []string
+	var localRecipients, remoteRecipients []string
+	if public {
+		pods, err = followerPods(ctx, p.store.db, u.Username)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range mentions {
+			if per, err := p.lookup(ctx, m); err == nil && per.PodURL != p.base {
+				pods = appendOnce(pods, normPod(per.PodURL))
+			}
+		}
+		if ds, err = salmon.PublicDeliveries(payload, u.ID, u.Key, pods, p.envOpts); err != nil {
+			return nil, err
+		}
+	} else {
+		if len(in.Aspects) == 0 {
+			return nil, fmt.Errorf("%w: a limited post needs aspects", errInvalid)
+		}
+		recipients, remote, locals, err := p.aspectMembers(ctx, u, in.Aspects)
+		if err != nil {
+			return nil, err
+		}
+		localRecipients, remoteRecipients = locals, remote
+		if ds, err = salmon.PrivateDeliveries(payload, u.ID, u.Key, recipients, p.envOpts); err != nil {
+			return nil, err
+		}
+	}
+	err = p.store.do(ctx, func(tx *sql.Tx) error {
+		row := &postRow{GUID: sm.GUID, Type: sm.Type(), Author: u.ID, Text: sm.Text, Public: public, Local: true, Payload: payload,
+			CreatedAt: sm.CreatedAt, Extra: extraOf(sm)}
+		if _, err := insertPost(ctx, tx, row, parseTags(sm.Text), mentions); err != nil {
+			return err
+		}
+		for _, pod := range pods {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_pods (post_guid, pod_url) VALUES (?, ?)`, sm.GUID, pod); err != nil {
+				return err
+			}
+		}
+		for _, id := range remoteRecipients {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_recipients (post_guid, person_id) VALUES (?, ?)`, sm.GUID, id); err != nil {
+				return err
+			}
+		}
+		for _, name := range localRecipients {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_visibility (post_guid, username) VALUES (?, ?)`, sm.GUID, name); err != nil {
+				return err
+			}
+		}
+		return enqueue(ctx, tx, "status_message:"+sm.GUID, ds)
+	})
+	if err != nil {
+		return nil, err
+	}
+	notify(p.queue.wake)
+	return p.store.PostView(ctx, u, sm.GUID)
+}
+
+func appendOnce(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// lookup finds a person in the store or through discovery.
+func (p *Pod) lookup(ctx context.Context, id string) (*discovery.Person, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return p.resolver.Person(ctx, id)
+}
+
+// aspectMembers returns the remote recipients and local usernames of the
+// people a user put into the named aspects.
+func (p *Pod) aspectMembers(ctx context.Context, u *User, aspects []string) (rs []salmon.Recipient, remote, locals []string, err error) {
+	for _, a := range aspects {
+		ids, err := strings1(ctx, p.store.db, `SELECT c.person_id FROM contacts c JOIN aspects a ON a.id = c.aspect_id
+			WHERE c.username = ? AND a.name = ? AND c.following = 1`, u.Username, a)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for _, id := range ids {
+			per, err := p.store.person(ctx, p.store.db, id)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if per.Local {
+				if lu, err := p.store.UserByID(ctx, id); err == nil {
+					locals = appendOnce(locals, lu.Username)
+				}
+				continue
+			}
+			pub, err := discovery.ParsePublicKey([]byte(per.PublicKeyPEM))
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			rs = append(rs, salmon.Recipient{GUID: per.GUID, Pod: per.PodURL, PublicKey: pub})
+			remote = append(remote, id)
+		}
+	}
+	return rs, remote, locals, nil
+}
+
+// localPostDeliveries builds the deliveries of something that goes to
+// the audience of a local post (an interaction, a retraction), signed by
+// the post's author: publicly to every pod the post went to, or encrypted
+// for each remote recipient of a limited post.
+func (p *Pod) localPostDeliveries(ctx context.Context, q queryRower, post *postRow, payload []byte) ([]salmon.Delivery, error) {
+	root, pods, rs, err := p.localPostAudience(ctx, q, post)
+	if err != nil {
+		return nil, err
+	}
+	env, err := p.envOpts.Sign(payload, root.ID, root.Key)
+	if err != nil {
+		return nil, err
+	}
+	return envelopeDeliveries(env.Marshal(), post.Public, pods, rs)
+}
+
+// queryRower reads from the database or a transaction.
+type queryRower interface {
+	queryer
+	rowser
+}
+
+// localPostAudience returns the author of a local post and where the post
+// went: pods (public) or remote recipients (limited).
+func (p *Pod) localPostAudience(ctx context.Context, q queryRower, post *postRow) (*User, []string, []salmon.Recipient, error) {
+	root, err := p.store.userWhere(ctx, q, `p.id = ?`, post.Author)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if post.Public {
+		pods, err := strings1(ctx, q, `SELECT pod_url FROM post_pods WHERE post_guid = ? ORDER BY pod_url`, post.GUID)
+		return root, pods, nil, err
+	}
+	ids, err := strings1(ctx, q, `SELECT person_id FROM post_recipients WHERE post_guid = ? ORDER BY person_id`, post.GUID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var rs []salmon.Recipient
+	for _, id := range ids {
+		per, err := p.store.person(ctx, q, id)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		pub, err := discovery.ParsePublicKey([]byte(per.PublicKeyPEM))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		rs = append(rs, salmon.Recipient{GUID: per.GUID, Pod: per.PodURL, PublicKey: pub})
+	}
+	return root, nil, rs, nil
+}
+
+// envelopeDeliveries sends a signed envelope: the same body to each pod's
+// public route, or encrypted for each recipient's private route.
+func envelopeDeliveries(signed []byte, public bool, pods []string, rs []salmon.Recipient) ([]salmon.Delivery, error) {
+	if public {
+		return deliveriesFor(signed, pods)
+	}
+	var ds []salmon.Delivery
+	for _, r := range rs {
+		body, err := magicenv.Encrypt(signed, r.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		u := normPod(r.Pod) + "receive/users/" + url.PathEscape(r.GUID)
+		ds = append(ds, salmon.Delivery{ID: u, URL: u, ContentType: magicenv.EncryptedContentType, Body: body})
+	}
+	return ds, nil
+}
+
+// Interact adds a comment (text != "") or a like to a post the user can
+// read. On a local post it goes to every pod the post went to, signed by
+// the post's author; on a remote one to the post author's pod.
+func (p *Pod) Interact(ctx context.Context, u *User, postGUID, text string, like bool) (*InteractionView, error) {
+	if _, err := p.store.PostView(ctx, u, postGUID); err != nil {
+		return nil, err
+	}
+	post, err := getPost(ctx, p.store.db, postGUID)
+	if err != nil {
+		return nil, err
+	}
+	var rel entities.Relayable
+	row := &interactionRow{GUID: newGUID(), Author: u.ID, ParentType: "Post", ParentGUID: postGUID, PostGUID: postGUID,
+		Positive: true, CreatedAt: time.Now().UTC().Truncate(time.Second)}
+	if like {
+		var n int
+		if err := p.store.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM interactions WHERE type = 'Like' AND author = ? AND parent_guid = ?`,
+			u.ID, postGUID).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			return nil, fmt.Errorf("%w: already liked", errInvalid)
+		}
+		row.Type = "Like"
+		rel = &entities.Like{Author: u.ID, GUID: row.GUID, ParentGUID: postGUID, ParentType: "Post", Positive: true}
+	} else {
+		if strings.TrimSpace(text) == "" {
+			return nil, fmt.Errorf("%w: empty comment", errInvalid)
+		}
+		row.Type, row.Text = "Comment", text
+		rel = &entities.Comment{Author: u.ID, GUID: row.GUID, ParentGUID: postGUID, Text: text, CreatedAt: row.CreatedAt}
+	}
+	return p.sendInteraction(ctx, u, post, rel, row)
+}
+
+// sendInteraction signs a relayable by u, stores it and queues its
+// deliveries in one transaction.
+func (p *Pod) sendInteraction(ctx context.Context, u *User, post *postRow, rel entities.Relayable, row *interactionRow) (*InteractionView, error) {
+	if err := rel.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errInvalid, err)
+	}
+	if err := rel.Sign(u.Key); err != nil {
+		return nil, err
+	}
+	var err error
+	if row.Payload, err = entities.MarshalXML(rel); err != nil {
+		return nil, err
+	}
+	ds, err := p.interactionDeliveries(ctx, u, post, row.Payload)
+	if err != nil {
+		return nil, err
+	}
+	err = p.store.do(ctx, func(tx *sql.Tx) error {
+		if _, err := insertInteraction(ctx, tx, row); err != nil {
+			return err
+		}
+		return enqueue(ctx, tx, strings.ToLower(row.Type)+":"+row.GUID, ds)
+	})
+	if err != nil {
+		return nil, err
+	}
+	notify(p.queue.wake)
+	return &InteractionView{GUID: row.GUID, Author: u.ID, Text: row.Text, CreatedAt: row.CreatedAt.Format(time.RFC3339)}, nil
+}
+
+// Vote takes part in the poll of a post.
+func (p *Pod) Vote(ctx context.Context, u *User, postGUID, answerGUID string) (*InteractionView, error) {
+	if _, err := p.store.PostView(ctx, u, postGUID); err != nil {
+		return nil, err
+	}
+	post, err := getPost(ctx, p.store.db, postGUID)
+	if err != nil {
+		return nil, err
+	}
+	poll := post.Extra.Poll
+	if poll == nil {
+		return nil, fmt.Errorf("%w: the post has no poll", errInvalid)
+	}
+	if !slices.ContainsFunc(poll.Answers, func(a AnswerView) bool { return a.GUID == answerGUID }) {
+		return nil, fmt.Errorf("%w: no such answer", errInvalid)
+	}
+	var n int
+	if err := p.store.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM interactions WHERE type = 'PollParticipation' AND author = ? AND parent_guid = ?`,
+		u.ID, poll.GUID).Scan(&n); err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		return nil, fmt.Errorf("%w: already voted", errInvalid)
+	}
+	pp := &entities.PollParticipation{Author: u.ID, GUID: newGUID(), ParentGUID: poll.GUID, PollAnswerGUID: answerGUID}
+	row := &interactionRow{GUID: pp.GUID, Type: "PollParticipation", Author: u.ID, ParentType: "Poll", ParentGUID: poll.GUID,
+		PostGUID: postGUID, Text: answerGUID, Positive: true, CreatedAt: time.Now().UTC().Truncate(time.Second)}
+	return p.sendInteraction(ctx, u, post, pp, row)
+}
+
+// interactionDeliveries builds the deliveries of a relayable (or of its
+// retraction) by u on post.
+func (p *Pod) interactionDeliveries(ctx context.Context, u *User, post *postRow, payload []byte) ([]salmon.Delivery, error) {
+	if post.Local {
+		return p.localPostDeliveries(ctx, p.store.db, post, payload)
+	}
+	author, err := p.store.person(ctx, p.store.db, post.Author)
+	if err != nil {
+		return nil, err
+	}
+	if post.Public {
+		return salmon.PublicDeliveries(payload, u.ID, u.Key, []string{author.PodURL}, p.envOpts)
+	}
+	pub, err := discovery.ParsePublicKey([]byte(author.PublicKeyPEM))
+	if err != nil {
+		return nil, err
+	}
+	return salmon.PrivateDeliveries(payload, u.ID, u.Key, []salmon.Recipient{{GUID: author.GUID, Pod: author.PodURL, PublicKey: pub}}, p.envOpts)
+}
+
+// DeletePost retracts a post of the user: deleted here, and a Retraction
+// goes to every pod the post went to.
+func (p *Pod) DeletePost(ctx context.Context, u *User, guid string) error {
+	post, err := getPost(ctx, p.store.db, guid)
+	if err != nil {
+		return err
+	}
+	if post.Author != u.ID {
+		return errForbidden
+	}
+	r := &entities.Retraction{Author: u.ID, TargetGUID: guid, TargetType: "Post"}
+	payload, err := entities.MarshalXML(r)
+	if err != nil {
+		return err
+	}
+	ds, err := p.localPostDeliveries(ctx, p.store.db, post, payload)
+	if err != nil {
+		return err
+	}
+	err = p.store.do(ctx, func(tx *sql.Tx) error {
+		if err := retract(ctx, tx, "Post", guid, u.ID); err != nil {
+			return err
+		}
+		return enqueue(ctx, tx, "retraction:"+guid, ds)
+	})
+	if err == nil {
+		notify(p.queue.wake)
+	}
+	return err
+}
+
+// Follow starts (or, with follow false, stops) following a person: the
+// contact is stored in an aspect and a Contact entity goes privately to
+// the person, in the same transaction.
+func (p *Pod) Follow(ctx context.Context, u *User, id, aspect string, follow bool) (*discovery.Person, error) {
+	id, err := discovery.NormalizeID(id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errInvalid, err)
+	}
+	if id == u.ID {
+		return nil, fmt.Errorf("%w: cannot follow yourself", errInvalid)
+	}
+	if aspect == "" {
+		aspect = "Friends"
+	}
+	var aspectID int64
+	if err := p.store.db.QueryRowContext(ctx, `SELECT id FROM aspects WHERE username = ? AND name = ?`, u.Username, aspect).Scan(&aspectID); err != nil {
+		return nil, fmt.Errorf("%w: no aspect %q", errInvalid, aspect)
+	}
+	per, err := p.lookup(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("pod: discovering %s: %w", id, err)
+	}
+	c := &entities.Contact{Author: u.ID, Recipient: id, Following: follow, Sharing: follow}
+	payload, err := entities.MarshalXML(c)
+	if err != nil {
+		return nil, err
+	}
+	var ds []salmon.Delivery
+	local, lerr := p.store.UserByID(ctx, id)
+	if lerr != nil {
+		if ds, err = salmon.PrivateDeliveries(payload, u.ID, u.Key,
+			[]salmon.Recipient{{GUID: per.GUID, Pod: per.PodURL, PublicKey: per.PublicKey}}, p.envOpts); err != nil {
+			return nil, err
+		}
+	}
+	err = p.store.do(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (username, person_id, aspect_id, following) VALUES (?, ?, ?, ?)
+			ON CONFLICT (username, person_id) DO UPDATE SET following = excluded.following, aspect_id = excluded.aspect_id`,
+			u.Username, id, aspectID, follow); err != nil {
+			return err
+		}
+		if local != nil { // both on this pod: no federation needed
+			if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (username, person_id, follower) VALUES (?, ?, ?)
+				ON CONFLICT (username, person_id) DO UPDATE SET follower = excluded.follower`, local.Username, u.ID, follow); err != nil {
+				return err
+			}
+		}
+		return enqueue(ctx, tx, "contact:"+id, ds)
+	})
+	if err != nil {
+		return nil, err
+	}
+	notify(p.queue.wake)
+	return per, nil
+}

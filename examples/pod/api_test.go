@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/go-diaspora/federation/magicenv"
+)
+
+func TestAPIAuth(t *testing.T) {
+	p := startPod(t)
+	_, token := p.user(t, "dana")
+
+	// No token, a malformed header, an unknown token: 401.
+	p.call(t, "GET", "/api/stream", "", nil, http.StatusUnauthorized, nil)
+	p.call(t, "GET", "/api/stream", "not-a-token", nil, http.StatusUnauthorized, nil)
+	req := httptest.NewRequest("GET", "/api/stream", nil)
+	req.Header.Set("Authorization", "Basic ZGFuYTpwdw==")
+	rec := httptest.NewRecorder()
+	p.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized || !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("Basic auth = %d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+
+	// Wrong password and unknown user look alike.
+	p.call(t, "POST", "/api/session", "", map[string]string{"username": "dana", "password": "wrong-password"}, http.StatusUnauthorized, nil)
+	p.call(t, "POST", "/api/session", "", map[string]string{"username": "nobody", "password": "wrong-password"}, http.StatusUnauthorized, nil)
+	p.call(t, "POST", "/api/session", "", map[string]any{"username": "dana", "extra": 1}, http.StatusBadRequest, nil)
+
+	// The token works, is stored only as a hash, and logout revokes it.
+	var me struct{ ID string }
+	p.call(t, "GET", "/api/me", token, nil, http.StatusOK, &me)
+	if me.ID != "dana@"+p.Host {
+		t.Errorf("me = %q", me.ID)
+	}
+	if n := p.count(t, `SELECT COUNT(*) FROM sessions WHERE token_hash = ?`, []byte(token)); n != 0 {
+		t.Error("the token is stored in clear")
+	}
+	if n := p.count(t, `SELECT COUNT(*) FROM sessions WHERE token_hash = ?`, hashToken(token)); n != 1 {
+		t.Error("the token hash is not stored")
+	}
+	p.call(t, "DELETE", "/api/session", token, nil, http.StatusNoContent, nil)
+	p.call(t, "GET", "/api/me", token, nil, http.StatusUnauthorized, nil)
+
+	// Suspension ends sessions and logins.
+	_, token = p.user(t, "erin")
+	if err := p.store.SetSuspended(context.Background(), "erin", true); err != nil {
+		t.Fatal(err)
+	}
+	p.call(t, "GET", "/api/me", token, nil, http.StatusUnauthorized, nil)
+	p.call(t, "POST", "/api/session", "", map[string]string{"username": "erin", "password": "password-erin"}, http.StatusUnauthorized, nil)
+}
+
+func TestAPIPostsLocal(t *testing.T) {
+	p := startPod(t)
+	fay, fayTok := p.user(t, "fay")
+	_, gusTok := p.user(t, "gus")
+
+	p.call(t, "POST", "/api/posts", fayTok, map[string]string{"text": "  "}, http.StatusBadRequest, nil)
+	var post PostView
+	p.call(t, "POST", "/api/posts", fayTok, map[string]string{"text": "first #post"}, http.StatusCreated, &post)
+	if post.Author != fay || !post.Public || post.Text != "first #post" {
+		t.Fatalf("post = %+v", post)
+	}
+	// gus is on the same pod: he follows fay without federation.
+	p.call(t, "POST", "/api/contacts", gusTok, map[string]string{"id": fay, "aspect": "Work"}, http.StatusCreated, nil)
+	var stream struct{ Posts []PostView }
+	p.call(t, "GET", "/api/stream", gusTok, nil, http.StatusOK, &stream)
+	if len(stream.Posts) != 1 || stream.Posts[0].GUID != post.GUID {
+		t.Fatalf("gus's stream = %+v", stream.Posts)
+	}
+	p.call(t, "POST", "/api/posts/"+post.GUID+"/comments", gusTok, map[string]string{"text": "welcome"}, http.StatusCreated, nil)
+	p.call(t, "POST", "/api/posts/"+post.GUID+"/likes", gusTok, nil, http.StatusCreated, nil)
+	v, _ := p.post(t, fayTok, post.GUID)
+	if len(v.Comments) != 1 || len(v.Likes) != 1 {
+		t.Errorf("post = %+v, want a comment and a like", v)
+	}
+	// Only the author deletes; then it is gone.
+	p.call(t, "DELETE", "/api/posts/"+post.GUID, gusTok, nil, http.StatusForbidden, nil)
+	p.call(t, "DELETE", "/api/posts/"+post.GUID, fayTok, nil, http.StatusNoContent, nil)
+	p.call(t, "GET", "/api/posts/"+post.GUID, fayTok, nil, http.StatusNotFound, nil)
+	p.call(t, "POST", "/api/contacts", gusTok, map[string]string{"id": fay, "aspect": "Nope"}, http.StatusBadRequest, nil)
+
+	// The HTML profile page.
+	resp := get(t, p.URL+"u/fay")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("profile page = %d", resp.StatusCode)
+	}
+	if resp := get(t, p.URL+"u/nobody"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown profile = %d", resp.StatusCode)
+	}
+	var again PostView
+	p.call(t, "POST", "/api/posts", fayTok, map[string]string{"text": "in the <feed> & on the page"}, http.StatusCreated, &again)
+	for _, path := range []string{"public/fay.atom", "posts/" + again.GUID, "people/" + p.mustUser(t, "fay").GUID} {
+		resp := get(t, p.URL+path)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "in the &lt;feed&gt; &amp; on the page") {
+			t.Errorf("GET /%s = %d %s", path, resp.StatusCode, body)
+		}
+	}
+}
+
+func TestReceiveHandler(t *testing.T) {
+	p := startPod(t)
+	p.user(t, "hal")
+	h := p.Handler()
+	// Unknown private recipient: 404, nothing stored.
+	req := httptest.NewRequest("POST", "/receive/users/0123456789abcdef0123456789abcdef", strings.NewReader(`{"aes_key":"x","encrypted_magic_envelope":"y"}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("unknown recipient = %d, want 404", rec.Code)
+	}
+	// A garbage public envelope is accepted (202), stored, then dead-lettered.
+	req = httptest.NewRequest("POST", "/receive/public", strings.NewReader(`<me:env xmlns:me="http://salmon-protocol.org/ns/magic-env"><me:data type="text/plain">AAAA</me:data><me:encoding>base64url</me:encoding><me:alg>RSA-SHA256</me:alg><me:sig key_id="bm9ib2R5QG5vd2hlcmUuaW52YWxpZA">AAAA</me:sig></me:env>`))
+	req.Header.Set("Content-Type", "application/magic-envelope+xml")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("public body = %d, want 202", rec.Code)
+	}
+	waitFor(t, "the body to be judged", func() bool {
+		return p.count(t, `SELECT COUNT(*) FROM inbox WHERE state = 'dead' AND error != ''`) == 1
+	})
+
+	// A body from a blocked pod: 202, nothing stored.
+	if err := p.store.SetBlocked(context.Background(), "blocked.example", true); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := magicenv.GenerateKey(2048)
+	env, err := magicenv.Sign([]byte("<status_message/>"), "eve@blocked.example", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req = httptest.NewRequest("POST", "/receive/public", strings.NewReader(string(env.Marshal())))
+	req.Header.Set("Content-Type", magicenv.ContentType)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("blocked body = %d, want 202", rec.Code)
+	}
+	if n := p.count(t, `SELECT COUNT(*) FROM inbox`); n != 1 {
+		t.Errorf("inbox rows = %d, want only the earlier one", n)
+	}
+}
+
+func (tp *testPod) mustUser(t *testing.T, name string) *User {
+	t.Helper()
+	u, err := tp.store.UserByName(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestInboxSurvivesRestart: a body answered 202 is processed after a
+// restart even if the pod stopped before its worker got to it.
+func TestInboxSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	sender := startPod(t)
+	ivan, ivanTok := sender.user(t, "ivan")
+	var post PostView
+	sender.call(t, "POST", "/api/posts", ivanTok, map[string]string{"text": "stored before 202"}, http.StatusCreated, &post)
+	resp := get(t, sender.URL+"fetch/post/"+post.GUID)
+	env, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+
+	// A pod whose workers are not running: the handler alone stores the body.
+	p, err := NewPod(context.Background(), Config{PublicURL: "http://127.0.0.1:1/", DataDir: dir, KeyBits: 2048, Dev: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/receive/public", strings.NewReader(string(env)))
+	req.Header.Set("Content-Type", "application/magic-envelope+xml")
+	rec := httptest.NewRecorder()
+	p.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("receive = %d", rec.Code)
+	}
+	p.Close() // "crash" before processing
+
+	q, _ := startPodAt(t, dir, "127.0.0.1:0")
+	waitFor(t, "the stored body to be processed", func() bool {
+		return q.count(t, `SELECT COUNT(*) FROM posts WHERE guid = ? AND author = ?`, post.GUID, ivan) == 1
+	})
+	if n := q.count(t, `SELECT COUNT(*) FROM inbox`); n != 0 {
+		t.Errorf("inbox rows left: %d", n)
+	}
+}

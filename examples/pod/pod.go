@@ -1,0 +1,602 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-diaspora/federation/discovery"
+	"github.com/go-diaspora/federation/entities"
+	"github.com/go-diaspora/federation/magicenv"
+	"github.com/go-diaspora/federation/salmon"
+)
+
+// Config configures a pod. Zero durations mean the defaults.
+type Config struct {
+	// PublicURL is the base URL other pods reach this one at; its host
+	// (with port) is the domain of local diaspora* IDs.
+	PublicURL string
+	// DataDir holds pod.db.
+	DataDir string
+	// KeyBits is the RSA key size of new users (4096 by default).
+	KeyBits int
+	// Dev allows http and loopback peers. Off by default: then only https
+	// is used and reserved addresses are refused (SSRF guard).
+	Dev bool
+	// BcryptCost is the password hashing cost (bcrypt.DefaultCost if 0).
+	BcryptCost int
+	// Poll is how often idle workers look at the inbox and outbox (1 s).
+	Poll time.Duration
+	// BaseBackoff is the first retry delay of deliveries (30 s).
+	BaseBackoff time.Duration
+	// InboxBackoff is the first retry delay of a received body whose
+	// processing failed temporarily (10 s); it doubles each time.
+	InboxBackoff time.Duration
+	// Logger receives the pod's records; nil discards them.
+	Logger *slog.Logger
+}
+
+// Pod is a running diaspora* pod: a store, the federation endpoints, the
+// inbox worker and the delivery sender.
+type Pod struct {
+	cfg      Config
+	base     string // public URL with a trailing slash
+	domain   string // host[:port] of local IDs
+	store    *Store
+	log      *slog.Logger
+	disc     *discovery.Client
+	resolver *discovery.Resolver
+	receiver *salmon.Receiver
+	sender   *salmon.Sender
+	queue    *outboxQueue
+	inWake   chan struct{}
+	envOpts  magicenv.Options
+
+	dummyOnce sync.Once
+	dummy     []byte
+}
+
+// NewPod opens the store in cfg.DataDir and wires the SDK's parts.
+func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("pod: public URL %q is not an http(s) URL", cfg.PublicURL)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Poll == 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.InboxBackoff == 0 {
+		cfg.InboxBackoff = 10 * time.Second
+	}
+	if cfg.KeyBits == 0 {
+		cfg.KeyBits = magicenv.DefaultKeyBits
+	}
+	st, err := OpenStore(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pod{
+		cfg:    cfg,
+		base:   strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/") + "/",
+		domain: strings.ToLower(u.Host),
+		store:  st,
+		log:    cfg.Logger,
+		inWake: make(chan struct{}, 1),
+	}
+	p.disc = &discovery.Client{UserAgent: "go-diaspora-pod/0.1", Logger: p.log, AllowHTTP: cfg.Dev}
+	if cfg.Dev {
+		p.disc.AllowedAddrs = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0"), netip.MustParseAddrPort("[::1]:0")}
+	}
+	p.resolver = &discovery.Resolver{Client: p.disc, Cache: personCache{st}}
+	p.receiver = &salmon.Receiver{Keys: magicenv.KeyResolverFunc(p.publicKey), Entities: entityStore{st},
+		RecipientKeys: recipientKeys{st}, Envelope: p.envOpts}
+	p.sender = &salmon.Sender{HTTPClient: guardedClient(cfg.Dev), UserAgent: "go-diaspora-pod/0.1",
+		BaseBackoff: cfg.BaseBackoff, Logger: p.log}
+	p.queue = &outboxQueue{s: st, log: p.log, wake: make(chan struct{}, 1), poll: cfg.Poll}
+	return p, nil
+}
+
+// Close closes the store.
+func (p *Pod) Close() error { return p.store.Close() }
+
+// Handler returns the pod's routes.
+func (p *Pod) Handler() http.Handler {
+	mux := http.NewServeMux()
+	dh := &discovery.Handler{
+		BaseURL:   p.base,
+		Directory: directory{p.store},
+		Software:  discovery.Software{Name: "go-diaspora-pod", Version: "0.1"},
+		Metadata:  map[string]any{"nodeName": p.domain},
+		Logger:    p.log,
+	}
+	dh.Register(mux)
+	rh := &salmon.Handler{Inbox: storeInbox{s: p.store, wake: func() { notify(p.inWake) }}, Logger: p.log}
+	mux.Handle("/receive/", rh)
+	mux.HandleFunc("GET /fetch/{type}/{guid}", p.serveFetch)
+	mux.HandleFunc("GET /u/{name}", p.serveProfile)
+	mux.HandleFunc("GET /people/{guid}", p.servePeople)
+	mux.HandleFunc("GET /public/{feed}", p.serveAtom)
+	mux.HandleFunc("GET /posts/{guid}", p.servePostPage)
+	p.registerAPI(mux)
+	return mux
+}
+
+func notify(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Run works the inbox and the outbox until ctx ends.
+func (p *Pod) Run(ctx context.Context) {
+	// This process is the only worker: leases left by a crash end now.
+	for _, q := range []string{`UPDATE inbox SET lease_until = 0 WHERE state = 'pending'`, `UPDATE outbox SET lease_until = 0 WHERE state = 'pending'`} {
+		if _, err := p.store.db.ExecContext(ctx, q); err != nil {
+			p.log.ErrorContext(ctx, "resetting leases", "err", err)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); p.runInbox(ctx) }()
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			if err := p.sender.Run(ctx, p.queue); err != nil && ctx.Err() == nil {
+				p.log.ErrorContext(ctx, "sender stopped", "err", err)
+				sleep(ctx, time.Second)
+			}
+		}
+	}()
+	wg.Wait()
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// publicKey is the receiver's key resolver: the people table (local
+// people and the discovery cache), else discovery. Authors on blocked
+// pods have no key here, so nothing from them is accepted.
+func (p *Pod) publicKey(ctx context.Context, author string) (*rsa.PublicKey, error) {
+	if _, host, ok := strings.Cut(author, "@"); ok {
+		if b, err := p.store.Blocked(ctx, host); err != nil {
+			return nil, err
+		} else if b {
+			return nil, fmt.Errorf("%w: %s is on a blocked pod", magicenv.ErrKeyNotFound, author)
+		}
+	}
+	pub, err := p.resolver.PublicKey(ctx, author)
+	if err == nil || ctx.Err() != nil || discovery.IsTemporary(err) {
+		return pub, err
+	}
+	return nil, fmt.Errorf("%w: %w", magicenv.ErrKeyNotFound, err)
+}
+
+// --- receiving ---
+
+const maxInboxAttempts = 10
+
+// finalError marks a refusal by the pod itself (not the SDK): no retry.
+type finalError struct{ err error }
+
+func (e finalError) Error() string { return e.err.Error() }
+func (e finalError) Unwrap() error { return e.err }
+
+func (p *Pod) runInbox(ctx context.Context) {
+	var purged time.Time
+	for ctx.Err() == nil {
+		if time.Since(purged) > time.Hour {
+			purged = time.Now()
+			if err := p.store.PurgeDeadInbox(ctx, 7*24*time.Hour); err != nil && ctx.Err() == nil {
+				p.log.ErrorContext(ctx, "inbox purge", "err", err)
+			}
+		}
+		it, err := p.store.ClaimInbox(ctx)
+		if err != nil {
+			if !errors.Is(err, errNotFound) && ctx.Err() == nil {
+				p.log.ErrorContext(ctx, "inbox claim", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-p.inWake:
+			case <-time.After(p.cfg.Poll):
+			}
+			continue
+		}
+		p.process(ctx, it)
+	}
+}
+
+// process runs one inbox body through the SDK's receive pipeline and
+// stores its effects. Payloads are never logged.
+func (p *Pod) process(ctx context.Context, it *InboxItem) {
+	in := &salmon.Incoming{Route: it.Route, RecipientGUID: it.RecipientGUID, Format: it.Format, ContentType: it.ContentType, Body: it.Body}
+	msg, err := p.receiver.Receive(ctx, in)
+	var lerr *salmon.LookupError
+	if err != nil && errors.Is(err, salmon.ErrRelatedNotFound) && errors.As(err, &lerr) {
+		// An unknown parent or root: fetch it once, then try again.
+		if ferr := p.fetchMissing(ctx, it, lerr); ferr == nil {
+			msg, err = p.receiver.Receive(ctx, in)
+		} else if !errors.Is(ferr, errNoFetch) {
+			p.log.InfoContext(ctx, "fetch failed", "inbox_id", it.ID, "missing", lerr.Key, "err", ferr)
+		}
+	}
+	temporary := err != nil && salmon.Temporary(err)
+	if err != nil && errors.Is(err, salmon.ErrRelatedNotFound) && it.Attempts < 3 {
+		// Deliveries are not ordered: the parent may still be on its way
+		// (or its pod was unreachable for the fetch). Try a few more times.
+		temporary = true
+	}
+	if err == nil {
+		err = p.apply(ctx, it.ID, msg)
+		var fe finalError
+		temporary = err != nil && !errors.As(err, &fe)
+	}
+	if err == nil {
+		p.log.InfoContext(ctx, "received", "entity_type", msg.Entity.Type(), "guid", guidOf(msg.Entity),
+			"author", entities.Author(msg.Entity), "sender", msg.Sender)
+		return
+	}
+	if ctx.Err() != nil {
+		return // the lease runs out and the row is taken again
+	}
+	cat := salmon.Category(err)
+	// Error texts of private messages may quote the decrypted payload:
+	// only their category is logged.
+	var detail any = err
+	if it.Route == salmon.RoutePrivate {
+		detail = "(private: redacted)"
+	}
+	if temporary && it.Attempts+1 < maxInboxAttempts {
+		delay := time.Duration(1<<it.Attempts) * p.cfg.InboxBackoff
+		p.log.WarnContext(ctx, "receive: will retry", "inbox_id", it.ID, "category", cat, "err", detail, "in", delay)
+		if err := p.store.InboxRetry(ctx, it.ID, it.Attempts+1, time.Now().Add(delay), cat); err != nil {
+			p.log.ErrorContext(ctx, "inbox retry", "err", err)
+		}
+		return
+	}
+	p.log.InfoContext(ctx, "receive: rejected", "inbox_id", it.ID, "category", cat, "err", detail)
+	if err := p.store.InboxDead(ctx, it.ID, cat); err != nil {
+		p.log.ErrorContext(ctx, "inbox dead", "err", err)
+	}
+}
+
+func guidOf(e entities.Entity) string {
+	switch e := e.(type) {
+	case *entities.StatusMessage:
+		return e.GUID
+	case *entities.Reshare:
+		return e.GUID
+	case *entities.Comment:
+		return e.GUID
+	case *entities.Like:
+		return e.GUID
+	case *entities.PollParticipation:
+		return e.GUID
+	case *entities.Retraction:
+		return e.TargetGUID
+	case *entities.Conversation:
+		return e.GUID
+	case *entities.Message:
+		return e.GUID
+	}
+	return ""
+}
+
+// postFamily maps entity class names to the posts table.
+func postFamily(typ string) string {
+	switch typ {
+	case "StatusMessage", "Reshare", "Post":
+		return "Post"
+	}
+	return typ
+}
+
+// apply stores a verified message and marks its inbox row done, in one
+// transaction, so that a crash never applies a message twice or loses it.
+func (p *Pod) apply(ctx context.Context, inboxID int64, msg *salmon.Message) error {
+	if _, host, ok := strings.Cut(msg.Sender, "@"); ok {
+		if b, err := p.store.Blocked(ctx, host); err != nil {
+			return err
+		} else if b {
+			return finalError{fmt.Errorf("pod: sender %s is on a blocked pod", msg.Sender)}
+		}
+	}
+	err := p.store.do(ctx, func(tx *sql.Tx) error {
+		if err := p.applyTx(ctx, tx, msg); err != nil {
+			return err
+		}
+		return inboxDone(ctx, tx, inboxID)
+	})
+	if errors.Is(err, errWrongAuthor) {
+		return finalError{err}
+	}
+	if err == nil {
+		notify(p.queue.wake)
+	}
+	return err
+}
+
+func (p *Pod) applyTx(ctx context.Context, tx *sql.Tx, msg *salmon.Message) error {
+	switch e := msg.Entity.(type) {
+	case *entities.StatusMessage:
+		row := &postRow{GUID: e.GUID, Type: e.Type(), Author: e.Author, Text: e.Text, Public: e.Public, Payload: msg.Payload,
+			CreatedAt: e.CreatedAt, Extra: extraOf(e)}
+		if _, err := insertPost(ctx, tx, row, parseTags(e.Text), parseMentions(e.Text)); err != nil {
+			return err
+		}
+		return p.addVisibility(ctx, tx, e.GUID, e.Public, msg.Recipient)
+	case *entities.Reshare:
+		row := &postRow{GUID: e.GUID, Type: e.Type(), Author: e.Author, Public: true, RootGUID: e.RootGUID, Payload: msg.Payload, CreatedAt: e.CreatedAt}
+		_, err := insertPost(ctx, tx, row, nil, nil)
+		return err
+	case *entities.Comment:
+		row := &interactionRow{GUID: e.GUID, Type: "Comment", Author: e.Author, ParentType: "Post", ParentGUID: e.ParentGUID,
+			PostGUID: e.ParentGUID, Text: e.Text, Positive: true, Payload: msg.Payload, CreatedAt: e.CreatedAt}
+		return p.storeRelayable(ctx, tx, msg, row)
+	case *entities.Like:
+		row := &interactionRow{GUID: e.GUID, Type: "Like", Author: e.Author, ParentType: e.ParentType, ParentGUID: e.ParentGUID,
+			PostGUID: e.ParentGUID, Positive: e.Positive, Payload: msg.Payload, CreatedAt: time.Now().UTC()}
+		if e.ParentType == "Comment" {
+			c, err := getInteraction(ctx, tx, e.ParentGUID)
+			if err != nil {
+				return err
+			}
+			row.PostGUID = c.PostGUID
+		}
+		return p.storeRelayable(ctx, tx, msg, row)
+	case *entities.PollParticipation:
+		var postGUID string
+		if err := tx.QueryRowContext(ctx, `SELECT post_guid FROM polls WHERE guid = ?`, e.ParentGUID).Scan(&postGUID); err != nil {
+			return err
+		}
+		row := &interactionRow{GUID: e.GUID, Type: "PollParticipation", Author: e.Author, ParentType: "Poll", ParentGUID: e.ParentGUID,
+			PostGUID: postGUID, Text: e.PollAnswerGUID, Positive: true, Payload: msg.Payload, CreatedAt: time.Now().UTC()}
+		return p.storeRelayable(ctx, tx, msg, row)
+	case *entities.Retraction:
+		family := postFamily(e.TargetType)
+		var relayPost string
+		if family == "Comment" || family == "Like" || family == "PollParticipation" {
+			if i, err := getInteraction(ctx, tx, e.TargetGUID); err == nil {
+				relayPost = i.PostGUID
+			}
+		}
+		if err := retract(ctx, tx, family, e.TargetGUID, e.Author); err != nil {
+			return err
+		}
+		if relayPost != "" {
+			// The retraction of an interaction on a local post goes
+			// where the interaction went.
+			return p.relayTx(ctx, tx, relayPost, msg.Payload, "retraction:"+e.TargetGUID)
+		}
+		return nil
+	case *entities.Contact:
+		u, err := p.store.userWhere(ctx, tx, `p.id = ?`, e.Recipient)
+		if errors.Is(err, errNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		follows := e.Following && !e.Blocking
+		_, err = tx.ExecContext(ctx, `INSERT INTO contacts (username, person_id, follower) VALUES (?, ?, ?)
+			ON CONFLICT (username, person_id) DO UPDATE SET follower = excluded.follower`, u.Username, e.Author, follows)
+		return err
+	case *entities.Profile:
+		name := e.FullName
+		if name == "" {
+			name = strings.TrimSpace(e.FirstName + " " + e.LastName)
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE people SET full_name = ?, bio = ? WHERE id = ? AND local = 0`, name, e.Bio, e.Author)
+		return err
+	case *entities.Conversation:
+		if !slices.Contains(e.ParticipantIDs(), msg.Recipient) {
+			return finalError{fmt.Errorf("pod: recipient %s is no participant", msg.Recipient)}
+		}
+		return storeConversation(ctx, tx, e)
+	case *entities.Message:
+		return storeMessage(ctx, tx, e)
+	case *entities.AccountDeletion:
+		for _, q := range []string{`DELETE FROM interactions WHERE author = ?`, `DELETE FROM posts WHERE author = ? AND local = 0`,
+			`DELETE FROM contacts WHERE person_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, e.Author); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return nil // other types are accepted and ignored by this small pod
+}
+
+// addVisibility records the local recipient of a limited post.
+func (p *Pod) addVisibility(ctx context.Context, tx *sql.Tx, guid string, public bool, recipient string) error {
+	if public || recipient == "" {
+		return nil
+	}
+	u, err := p.store.userWhere(ctx, tx, `p.id = ?`, recipient)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_visibility (post_guid, username) VALUES (?, ?)`, guid, u.Username)
+	return err
+}
+
+// storeRelayable stores a received comment or like and, when the post
+// is local, relays it exactly as the author signed it.
+func (p *Pod) storeRelayable(ctx context.Context, tx *sql.Tx, msg *salmon.Message, row *interactionRow) error {
+	existed, err := insertInteraction(ctx, tx, row)
+	if err != nil || existed {
+		return err
+	}
+	post, err := getPost(ctx, tx, row.PostGUID)
+	if err != nil || !post.Local {
+		return err
+	}
+	root, pods, rs, err := p.localPostAudience(ctx, tx, post)
+	if err != nil {
+		return err
+	}
+	// The payload exactly as the author signed it, in an envelope signed
+	// by the root author, to everyone who received the post.
+	env, err := salmon.Relay(msg, root.ID, root.Key, p.envOpts)
+	if err != nil {
+		return err
+	}
+	ds, err := envelopeDeliveries(env.Marshal(), post.Public, pods, rs)
+	if err != nil {
+		return err
+	}
+	return enqueue(ctx, tx, strings.ToLower(row.Type)+":"+row.GUID, ds)
+}
+
+// relayTx sends payload (already signed by its author) to the pods of a
+// local public post, in an envelope signed by the post's author.
+func (p *Pod) relayTx(ctx context.Context, tx *sql.Tx, postGUID string, payload []byte, entity string) error {
+	post, err := getPost(ctx, tx, postGUID)
+	if err != nil || !post.Local {
+		return nil
+	}
+	ds, err := p.localPostDeliveries(ctx, tx, post, payload)
+	if err != nil {
+		return err
+	}
+	return enqueue(ctx, tx, entity, ds)
+}
+
+// deliveriesFor gives one public delivery of an envelope per pod.
+func deliveriesFor(body []byte, pods []string) ([]salmon.Delivery, error) {
+	var ds []salmon.Delivery
+	for _, pod := range pods {
+		u, err := url.Parse(pod)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("pod: bad pod URL %q", pod)
+		}
+		ru := strings.TrimSuffix(pod, "/") + "/receive/public"
+		ds = append(ds, salmon.Delivery{ID: ru, URL: ru, ContentType: magicenv.ContentType, Body: body})
+	}
+	return ds, nil
+}
+
+// --- fetching ---
+
+// serveFetch serves GET /fetch/{type}/{guid}: the author's signed envelope
+// of a local public post or interaction, a redirect to the author's pod for
+// a known remote public one, 404 otherwise.
+func (p *Pod) serveFetch(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	typ, guid := r.PathValue("type"), r.PathValue("guid")
+	var author, kind string
+	var payload []byte
+	var local bool
+	switch typ {
+	case "post", "status_message", "reshare":
+		post, err := getPost(ctx, p.store.db, guid)
+		if err != nil || !post.Public || (typ != "post" && typ != post.Type) {
+			http.NotFound(w, r)
+			return
+		}
+		author, payload, local, kind = post.Author, post.Payload, post.Local, typ
+	case "comment", "like":
+		i, err := getInteraction(ctx, p.store.db, guid)
+		if err != nil || strings.ToLower(i.Type) != typ {
+			http.NotFound(w, r)
+			return
+		}
+		post, err := getPost(ctx, p.store.db, i.PostGUID)
+		if err != nil || !post.Public {
+			http.NotFound(w, r)
+			return
+		}
+		author, payload, kind = i.Author, i.Payload, typ
+		per, err := p.store.person(ctx, p.store.db, author)
+		local = err == nil && per.Local
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if !local {
+		per, err := p.store.person(ctx, p.store.db, author)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		http.Redirect(w, r, per.PodURL+"fetch/"+kind+"/"+url.PathEscape(guid), http.StatusFound)
+		return
+	}
+	u, err := p.store.UserByID(ctx, author)
+	if err != nil || u.Suspended {
+		http.NotFound(w, r)
+		return
+	}
+	env, err := magicenv.Sign(payload, u.ID, u.Key)
+	if err != nil {
+		p.log.ErrorContext(ctx, "fetch: signing", "guid", guid, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", magicenv.ContentType+"; charset=utf-8")
+	w.Write(env.Marshal())
+}
+
+// --- helpers ---
+
+// newGUID returns 32 random hex digits.
+func newGUID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+var (
+	tagPattern     = regexp.MustCompile(`(?:^|[^\p{L}\p{N}_&/#])#([\p{L}\p{N}_-]+)`)
+	mentionPattern = regexp.MustCompile(`@\{(?:[^{}@;]*;\s*)?([^{};\s]+@[^{};\s]+)\s*\}`)
+)
+
+// parseTags returns the lowercased #hashtags of a text, once each.
+func parseTags(text string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range tagPattern.FindAllStringSubmatch(text, -1) {
+		t := strings.ToLower(strings.TrimRight(m[1], "-"))
+		if t != "" && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// parseMentions returns the diaspora* IDs of @{Name; id} and @{id}
+// mentions, once each.
+func parseMentions(text string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range mentionPattern.FindAllStringSubmatch(text, -1) {
+		id, err := discovery.NormalizeID(m[1])
+		if err == nil && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}

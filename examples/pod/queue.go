@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-diaspora/federation/magicenv"
+	"github.com/go-diaspora/federation/salmon"
+)
+
+// leaseTime is how long a worker owns a claimed inbox or outbox row; a
+// crashed worker's rows become due again when it runs out.
+const leaseTime = 5 * time.Minute
+
+// maxInboxPending is the high-water mark of the inbox: above it the
+// receive handler answers 503 instead of accepting more.
+const maxInboxPending = 100000
+
+// --- inbox ---
+
+// InboxItem is a received body waiting to be processed.
+type InboxItem struct {
+	ID            int64
+	Route         salmon.Route
+	RecipientGUID string
+	Format        salmon.Format
+	ContentType   string
+	Body          []byte
+	Attempts      int
+}
+
+// storeInbox is the salmon.Inbox of the pod: it writes the raw body to the
+// inbox table (committed, fsynced) before the handler answers 202.
+type storeInbox struct {
+	s    *Store
+	wake func()
+}
+
+func (in storeInbox) Accept(ctx context.Context, m *salmon.Incoming) error {
+	if m.Route == salmon.RoutePrivate {
+		if _, err := in.s.UserByGUID(ctx, m.RecipientGUID); errors.Is(err, errNotFound) {
+			return salmon.ErrRecipientNotFound
+		} else if err != nil {
+			return err
+		}
+	}
+	if m.Route == salmon.RoutePublic && m.Format == salmon.FormatMagicEnvelope {
+		// A public envelope names its sender: refuse blocked pods at once
+		// (answered 202 all the same, nothing stored).
+		if env, err := magicenv.Parse(m.Body); err == nil {
+			if author, err := env.Author(); err == nil {
+				if _, host, ok := strings.Cut(author, "@"); ok {
+					if b, err := in.s.Blocked(ctx, strings.ToLower(host)); err != nil {
+						return err
+					} else if b {
+						return salmon.ErrRejected
+					}
+				}
+			}
+		}
+	}
+	var pending int
+	if err := in.s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE state = 'pending'`).Scan(&pending); err != nil {
+		return err
+	}
+	if pending >= maxInboxPending {
+		return errors.New("pod: inbox full")
+	}
+	route := "public"
+	if m.Route == salmon.RoutePrivate {
+		route = "private"
+	}
+	t := m.ReceivedAt.UnixMilli()
+	if m.ReceivedAt.IsZero() {
+		t = now()
+	}
+	_, err := in.s.db.ExecContext(ctx, `INSERT INTO inbox (route, recipient_guid, format, content_type, body, remote_addr, received_at, next_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, route, m.RecipientGUID, string(m.Format), m.ContentType, m.Body, m.RemoteAddr, t, t)
+	if err == nil && in.wake != nil {
+		in.wake()
+	}
+	return err
+}
+
+// ClaimInbox leases the next due inbox row, or returns errNotFound.
+func (s *Store) ClaimInbox(ctx context.Context) (*InboxItem, error) {
+	t := now()
+	var it InboxItem
+	var route, format string
+	err := s.db.QueryRowContext(ctx, `UPDATE inbox SET lease_until = ?
+		WHERE id = (SELECT id FROM inbox WHERE state = 'pending' AND next_at <= ? AND lease_until <= ? ORDER BY next_at, id LIMIT 1)
+		RETURNING id, route, recipient_guid, format, content_type, body, attempts`, t+leaseTime.Milliseconds(), t, t).
+		Scan(&it.ID, &route, &it.RecipientGUID, &format, &it.ContentType, &it.Body, &it.Attempts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	it.Format = salmon.Format(format)
+	if route == "private" {
+		it.Route = salmon.RoutePrivate
+	}
+	return &it, nil
+}
+
+// inboxDone removes a processed inbox row, inside the transaction that
+// stored its effects.
+func inboxDone(ctx context.Context, tx *sql.Tx, id int64) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM inbox WHERE id = ?`, id)
+	return err
+}
+
+// PurgeDeadInbox deletes refused bodies kept longer than the forensics
+// window.
+func (s *Store) PurgeDeadInbox(ctx context.Context, olderThan time.Duration) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM inbox WHERE state = 'dead' AND received_at < ?`, time.Now().Add(-olderThan).UnixMilli())
+	return err
+}
+
+// InboxDead keeps a refused body for forensics with the error category.
+func (s *Store) InboxDead(ctx context.Context, id int64, category string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE inbox SET state = 'dead', error = ?, lease_until = 0 WHERE id = ?`, category, id)
+	return err
+}
+
+// InboxRetry puts a row back for a later attempt.
+func (s *Store) InboxRetry(ctx context.Context, id int64, attempts int, due time.Time, reason string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE inbox SET attempts = ?, next_at = ?, lease_until = 0, error = ? WHERE id = ?`,
+		attempts, due.UnixMilli(), reason, id)
+	return err
+}
+
+// --- outbox ---
+
+// enqueue writes deliveries to the outbox inside tx: the body once, one
+// row per receive URL. Deliveries to blocked pods are left out.
+func enqueue(ctx context.Context, tx *sql.Tx, entity string, ds []salmon.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	bodies := map[string]int64{} // shared bodies (public deliveries) are stored once
+	t := now()
+	for _, d := range ds {
+		u, err := url.Parse(d.URL)
+		if err != nil {
+			return err
+		}
+		var blocked bool
+		err = tx.QueryRowContext(ctx, `SELECT blocked FROM pods WHERE host = ?`, u.Host).Scan(&blocked)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if blocked {
+			continue
+		}
+		key := string(d.Body)
+		id, ok := bodies[key]
+		if !ok {
+			res, err := tx.ExecContext(ctx, `INSERT INTO outbox_bodies (content_type, body) VALUES (?, ?)`, d.ContentType, d.Body)
+			if err != nil {
+				return err
+			}
+			if id, err = res.LastInsertId(); err != nil {
+				return err
+			}
+			bodies[key] = id
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (body_id, entity, url, host, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, entity, d.URL, u.Host, t, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outboxQueue is a durable salmon.Queue over the outbox table. Next
+// polls the table (and wakes early when something is enqueued); claimed
+// rows are leased so that a crash never loses them.
+type outboxQueue struct {
+	s    *Store
+	log  *slog.Logger
+	wake chan struct{}
+	poll time.Duration
+}
+
+func (q *outboxQueue) Next(ctx context.Context) (*salmon.Job, error) {
+	for {
+		j, err := q.claim(ctx)
+		if err == nil {
+			return j, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !errors.Is(err, errNotFound) {
+			q.log.ErrorContext(ctx, "outbox claim", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-q.wake:
+		case <-time.After(q.poll):
+		}
+	}
+}
+
+func (q *outboxQueue) claim(ctx context.Context) (*salmon.Job, error) {
+	t := now()
+	var j salmon.Job
+	var id int64
+	err := q.s.db.QueryRowContext(ctx, `UPDATE outbox SET lease_until = ?
+		WHERE id = (SELECT o.id FROM outbox o LEFT JOIN pods p ON p.host = o.host
+			WHERE o.state = 'pending' AND o.next_at <= ? AND o.lease_until <= ? AND COALESCE(p.blocked, 0) = 0
+			ORDER BY o.next_at, o.id LIMIT 1)
+		RETURNING id, url, attempts, (SELECT content_type FROM outbox_bodies b WHERE b.id = body_id),
+			(SELECT body FROM outbox_bodies b WHERE b.id = body_id)`, t+leaseTime.Milliseconds(), t, t).
+		Scan(&id, &j.Delivery.URL, &j.Attempts, &j.Delivery.ContentType, &j.Delivery.Body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	j.Delivery.ID = strconv.FormatInt(id, 10)
+	return &j, nil
+}
+
+// Done records the final outcome: the row leaves the queue, the pod's
+// health keeps the result (and the error of a final failure). Errors are
+// logged, not returned: the row's lease then runs out and it is tried
+// again (at least once).
+func (q *outboxQueue) Done(ctx context.Context, j *salmon.Job, a salmon.Attempt) error {
+	errText := ""
+	if a.Err != nil {
+		errText = a.Err.Error()
+	}
+	err := q.s.do(ctx, func(tx *sql.Tx) error {
+		var host string
+		var bodyID int64
+		if err := tx.QueryRowContext(ctx, `DELETE FROM outbox WHERE id = ? RETURNING host, body_id`, j.Delivery.ID).Scan(&host, &bodyID); err != nil {
+			return err
+		}
+		if err := recordHealth(ctx, tx, host, a.Outcome == salmon.Delivered, errText); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM outbox_bodies WHERE id = ? AND NOT EXISTS
+			(SELECT 1 FROM outbox WHERE body_id = ?)`, bodyID, bodyID)
+		return err
+	})
+	if err != nil {
+		q.log.ErrorContext(ctx, "outbox done", "id", j.Delivery.ID, "err", err)
+	}
+	return nil
+}
+
+// Reschedule puts a job back after a temporary failure.
+func (q *outboxQueue) Reschedule(ctx context.Context, j *salmon.Job, due time.Time) error {
+	err := q.s.do(ctx, func(tx *sql.Tx) error {
+		var host string
+		if err := tx.QueryRowContext(ctx, `UPDATE outbox SET attempts = ?, next_at = ?, lease_until = 0 WHERE id = ? RETURNING host`,
+			j.Attempts, due.UnixMilli(), j.Delivery.ID).Scan(&host); err != nil {
+			return err
+		}
+		return recordHealth(ctx, tx, host, false, "")
+	})
+	if err != nil {
+		q.log.ErrorContext(ctx, "outbox reschedule", "id", j.Delivery.ID, "err", err)
+	}
+	return nil
+}
+
+func recordHealth(ctx context.Context, tx *sql.Tx, host string, ok bool, errText string) error {
+	var err error
+	if ok {
+		_, err = tx.ExecContext(ctx, `INSERT INTO pods (host, last_success, delivered) VALUES (?, ?, 1)
+			ON CONFLICT (host) DO UPDATE SET last_success = excluded.last_success, delivered = delivered + 1, failures = 0`, host, now())
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO pods (host, last_failure, failures, last_error) VALUES (?, ?, 1, ?)
+			ON CONFLICT (host) DO UPDATE SET last_failure = excluded.last_failure, failures = failures + 1,
+			last_error = CASE WHEN excluded.last_error = '' THEN last_error ELSE excluded.last_error END`, host, now(), errText)
+	}
+	if err != nil {
+		return fmt.Errorf("pod health: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,570 @@
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-diaspora/federation/discovery"
+	"github.com/go-diaspora/federation/magicenv"
+
+	_ "modernc.org/sqlite" // the embedded SQL store
+)
+
+// errNotFound is what store lookups return for a missing row.
+var errNotFound = errors.New("pod: not found")
+
+// Store is the pod's SQLite database. Every table lives in one file,
+// pod.db in the data directory, opened in WAL mode with full sync so that a
+// committed row (an inbox body, an outbox delivery) survives a crash.
+type Store struct {
+	db *sql.DB
+}
+
+// migrations are applied in order, each in its own transaction; the
+// number of applied ones is kept in schema_version. Never edit one that
+// has shipped: append a new one.
+var migrations = []string{
+	// 1: the initial schema.
+	`
+CREATE TABLE people (
+	id            TEXT PRIMARY KEY,          -- diaspora* ID
+	guid          TEXT NOT NULL UNIQUE,
+	pod_url       TEXT NOT NULL,             -- seed_location, with trailing slash
+	public_key    TEXT NOT NULL,             -- PEM
+	full_name     TEXT NOT NULL DEFAULT '',
+	bio           TEXT NOT NULL DEFAULT '',
+	local         INTEGER NOT NULL DEFAULT 0,
+	discovered_at INTEGER NOT NULL
+);
+CREATE TABLE users (
+	username      TEXT PRIMARY KEY,
+	person_id     TEXT NOT NULL UNIQUE REFERENCES people(id),
+	private_key   TEXT NOT NULL,             -- PKCS#1 PEM
+	password_hash TEXT NOT NULL,             -- bcrypt
+	suspended     INTEGER NOT NULL DEFAULT 0,
+	created_at    INTEGER NOT NULL
+);
+CREATE TABLE aspects (
+	id       INTEGER PRIMARY KEY,
+	username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+	name     TEXT NOT NULL,
+	UNIQUE (username, name)
+);
+CREATE TABLE contacts (
+	username  TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+	person_id TEXT NOT NULL,
+	aspect_id INTEGER REFERENCES aspects(id) ON DELETE SET NULL,
+	following INTEGER NOT NULL DEFAULT 0,    -- the local user follows the person
+	follower  INTEGER NOT NULL DEFAULT 0,    -- the person follows the local user
+	PRIMARY KEY (username, person_id)
+);
+CREATE TABLE sessions (
+	token_hash BLOB PRIMARY KEY,             -- SHA-256 of the bearer token
+	username   TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL
+);
+CREATE TABLE posts (
+	guid        TEXT PRIMARY KEY,
+	type        TEXT NOT NULL,               -- status_message, reshare
+	author      TEXT NOT NULL,
+	public      INTEGER NOT NULL,
+	local       INTEGER NOT NULL,
+	text        TEXT NOT NULL DEFAULT '',
+	root_guid   TEXT,
+	extra       TEXT NOT NULL DEFAULT '{}',  -- JSON: photos, location, poll
+	payload     BLOB NOT NULL,               -- entity XML as signed
+	created_at  INTEGER NOT NULL,
+	received_at INTEGER NOT NULL
+);
+CREATE INDEX posts_created ON posts (created_at);
+CREATE INDEX posts_author ON posts (author);
+CREATE TABLE post_tags (
+	post_guid TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE,
+	tag       TEXT NOT NULL,
+	PRIMARY KEY (post_guid, tag)
+);
+CREATE INDEX post_tags_tag ON post_tags (tag);
+CREATE TABLE post_mentions (
+	post_guid TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE,
+	person_id TEXT NOT NULL,
+	PRIMARY KEY (post_guid, person_id)
+);
+CREATE TABLE post_visibility (               -- local recipients of a limited post
+	post_guid TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE,
+	username  TEXT NOT NULL,
+	PRIMARY KEY (post_guid, username)
+);
+CREATE TABLE post_recipients (               -- remote recipients of a local limited post: relay targets
+	post_guid TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE,
+	person_id TEXT NOT NULL,
+	PRIMARY KEY (post_guid, person_id)
+);
+CREATE TABLE post_pods (                     -- pods a local post was sent to: relay targets
+	post_guid TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE,
+	pod_url   TEXT NOT NULL,
+	PRIMARY KEY (post_guid, pod_url)
+);
+CREATE TABLE interactions (                  -- comments, likes and poll participations
+	guid        TEXT PRIMARY KEY,
+	type        TEXT NOT NULL,               -- Comment, Like, PollParticipation
+	author      TEXT NOT NULL,
+	parent_type TEXT NOT NULL,               -- Post, Comment, Poll
+	parent_guid TEXT NOT NULL,
+	post_guid   TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE,
+	text        TEXT NOT NULL DEFAULT '',    -- comment text; answer guid of a poll participation
+	positive    INTEGER NOT NULL DEFAULT 1,
+	payload     BLOB NOT NULL,               -- entity XML exactly as the author signed it
+	created_at  INTEGER NOT NULL
+);
+CREATE INDEX interactions_post ON interactions (post_guid);
+CREATE TABLE conversations (
+	guid       TEXT PRIMARY KEY,
+	author     TEXT NOT NULL,
+	subject    TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE conversation_participants (
+	conversation_guid TEXT NOT NULL REFERENCES conversations(guid) ON DELETE CASCADE,
+	person_id         TEXT NOT NULL,
+	PRIMARY KEY (conversation_guid, person_id)
+);
+CREATE TABLE messages (
+	guid              TEXT PRIMARY KEY,
+	conversation_guid TEXT NOT NULL REFERENCES conversations(guid) ON DELETE CASCADE,
+	author            TEXT NOT NULL,
+	text              TEXT NOT NULL,
+	created_at        INTEGER NOT NULL
+);
+CREATE INDEX messages_conversation ON messages (conversation_guid, created_at);
+CREATE TABLE polls (
+	guid      TEXT PRIMARY KEY,
+	post_guid TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE
+);
+CREATE TABLE tombstones (                    -- retracted entities stay retracted
+	type       TEXT NOT NULL,
+	guid       TEXT NOT NULL,
+	author     TEXT NOT NULL,
+	deleted_at INTEGER NOT NULL,
+	PRIMARY KEY (type, guid)
+);
+CREATE TABLE inbox (                         -- received bodies, written before the 202
+	id             INTEGER PRIMARY KEY,
+	route          TEXT NOT NULL,            -- public, private
+	recipient_guid TEXT NOT NULL DEFAULT '',
+	format         TEXT NOT NULL,
+	content_type   TEXT NOT NULL DEFAULT '',
+	body           BLOB NOT NULL,
+	remote_addr    TEXT NOT NULL DEFAULT '',
+	received_at    INTEGER NOT NULL,
+	attempts       INTEGER NOT NULL DEFAULT 0,
+	next_at        INTEGER NOT NULL,
+	lease_until    INTEGER NOT NULL DEFAULT 0,
+	state          TEXT NOT NULL DEFAULT 'pending', -- pending, dead (processed rows are deleted)
+	error          TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX inbox_due ON inbox (state, next_at);
+CREATE TABLE outbox_bodies (                 -- one signed body, shared by its deliveries
+	id           INTEGER PRIMARY KEY,
+	content_type TEXT NOT NULL,
+	body         BLOB NOT NULL
+);
+CREATE TABLE outbox (                        -- one row per (body, receive URL) until delivered or given up
+	id          INTEGER PRIMARY KEY,
+	body_id     INTEGER NOT NULL REFERENCES outbox_bodies(id),
+	entity      TEXT NOT NULL,               -- type:guid, for logs
+	url         TEXT NOT NULL,
+	host        TEXT NOT NULL,
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	next_at     INTEGER NOT NULL,
+	lease_until INTEGER NOT NULL DEFAULT 0,
+	state       TEXT NOT NULL DEFAULT 'pending',
+	last_status INTEGER NOT NULL DEFAULT 0,
+	last_error  TEXT NOT NULL DEFAULT '',
+	created_at  INTEGER NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (state, next_at);
+CREATE TABLE pods (                          -- per remote pod: block flag and delivery health
+	host         TEXT PRIMARY KEY,
+	blocked      INTEGER NOT NULL DEFAULT 0,
+	last_success INTEGER NOT NULL DEFAULT 0,
+	last_failure INTEGER NOT NULL DEFAULT 0,
+	failures     INTEGER NOT NULL DEFAULT 0, -- consecutive
+	delivered    INTEGER NOT NULL DEFAULT 0,
+	last_error   TEXT NOT NULL DEFAULT ''
+);
+`,
+}
+
+// OpenStore opens (creating if needed) the database in dir and applies the
+// pending migrations.
+func OpenStore(ctx context.Context, dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "pod.db")
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(4)
+	s := &Store{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("pod: migrating %s: %w", path, err)
+	}
+	// The database holds private keys: keep it to its owner.
+	_ = os.Chmod(path, 0o600)
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	for {
+		done, err := s.tx(ctx, func(tx *sql.Tx) (bool, error) {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_version`).Scan(&n); err != nil {
+				return false, err
+			}
+			if n == 0 {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version VALUES (0)`); err != nil {
+					return false, err
+				}
+			}
+			var v int
+			if err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v); err != nil {
+				return false, err
+			}
+			if v >= len(migrations) {
+				return true, nil
+			}
+			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+				return false, fmt.Errorf("migration %d: %w", v+1, err)
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, v+1)
+			return false, err
+		})
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// tx runs fn in a transaction, committing when it returns no error.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) (bool, error)) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	v, err := fn(tx)
+	if err != nil {
+		tx.Rollback()
+		return v, err
+	}
+	return v, tx.Commit()
+}
+
+// do runs fn in a transaction.
+func (s *Store) do(ctx context.Context, fn func(*sql.Tx) error) error {
+	_, err := s.tx(ctx, func(tx *sql.Tx) (bool, error) { return false, fn(tx) })
+	return err
+}
+
+func now() int64 { return time.Now().UnixMilli() }
+
+// User is a local account.
+type User struct {
+	Username  string
+	ID        string // diaspora* ID
+	GUID      string
+	FullName  string
+	Key       *rsa.PrivateKey
+	Suspended bool
+}
+
+// DefaultAspects are created with every user.
+var DefaultAspects = []string{"Family", "Friends", "Work", "Acquaintances"}
+
+// CreateUser stores a new local person with its key, password hash and
+// the default aspects.
+func (s *Store) CreateUser(ctx context.Context, username, id, guid, podURL string, key *rsa.PrivateKey, passwordHash string) error {
+	privPEM, err := magicenv.MarshalPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	pubPEM, err := magicenv.MarshalPublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE username = ?`, username).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("pod: user %q already exists", username)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO people (id, guid, pod_url, public_key, full_name, local, discovered_at) VALUES (?, ?, ?, ?, ?, 1, ?)`,
+			id, guid, podURL, string(pubPEM), username, now()); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (username, person_id, private_key, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+			username, id, string(privPEM), passwordHash, now()); err != nil {
+			return err
+		}
+		for _, a := range DefaultAspects {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO aspects (username, name) VALUES (?, ?)`, username, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// userWhere loads one user by a condition on users (u) or people (p).
+func (s *Store) userWhere(ctx context.Context, q queryer, cond string, arg any) (*User, error) {
+	var u User
+	var keyPEM string
+	err := q.QueryRowContext(ctx, `SELECT u.username, p.id, p.guid, p.full_name, u.private_key, u.suspended
+		FROM users u JOIN people p ON p.id = u.person_id WHERE `+cond, arg).
+		Scan(&u.Username, &u.ID, &u.GUID, &u.FullName, &keyPEM, &u.Suspended)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	u.Key, err = magicenv.Options{MinKeyBits: 1024}.ParsePrivateKey([]byte(keyPEM))
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// UserByName, UserByID and UserByGUID load a local user.
+func (s *Store) UserByName(ctx context.Context, name string) (*User, error) {
+	return s.userWhere(ctx, s.db, `u.username = ?`, name)
+}
+
+func (s *Store) UserByID(ctx context.Context, id string) (*User, error) {
+	return s.userWhere(ctx, s.db, `p.id = ?`, id)
+}
+
+func (s *Store) UserByGUID(ctx context.Context, guid string) (*User, error) {
+	return s.userWhere(ctx, s.db, `p.guid = ?`, guid)
+}
+
+// PasswordHash returns a user's password hash.
+func (s *Store) PasswordHash(ctx context.Context, username string) (string, error) {
+	var h string
+	err := s.db.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE username = ? AND suspended = 0`, username).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errNotFound
+	}
+	return h, err
+}
+
+// SetSuspended suspends or reinstates a local account; suspending also
+// ends its sessions.
+func (s *Store) SetSuspended(ctx context.Context, username string, suspended bool) error {
+	return s.do(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET suspended = ? WHERE username = ?`, suspended, username)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errNotFound
+		}
+		if suspended {
+			_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE username = ?`, username)
+		}
+		return err
+	})
+}
+
+// CreateSession stores the hash of a new bearer token.
+func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, username string, expires time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		tokenHash, username, now(), expires.UnixMilli())
+	return err
+}
+
+// SessionUser returns the user of a live, unexpired session.
+func (s *Store) SessionUser(ctx context.Context, tokenHash []byte) (*User, error) {
+	var name string
+	err := s.db.QueryRowContext(ctx, `SELECT s.username FROM sessions s JOIN users u ON u.username = s.username
+		WHERE s.token_hash = ? AND s.expires_at > ? AND u.suspended = 0`, tokenHash, now()).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.UserByName(ctx, name)
+}
+
+// DeleteSession ends a session.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+	return err
+}
+
+// Person is a row of people.
+type Person struct {
+	ID, GUID, PodURL, PublicKeyPEM, FullName string
+	Local                                    bool
+}
+
+func (s *Store) person(ctx context.Context, q queryer, id string) (*Person, error) {
+	var p Person
+	err := q.QueryRowContext(ctx, `SELECT id, guid, pod_url, public_key, full_name, local FROM people WHERE id = ?`, id).
+		Scan(&p.ID, &p.GUID, &p.PodURL, &p.PublicKeyPEM, &p.FullName, &p.Local)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound
+	}
+	return &p, err
+}
+
+// --- discovery.Cache over the people table (trust on first use) ---
+
+// personCache implements discovery.Cache with the people table.
+type personCache struct{ s *Store }
+
+func (c personCache) Get(ctx context.Context, id string) (*discovery.Person, error) {
+	p, err := c.s.person(ctx, c.s.db, id)
+	if errors.Is(err, errNotFound) {
+		return nil, fmt.Errorf("%w: %s", discovery.ErrCacheMiss, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pub, err := discovery.ParsePublicKey([]byte(p.PublicKeyPEM))
+	if err != nil {
+		return nil, err
+	}
+	return &discovery.Person{ID: p.ID, GUID: p.GUID, PublicKey: pub, PublicKeyPEM: p.PublicKeyPEM,
+		FullName: p.FullName, PodURL: p.PodURL,
+		ReceiveURL: p.PodURL + "receive/users/" + p.GUID, PublicReceiveURL: p.PodURL + "receive/public"}, nil
+}
+
+func (c personCache) Put(ctx context.Context, p *discovery.Person) error {
+	return c.s.do(ctx, func(tx *sql.Tx) error {
+		old, err := c.s.person(ctx, tx, p.ID)
+		if err == nil {
+			oldKey, perr := discovery.ParsePublicKey([]byte(old.PublicKeyPEM))
+			if perr != nil || p.PublicKey == nil || !oldKey.Equal(p.PublicKey) {
+				return fmt.Errorf("%w: %s", discovery.ErrKeyConflict, p.ID)
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE people SET pod_url = ?, full_name = ? WHERE id = ? AND local = 0`,
+				normPod(p.PodURL), p.FullName, p.ID)
+			return err
+		}
+		if !errors.Is(err, errNotFound) {
+			return err
+		}
+		key := p.PublicKeyPEM
+		if key == "" && p.PublicKey != nil {
+			k, err := magicenv.MarshalPublicKey(p.PublicKey)
+			if err != nil {
+				return err
+			}
+			key = string(k)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO people (id, guid, pod_url, public_key, full_name, local, discovered_at) VALUES (?, ?, ?, ?, ?, 0, ?)`,
+			p.ID, p.GUID, normPod(p.PodURL), key, p.FullName, now())
+		return err
+	})
+}
+
+func (c personCache) Delete(ctx context.Context, id string) error {
+	_, err := c.s.db.ExecContext(ctx, `DELETE FROM people WHERE id = ? AND local = 0`, id)
+	return err
+}
+
+// normPod gives a pod URL its trailing slash.
+func normPod(u string) string {
+	if u != "" && u[len(u)-1] != '/' {
+		return u + "/"
+	}
+	return u
+}
+
+// --- admin ---
+
+// PodHealth is the delivery health of one remote pod.
+type PodHealth struct {
+	Host        string `json:"host"`
+	Blocked     bool   `json:"blocked"`
+	QueueDepth  int    `json:"queue_depth"`
+	Delivered   int    `json:"delivered"`
+	Failures    int    `json:"consecutive_failures"`
+	LastSuccess string `json:"last_success,omitempty"`
+	LastFailure string `json:"last_failure,omitempty"`
+	LastError   string `json:"last_error,omitempty"`
+}
+
+// SetBlocked blocks or unblocks a pod by host (host[:port]).
+func (s *Store) SetBlocked(ctx context.Context, host string, blocked bool) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO pods (host, blocked) VALUES (?, ?)
+		ON CONFLICT (host) DO UPDATE SET blocked = excluded.blocked`, host, blocked)
+	return err
+}
+
+// Blocked reports whether a host is blocked.
+func (s *Store) Blocked(ctx context.Context, host string) (bool, error) {
+	var b bool
+	err := s.db.QueryRowContext(ctx, `SELECT blocked FROM pods WHERE host = ?`, host).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return b, err
+}
+
+// Health lists every pod known to the outbox or the pods table.
+func (s *Store) Health(ctx context.Context) ([]PodHealth, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		WITH hosts AS (SELECT host FROM pods UNION SELECT host FROM outbox)
+		SELECT h.host, COALESCE(p.blocked, 0), COALESCE(p.delivered, 0), COALESCE(p.failures, 0),
+			COALESCE(p.last_success, 0), COALESCE(p.last_failure, 0), COALESCE(p.last_error, ''),
+			(SELECT COUNT(*) FROM outbox o WHERE o.host = h.host AND o.state = 'pending')
+		FROM hosts h LEFT JOIN pods p ON p.host = h.host ORDER BY h.host`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []PodHealth{}
+	for rows.Next() {
+		var h PodHealth
+		var ls, lf int64
+		if err := rows.Scan(&h.Host, &h.Blocked, &h.Delivered, &h.Failures, &ls, &lf, &h.LastError, &h.QueueDepth); err != nil {
+			return nil, err
+		}
+		h.LastSuccess, h.LastFailure = fmtMilli(ls), fmtMilli(lf)
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+func fmtMilli(ms int64) string {
+	if ms == 0 {
+		return ""
+	}
+	return time.UnixMilli(ms).UTC().Format(time.RFC3339)
+}
