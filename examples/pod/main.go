@@ -14,7 +14,9 @@
 //
 // Flags (and environment variables): --addr (POD_ADDR), --url (POD_URL),
 // --data (POD_DATA), --key-bits (POD_KEY_BITS), --dev (POD_DEV=1),
-// --password (POD_PASSWORD, for user add; else read from stdin).
+// --retry-base (POD_RETRY_BASE, first retry delay of deliveries and of
+// received bodies), --password (POD_PASSWORD, for user add; else read from
+// stdin).
 // Use the same --url (or --addr) for user add and for serving: it is the
 // domain of the diaspora* IDs.
 //
@@ -76,6 +78,7 @@ func main() {
 
 type options struct {
 	addr, url, data, password string
+	retryBase                 time.Duration
 	keyBits                   int
 	dev                       bool
 }
@@ -98,6 +101,8 @@ func newFlags(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.keyBits, "key-bits", bits, "RSA key size of new users (POD_KEY_BITS)")
 	fs.BoolVar(&o.dev, "dev", dev, "development mode: allow http and loopback peers (POD_DEV)")
 	fs.StringVar(&o.password, "password", envOr("POD_PASSWORD", ""), "password for user add; read from stdin if empty (POD_PASSWORD)")
+	retry, _ := time.ParseDuration(envOr("POD_RETRY_BASE", "0"))
+	fs.DurationVar(&o.retryBase, "retry-base", retry, "first retry delay of deliveries and of received bodies; 0 means 30s and 10s (POD_RETRY_BASE)")
 	return fs
 }
 
@@ -106,7 +111,12 @@ func (o *options) config(logger *slog.Logger) Config {
 	if u == "" {
 		u = "http://" + o.addr + "/"
 	}
-	return Config{PublicURL: u, DataDir: o.data, KeyBits: o.keyBits, Dev: o.dev, Logger: logger}
+	cfg := Config{PublicURL: u, DataDir: o.data, KeyBits: o.keyBits, Dev: o.dev, Logger: logger}
+	if o.retryBase > 0 {
+		cfg.BaseBackoff, cfg.InboxBackoff = o.retryBase, o.retryBase
+		cfg.Poll = min(o.retryBase, time.Second)
+	}
+	return cfg
 }
 
 // run parses the command line; flags may come before or after the
