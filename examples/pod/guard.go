@@ -66,18 +66,33 @@ func guardedClient(dev bool) *http.Client {
 			return nil
 		},
 	}
+	var rt http.RoundTripper = &http.Transport{
+		Proxy:                 nil,
+		DialContext:           func(ctx context.Context, n, a string) (net.Conn, error) { return d.DialContext(ctx, n, a) },
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: 10 * time.Second,
+		MaxIdleConnsPerHost:   2,
+		IdleConnTimeout:       90 * time.Second,
+	}
+	if !dev {
+		rt = httpsOnly{rt}
+	}
 	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:                 nil,
-			DialContext:           func(ctx context.Context, n, a string) (net.Conn, error) { return d.DialContext(ctx, n, a) },
-			TLSHandshakeTimeout:   5 * time.Second,
-			ResponseHeaderTimeout: 10 * time.Second,
-			MaxIdleConnsPerHost:   2,
-			IdleConnTimeout:       90 * time.Second,
-		},
-		Timeout: 20 * time.Second,
+		Transport: rt,
+		Timeout:   20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
 	}
+}
+
+// httpsOnly refuses every request that is not https, redirects included,
+// whatever the client's redirect policy.
+type httpsOnly struct{ next http.RoundTripper }
+
+func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" {
+		return nil, fmt.Errorf("%w: %s is not https", errBlockedAddress, req.URL.Redacted())
+	}
+	return h.next.RoundTrip(req)
 }

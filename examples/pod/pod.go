@@ -128,7 +128,7 @@ func (p *Pod) Handler() http.Handler {
 	dh.Register(mux)
 	rh := &salmon.Handler{Inbox: storeInbox{s: p.store, wake: func() { notify(p.inWake) }}, Logger: p.log}
 	mux.Handle("/receive/", rh)
-	mux.HandleFunc("GET /fetch/{type}/{guid}", p.serveFetch)
+	mux.Handle("GET /fetch/{type}/{guid}", &salmon.FetchHandler{Source: fetchSource{p}, Logger: p.log})
 	mux.HandleFunc("GET /u/{name}", p.serveProfile)
 	mux.HandleFunc("GET /people/{guid}", p.servePeople)
 	mux.HandleFunc("GET /public/{feed}", p.serveAtom)
@@ -499,63 +499,55 @@ func deliveriesFor(body []byte, pods []string) ([]salmon.Delivery, error) {
 
 // --- fetching ---
 
-// serveFetch serves GET /fetch/{type}/{guid}: the author's signed envelope
-// of a local public post or interaction, a redirect to the author's pod for
-// a known remote public one, 404 otherwise.
-func (p *Pod) serveFetch(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	typ, guid := r.PathValue("type"), r.PathValue("guid")
-	var author, kind string
+// fetchSource serves GET /fetch/{type}/{guid} through salmon.FetchHandler:
+// the author's signed envelope of a local public post or interaction, the
+// author's pod for a known remote public one, not found otherwise.
+type fetchSource struct{ p *Pod }
+
+// Fetch implements salmon.FetchSource.
+func (s fetchSource) Fetch(ctx context.Context, typ, guid string) (*salmon.Fetched, error) {
+	p := s.p
+	var author string
 	var payload []byte
 	var local bool
 	switch typ {
 	case "post", "status_message", "reshare":
 		post, err := getPost(ctx, p.store.db, guid)
 		if err != nil || !post.Public || (typ != "post" && typ != post.Type) {
-			http.NotFound(w, r)
-			return
+			return nil, salmon.ErrNotFound
 		}
-		author, payload, local, kind = post.Author, post.Payload, post.Local, typ
+		author, payload, local = post.Author, post.Payload, post.Local
 	case "comment", "like":
 		i, err := getInteraction(ctx, p.store.db, guid)
 		if err != nil || strings.ToLower(i.Type) != typ {
-			http.NotFound(w, r)
-			return
+			return nil, salmon.ErrNotFound
 		}
 		post, err := getPost(ctx, p.store.db, i.PostGUID)
 		if err != nil || !post.Public {
-			http.NotFound(w, r)
-			return
+			return nil, salmon.ErrNotFound
 		}
-		author, payload, kind = i.Author, i.Payload, typ
+		author, payload = i.Author, i.Payload
 		per, err := p.store.person(ctx, p.store.db, author)
 		local = err == nil && per.Local
 	default:
-		http.NotFound(w, r)
-		return
+		return nil, salmon.ErrNotFound
 	}
 	if !local {
 		per, err := p.store.person(ctx, p.store.db, author)
 		if err != nil {
-			http.NotFound(w, r)
-			return
+			return nil, salmon.ErrNotFound
 		}
-		http.Redirect(w, r, per.PodURL+"fetch/"+kind+"/"+url.PathEscape(guid), http.StatusFound)
-		return
+		return &salmon.Fetched{Pod: per.PodURL}, nil
 	}
 	u, err := p.store.UserByID(ctx, author)
 	if err != nil || u.Suspended {
-		http.NotFound(w, r)
-		return
+		return nil, salmon.ErrNotFound
 	}
 	env, err := magicenv.Sign(payload, u.ID, u.Key)
 	if err != nil {
-		p.log.ErrorContext(ctx, "fetch: signing", "guid", guid, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return nil, fmt.Errorf("pod: fetch: signing %s: %w", guid, err)
 	}
-	w.Header().Set("Content-Type", magicenv.ContentType+"; charset=utf-8")
-	w.Write(env.Marshal())
+	return &salmon.Fetched{Envelope: env.Marshal()}, nil
 }
 
 // --- helpers ---
