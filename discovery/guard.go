@@ -3,6 +3,7 @@ package discovery
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -127,4 +128,45 @@ func (c *Client) checkURL(u *url.URL) error {
 		}
 	}
 	return nil
+}
+
+// GuardedHTTPClient returns an *http.Client for a pod's other outbound
+// requests (deliveries, fetches) under the same guard as c's own: only
+// https (and http with AllowHTTP), no user information, IP-literal hosts
+// in reserved ranges refused before any connection, and every address
+// actually dialled checked against the reserved ranges (AllowedAddrs
+// excepted), with no proxy from the environment. The URL checks sit in the
+// transport, so they apply to every redirect hop too. The client follows
+// no redirects; set CheckRedirect on it (or let salmon.Fetcher do so) to
+// follow some.
+//
+// With a caller-supplied c.HTTPClient the guard is that client's
+// transport's business; GuardedHTTPClient then only adds the URL checks.
+func (c *Client) GuardedHTTPClient() *http.Client {
+	base := c.httpClient()
+	next := base.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &http.Client{
+		Transport:     guardedTransport{c: c, next: next},
+		Timeout:       base.Timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// guardedTransport applies checkURL to every request.
+type guardedTransport struct {
+	c    *Client
+	next http.RoundTripper
+}
+
+func (g guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := g.c.checkURL(req.URL); err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	return g.next.RoundTrip(req)
 }

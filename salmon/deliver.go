@@ -86,9 +86,9 @@ const (
 type Sender struct {
 	// HTTPClient sends the requests; nil means a client with no proxy
 	// and the timeouts below. Redirects are never followed, whatever the
-	// client's CheckRedirect says. Give it a client with an SSRF-guarded
-	// dialer (package discovery has one) for deliveries to untrusted
-	// URLs.
+	// client's CheckRedirect says. For deliveries to URLs learnt from
+	// other pods, give it an SSRF-guarded client:
+	// (*discovery.Client).GuardedHTTPClient.
 	HTTPClient *http.Client
 	// UserAgent is sent with every request; empty means a default.
 	UserAgent string

@@ -129,8 +129,9 @@ func ParseURI(uri string) (author, typ, guid string, err error) {
 // [Receiver.Fetch]).
 type Fetcher struct {
 	// HTTPClient makes the requests; nil means a client with no proxy.
-	// Give it an SSRF-guarded client (package discovery's) in
-	// production. Fetcher follows redirects itself (MaxRedirects).
+	// In production give it an SSRF-guarded client:
+	// (*discovery.Client).GuardedHTTPClient. Fetcher follows redirects
+	// itself (MaxRedirects); the guard checks every hop.
 	HTTPClient *http.Client
 	// Pod returns the base URL of a person's pod (WebFinger's seed
 	// location, e.g. from a discovery.Resolver).

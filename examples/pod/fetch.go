@@ -14,13 +14,13 @@ import (
 // errNoFetch: the missing entity is not one this pod fetches.
 var errNoFetch = errors.New("pod: nothing to fetch")
 
-// fetcher is the library's Fetcher wired to this pod: the guarded client
-// (https only outside dev mode, reserved addresses refused at dial time),
+// fetcher is the library's Fetcher wired to this pod: discovery's guarded
+// client (https only outside dev mode, reserved addresses refused),
 // people's pods from discovery, the pod's receiver, and the store for
 // what was fetched.
 func (p *Pod) fetcher() *salmon.Fetcher {
 	return &salmon.Fetcher{
-		HTTPClient: guardedClient(p.cfg.Dev),
+		HTTPClient: p.disc.GuardedHTTPClient(),
 		Pod: func(ctx context.Context, id string) (string, error) {
 			per, err := p.lookup(ctx, id)
 			if err != nil {

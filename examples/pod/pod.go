@@ -106,7 +106,7 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 	p.resolver = &discovery.Resolver{Client: p.disc, Cache: personCache{st}}
 	p.receiver = &salmon.Receiver{Keys: magicenv.KeyResolverFunc(p.publicKey), Entities: entityStore{st},
 		RecipientKeys: recipientKeys{st}, Envelope: p.envOpts}
-	p.sender = &salmon.Sender{HTTPClient: guardedClient(cfg.Dev), UserAgent: "go-diaspora-pod/0.1",
+	p.sender = &salmon.Sender{HTTPClient: p.disc.GuardedHTTPClient(), UserAgent: "go-diaspora-pod/0.1",
 		BaseBackoff: cfg.BaseBackoff, Logger: p.log}
 	p.queue = &outboxQueue{s: st, log: p.log, wake: make(chan struct{}, 1), poll: cfg.Poll}
 	return p, nil

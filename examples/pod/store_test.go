@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"reflect"
 	"testing"
 	"time"
@@ -253,42 +252,35 @@ func TestParseTagsAndMentions(t *testing.T) {
 	}
 }
 
-func TestAllowedAddr(t *testing.T) {
-	for _, tc := range []struct {
-		addr    string
-		dev, ok bool
-	}{
-		{"93.184.216.34", false, true},
-		{"2606:2800:220:1::1", false, true},
-		{"127.0.0.1", false, false},
-		{"127.0.0.1", true, true},
-		{"::1", true, true},
-		{"10.1.2.3", false, false},
-		{"10.1.2.3", true, false},
-		{"192.168.1.1", false, false},
-		{"169.254.169.254", false, false},
-		{"100.64.0.1", false, false},
-		{"::ffff:127.0.0.1", false, false},
-		{"fd00::1", false, false},
-		{"0.0.0.0", true, false},
-	} {
-		if got := allowedAddr(netip.MustParseAddr(tc.addr), tc.dev); got != tc.ok {
-			t.Errorf("allowedAddr(%s, dev=%v) = %v, want %v", tc.addr, tc.dev, got, tc.ok)
-		}
-	}
-}
-
-func TestGuardedClientRefusesLoopback(t *testing.T) {
+// The pod's outbound client is discovery's guarded one: loopback only in
+// development mode, never other reserved addresses.
+func TestOutboundGuard(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	if _, err := guardedClient(false).Get(srv.URL); !errors.Is(err, errBlockedAddress) {
-		t.Errorf("production client to loopback: %v, want errBlockedAddress", err)
+	for _, dev := range []bool{false, true} {
+		p, err := NewPod(context.Background(), Config{PublicURL: "https://pod.example/", DataDir: t.TempDir(), KeyBits: 2048,
+			BcryptCost: 4, Dev: dev, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := p.sender.HTTPClient.Get(srv.URL)
+		if dev {
+			if err != nil {
+				t.Errorf("dev client to loopback: %v", err)
+			} else {
+				resp.Body.Close()
+			}
+		} else if err == nil {
+			resp.Body.Close()
+			t.Error("production client reached loopback")
+		}
+		for _, u := range []string{"http://10.1.2.3/x", "https://169.254.169.254/x", "https://[::ffff:127.0.0.1]/x"} {
+			if _, err := p.sender.HTTPClient.Get(u); err == nil {
+				t.Errorf("dev=%v: %s reached", dev, u)
+			}
+		}
+		p.Close()
 	}
-	resp, err := guardedClient(true).Get(srv.URL)
-	if err != nil {
-		t.Fatalf("dev client to loopback: %v", err)
-	}
-	resp.Body.Close()
 }
 
 func TestSSRFGuardOnFollow(t *testing.T) {
