@@ -74,12 +74,31 @@ const (
 	DefaultConcurrency = 8
 	DefaultPerHost     = 2
 	DefaultTimeout     = 20 * time.Second
-	DefaultMaxAttempts = 8
-	DefaultBaseBackoff = 30 * time.Second
-	DefaultMaxBackoff  = 6 * time.Hour
+	// DefaultMaxAttempts is a first attempt and 10 retries.
+	DefaultMaxAttempts = 11
 	maxRetryAfter      = 24 * time.Hour
 	maxResponseDrain   = 64 << 10
 )
+
+// Clock tells time to a [Sender] and a [MemoryQueue]. Nil means the real
+// clock. Tests inject a scaled one to run a schedule of hours in seconds.
+type Clock interface {
+	Now() time.Time
+	// After waits for d as the clock counts it.
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+func clockOr(c Clock) Clock {
+	if c == nil {
+		return realClock{}
+	}
+	return c
+}
 
 // Sender delivers bodies to other pods. The zero value is ready to use;
 // fields configure it and must not change once it is in use.
@@ -101,11 +120,18 @@ type Sender struct {
 	// Timeout bounds one attempt, response included; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// MaxAttempts is how many attempts a delivery gets before Run gives
-	// up; 0 means DefaultMaxAttempts.
+	// up; 0 means DefaultMaxAttempts (a first attempt and 10 retries).
 	MaxAttempts int
-	// BaseBackoff and MaxBackoff shape the exponential backoff between
-	// attempts (full jitter in the upper half); 0 means the defaults.
+	// BaseBackoff and MaxBackoff choose an exponential backoff between
+	// attempts: BaseBackoff doubling up to MaxBackoff (6 h when zero),
+	// jittered in the upper half. When BaseBackoff is zero the delays are
+	// diaspora*'s schedule: before retry c (counted from 0), (c+3)^4
+	// seconds plus rand(30)·(c+1) seconds of jitter: 81 s, 4.3 min,
+	// 10.4 min, ... about 17 h for 10 retries.
 	BaseBackoff, MaxBackoff time.Duration
+	// Clock tells time (due times, Retry-After dates); nil is the real
+	// clock.
+	Clock Clock
 	// OnAttempt, when set, is called after every attempt, from the
 	// goroutine that made it.
 	OnAttempt func(Attempt)
@@ -191,7 +217,7 @@ func (s *Sender) Send(ctx context.Context, d *Delivery) Attempt {
 		return a
 	case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests, code >= 500:
 		a.Outcome = Retry
-		a.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		a.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), clockOr(s.Clock).Now())
 	default:
 		a.Outcome = Failed
 	}
@@ -218,10 +244,16 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 }
 
 // Backoff returns the delay before attempt number next (2 for the first
-// retry): BaseBackoff·2^(next-2), capped at MaxBackoff, drawn uniformly
-// from its upper half so that peers coming back are not hit all at once.
+// retry). With BaseBackoff set: BaseBackoff·2^(next-2), capped at
+// MaxBackoff (6 h when zero), drawn uniformly from its upper half so that
+// peers coming back are not hit all at once. Without: diaspora*'s
+// schedule, (c+3)^4 + rand(30)·(c+1) seconds for retry c = next-2.
 func (s *Sender) Backoff(next int) time.Duration {
-	base, maxB := orDefault(s.BaseBackoff, DefaultBaseBackoff), orDefault(s.MaxBackoff, DefaultMaxBackoff)
+	if s.BaseBackoff <= 0 {
+		c := int64(max(next-2, 0))
+		return time.Duration((c+3)*(c+3)*(c+3)*(c+3)+rand.Int64N(30)*(c+1)) * time.Second
+	}
+	base, maxB := s.BaseBackoff, orDefault(s.MaxBackoff, 6*time.Hour)
 	d := base
 	for i := 2; i < next && d < maxB; i++ {
 		d *= 2
@@ -293,7 +325,7 @@ func (s *Sender) Run(ctx context.Context, q Queue) error {
 func (s *Sender) work(ctx context.Context, q Queue, j *Job) error {
 	release := s.acquireHost(ctx, j.Delivery.URL)
 	if release == nil { // stopping: put it back untried
-		return q.Reschedule(context.WithoutCancel(ctx), j, time.Now())
+		return q.Reschedule(context.WithoutCancel(ctx), j, clockOr(s.Clock).Now())
 	}
 	a := s.Send(ctx, &j.Delivery)
 	release()
@@ -309,7 +341,7 @@ func (s *Sender) work(ctx context.Context, q Queue, j *Job) error {
 	qctx := context.WithoutCancel(ctx) // record the outcome even while stopping
 	j.Attempts = a.Number
 	if a.Outcome == Retry && !a.GiveUp {
-		return q.Reschedule(qctx, j, time.Now().Add(a.RetryAfter))
+		return q.Reschedule(qctx, j, clockOr(s.Clock).Now().Add(a.RetryAfter))
 	}
 	return q.Done(qctx, j, a)
 }
@@ -353,9 +385,10 @@ func (s *Sender) report(ctx context.Context, a Attempt) {
 
 // MemoryQueue is a [Queue] in memory: for tests, tools and pods that
 // accept losing undelivered messages on restart. The zero value is empty
-// and ready; Now, when set, replaces time.Now.
+// and ready.
 type MemoryQueue struct {
-	Now func() time.Time
+	// Clock tells when jobs are due; nil is the real clock.
+	Clock Clock
 
 	mu      sync.Mutex
 	pending []*Job
@@ -364,12 +397,7 @@ type MemoryQueue struct {
 	done    []Attempt
 }
 
-func (m *MemoryQueue) now() time.Time {
-	if m.Now != nil {
-		return m.Now()
-	}
-	return time.Now()
-}
+func (m *MemoryQueue) now() time.Time { return clockOr(m.Clock).Now() }
 
 // Add queues a delivery, due now.
 func (m *MemoryQueue) Add(d Delivery) {
@@ -413,24 +441,15 @@ func (m *MemoryQueue) Next(ctx context.Context) (*Job, error) {
 		}
 		wake := m.wake
 		m.mu.Unlock()
-		var (
-			timer *time.Timer
-			fire  <-chan time.Time
-		)
+		var fire <-chan time.Time
 		if !next.IsZero() {
-			timer = time.NewTimer(next.Sub(now))
-			fire = timer.C
+			fire = clockOr(m.Clock).After(next.Sub(now))
 		}
 		select {
 		case <-ctx.Done():
+			return nil, ctx.Err()
 		case <-wake:
 		case <-fire:
-		}
-		if timer != nil {
-			timer.Stop()
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
 		}
 	}
 }

@@ -3,6 +3,7 @@ package salmon_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -254,5 +255,112 @@ func TestRun(t *testing.T) {
 func TestRunNilQueue(t *testing.T) {
 	if err := new(salmon.Sender).Run(context.Background(), nil); err == nil {
 		t.Error("Run(nil queue) succeeded")
+	}
+}
+
+// The default schedule is diaspora*'s: (c+3)^4 s + rand(30)·(c+1) s before
+// retry c, about 17 hours for 10 retries.
+func TestDefaultSchedule(t *testing.T) {
+	s := &salmon.Sender{}
+	var total time.Duration
+	for next := 2; next <= salmon.DefaultMaxAttempts; next++ {
+		c := time.Duration(next - 2)
+		lo := (c + 3) * (c + 3) * (c + 3) * (c + 3) * time.Second
+		hi := lo + 29*(c+1)*time.Second
+		d := s.Backoff(next)
+		if d < lo || d > hi {
+			t.Errorf("Backoff(%d) = %v, want in [%v, %v]", next, d, lo, hi)
+		}
+		total += d
+	}
+	if total < 16*time.Hour || total > 18*time.Hour {
+		t.Errorf("10 retries take %v, want about 17 h", total)
+	}
+}
+
+// scaledClock runs k times faster than the wall clock.
+type scaledClock struct {
+	start time.Time
+	k     float64
+}
+
+func (c scaledClock) Now() time.Time {
+	return c.start.Add(time.Duration(float64(time.Since(c.start)) * c.k))
+}
+
+func (c scaledClock) After(d time.Duration) <-chan time.Time {
+	return time.After(time.Duration(float64(d) / c.k))
+}
+
+// TestPeerOutage (SECURITY.md R9): for the first four attempts of every
+// message the peer drops the connection (twice) and then answers 503
+// (twice); then it recovers. With the default schedule on a scaled clock
+// (hours in seconds), all 1,000 messages are delivered, each persisted
+// once at the peer after exactly five attempts.
+func TestPeerOutage(t *testing.T) {
+	const n = 1000
+	var (
+		mu        sync.Mutex
+		attempts  = map[string]int{}
+		persisted = map[string]int{}
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("id")
+		mu.Lock()
+		attempts[id]++
+		a := attempts[id]
+		mu.Unlock()
+		switch {
+		case a <= 2: // connection dropped without an answer
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		case a <= 4:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		mu.Lock()
+		persisted[id]++
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+
+	clock := scaledClock{start: time.Now(), k: 200000} // 17 h in about 0.3 s
+	q := &salmon.MemoryQueue{Clock: clock}
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("m%04d", i)
+		q.Add(salmon.Delivery{ID: id, URL: srv.URL + "/receive/public?id=" + id, ContentType: magicenv.ContentType, Body: []byte("<x/>")})
+	}
+	s := &salmon.Sender{Clock: clock, Concurrency: 16, PerHost: 16, Timeout: 5 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, q) }()
+	for len(q.Finished()) < n && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	delivered := 0
+	for _, a := range q.Finished() {
+		if a.Outcome == salmon.Delivered && a.Number == 5 {
+			delivered++
+		}
+	}
+	if delivered != n {
+		t.Errorf("%d of %d delivered after exactly 5 attempts", delivered, n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(persisted) != n {
+		t.Errorf("%d messages persisted at the peer, want %d", len(persisted), n)
+	}
+	for id, c := range persisted {
+		if c != 1 {
+			t.Errorf("%s persisted %d times", id, c)
+		}
 	}
 }
