@@ -154,6 +154,9 @@ func (o Options) Parse(data []byte) (*Envelope, error) {
 	if int64(len(data)) > o.maxSize() {
 		return nil, ErrTooLarge
 	}
+	if f, ok := fastFields(data); ok {
+		return o.FromFields(f)
+	}
 	root, err := xmlsafe.Parse(data, envelopeLimits)
 	if err != nil {
 		if errors.Is(err, xmlsafe.ErrDoctype) {
