@@ -5,9 +5,10 @@
 //
 // The package works on an ordered list of [Property] values, one per direct
 // child element of the entity element, in document order. It knows no entity
-// types and imports nothing else from this module: parsing the XML (or JSON)
-// into that list, and deciding whether a signature is needed at all, is the
-// job of the caller.
+// types and imports no other public package of this module (only an
+// internal, dependency-free RSA verification helper): parsing the XML (or
+// JSON) into that list, and deciding whether a signature is needed at all,
+// is the job of the caller.
 //
 // # The signature string
 //
