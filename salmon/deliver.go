@@ -36,11 +36,10 @@ type Outcome int
 const (
 	// Delivered: the peer answered 2xx.
 	Delivered Outcome = iota
-	// Retry: a temporary failure (network error, timeout, 408, 425, 429,
-	// 5xx); try again later.
+	// Retry: a temporary failure (network error, timeout, 3xx — never
+	// followed —, 408, 425, 429, 5xx); try again later.
 	Retry
-	// Failed: a final failure (another 4xx, a redirect, a bad URL); do not
-	// try again.
+	// Failed: a final failure (another 4xx, a bad URL); do not try again.
 	Failed
 )
 
@@ -215,7 +214,11 @@ func (s *Sender) Send(ctx context.Context, d *Delivery) Attempt {
 	case code >= 200 && code < 300:
 		a.Outcome = Delivered
 		return a
-	case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests, code >= 500:
+	case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests, code >= 500,
+		code >= 300 && code < 400:
+		// A redirect is never followed, but it is no verdict on the
+		// message either (a pod moving to https answers 301 for a
+		// while): like the reference, try again later.
 		a.Outcome = Retry
 		a.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), clockOr(s.Clock).Now())
 	default:

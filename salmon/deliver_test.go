@@ -35,7 +35,8 @@ func TestSendClassifies(t *testing.T) {
 		{http.StatusRequestTimeout, "", salmon.Retry, 0},
 		{http.StatusNotFound, "", salmon.Failed, 0},
 		{http.StatusUnprocessableEntity, "", salmon.Failed, 0},
-		{http.StatusFound, "", salmon.Failed, 0},
+		{http.StatusFound, "", salmon.Retry, 0},
+		{http.StatusMovedPermanently, "", salmon.Retry, 0},
 	}
 	for _, tt := range tests {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {
@@ -89,7 +90,7 @@ func TestSendNoRedirectOnPost(t *testing.T) {
 	// Even a client that would follow redirects does not.
 	s := &salmon.Sender{HTTPClient: &http.Client{}}
 	a := s.Send(context.Background(), delivery(srv.URL+"/receive/public"))
-	if a.Outcome != salmon.Failed || a.StatusCode != http.StatusTemporaryRedirect || elsewhere.Load() != 0 {
+	if a.Outcome != salmon.Retry || a.StatusCode != http.StatusTemporaryRedirect || elsewhere.Load() != 0 {
 		t.Fatalf("attempt = %+v, redirect target hit %d times", a, elsewhere.Load())
 	}
 }

@@ -123,6 +123,21 @@ func TestKill9(t *testing.T) {
 	b.call(t, "POST", "/api/contacts", bobTok, map[string]string{"id": alice}, http.StatusCreated, nil)
 	api.call(t, "POST", "/api/contacts", aliceTok, map[string]string{"id": bob}, http.StatusCreated, nil)
 	waitFor(t, "B to learn its follower", func() bool { return b.count(t, `SELECT COUNT(*) FROM contacts WHERE follower = 1`) == 1 })
+	// And A its follower: alice's posts go only to the pods of followers
+	// A knows when they are created (under load A may still be working
+	// on bob's Contact).
+	waitFor(t, "A to learn its follower", func() bool {
+		st, err := OpenStore(context.Background(), a.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var n int
+		if err := st.db.QueryRow(`SELECT COUNT(*) FROM contacts WHERE follower = 1`).Scan(&n); err != nil {
+			return false
+		}
+		return n == 1
+	})
 
 	// Outgoing: alice posts a burst of concurrent requests; the pod is
 	// killed as soon as half of them are acknowledged, with the rest in

@@ -18,8 +18,17 @@ var errNoFetch = errors.New("pod: nothing to fetch")
 // client (https only outside dev mode, reserved addresses refused),
 // people's pods from discovery, the pod's receiver, and the store for
 // what was fetched.
+//
+// Its receiver is a copy of the pod's whose Fetch is the fetcher itself:
+// a fetched entity that refers to another unknown one (a reshare of a
+// reshare, a comment's parent) is fetched in the same task, under the
+// library's per-task budget (depth 3, 5 requests, no entity twice:
+// ErrFetchLoop, ErrFetchBudget, SECURITY.md T17). The inbox worker's
+// receiver does not fetch: fetchMissing starts one task per attempt.
 func (p *Pod) fetcher() *salmon.Fetcher {
-	return &salmon.Fetcher{
+	r := &salmon.Receiver{Keys: p.receiver.Keys, Entities: p.receiver.Entities, RecipientKeys: p.receiver.RecipientKeys,
+		Legacy: p.receiver.Legacy, Envelope: p.receiver.Envelope, EntityOptions: p.receiver.EntityOptions}
+	f := &salmon.Fetcher{
 		HTTPClient: p.disc.GuardedHTTPClient(),
 		Pod: func(ctx context.Context, id string) (string, error) {
 			per, err := p.lookup(ctx, id)
@@ -28,7 +37,7 @@ func (p *Pod) fetcher() *salmon.Fetcher {
 			}
 			return per.PodURL, nil
 		},
-		Receiver: p.receiver,
+		Receiver: r,
 		Store: func(ctx context.Context, msg *salmon.Message) error {
 			if err := p.store.do(ctx, func(tx *sql.Tx) error { return p.applyTx(ctx, tx, msg) }); err != nil {
 				return err
@@ -38,6 +47,8 @@ func (p *Pod) fetcher() *salmon.Fetcher {
 		},
 		UserAgent: "go-diaspora-pod/0.1",
 	}
+	r.Fetch = f.Related
+	return f
 }
 
 // fetchMissing fetches the public post that a received public message
@@ -59,10 +70,13 @@ func (p *Pod) fetchMissing(ctx context.Context, it *InboxItem, lerr *salmon.Look
 	if err != nil {
 		return err
 	}
-	hint := entities.Author(e)
-	if rs, ok := e.(*entities.Reshare); ok {
-		hint = rs.RootAuthor
+	if rs, ok := e.(*entities.Reshare); ok && rs.RootGUID == guid {
+		// The reshare names the root's author: the fetched root must be
+		// by that author (ErrOriginMismatch otherwise), not merely
+		// signed by someone (SECURITY.md PD-03).
+		_, err = p.fetcher().Fetch(ctx, rs.RootAuthor, "post", guid)
+		return err
 	}
-	_, err = p.fetcher().Related(ctx, hint, "Post", guid)
+	_, err = p.fetcher().Related(ctx, entities.Author(e), "Post", guid)
 	return err
 }

@@ -15,7 +15,9 @@
 // Flags (and environment variables): --addr (POD_ADDR), --url (POD_URL),
 // --data (POD_DATA), --key-bits (POD_KEY_BITS), --dev (POD_DEV=1),
 // --retry-base (POD_RETRY_BASE, first retry delay of deliveries and of
-// received bodies), --password (POD_PASSWORD, for user add; else read from
+// received bodies), --max-inbox (POD_MAX_INBOX, the inbound high-water mark:
+// above this many unprocessed received bodies, 10,000 by default, the
+// receive routes answer 503 with Retry-After), --password (POD_PASSWORD, for user add; else read from
 // stdin).
 // Use the same --url (or --addr) for user add and for serving: it is the
 // domain of the diaspora* IDs.
@@ -79,7 +81,7 @@ func main() {
 type options struct {
 	addr, url, data, password string
 	retryBase                 time.Duration
-	keyBits                   int
+	keyBits, maxInbox         int
 	dev                       bool
 }
 
@@ -101,6 +103,8 @@ func newFlags(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.keyBits, "key-bits", bits, "RSA key size of new users (POD_KEY_BITS)")
 	fs.BoolVar(&o.dev, "dev", dev, "development mode: allow http and loopback peers (POD_DEV)")
 	fs.StringVar(&o.password, "password", envOr("POD_PASSWORD", ""), "password for user add; read from stdin if empty (POD_PASSWORD)")
+	maxInbox, _ := strconv.Atoi(envOr("POD_MAX_INBOX", strconv.Itoa(defaultMaxInboxPending)))
+	fs.IntVar(&o.maxInbox, "max-inbox", maxInbox, "inbound high-water mark: above this many unprocessed bodies /receive answers 503 (POD_MAX_INBOX)")
 	retry, _ := time.ParseDuration(envOr("POD_RETRY_BASE", "0"))
 	fs.DurationVar(&o.retryBase, "retry-base", retry, "first retry delay of deliveries and of received bodies; 0 means 30s and 10s (POD_RETRY_BASE)")
 	return fs
@@ -111,7 +115,7 @@ func (o *options) config(logger *slog.Logger) Config {
 	if u == "" {
 		u = "http://" + o.addr + "/"
 	}
-	cfg := Config{PublicURL: u, DataDir: o.data, KeyBits: o.keyBits, Dev: o.dev, Logger: logger}
+	cfg := Config{PublicURL: u, DataDir: o.data, KeyBits: o.keyBits, Dev: o.dev, MaxInboxPending: o.maxInbox, Logger: logger}
 	if o.retryBase > 0 {
 		cfg.BaseBackoff, cfg.InboxBackoff = o.retryBase, o.retryBase
 		cfg.Poll = min(o.retryBase, time.Second)
@@ -235,15 +239,25 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	return serr
 }
 
-// newServer sets the server timeouts of SECURITY.md R3.
+// Server limits of SECURITY.md R3 and T19.
+const (
+	serverReadHeaderTimeout = 5 * time.Second
+	serverReadTimeout       = 30 * time.Second
+	serverWriteTimeout      = 30 * time.Second
+	serverIdleTimeout       = 60 * time.Second
+	serverMaxHeaderBytes    = 16 << 10 // net/http allows 4 KiB of slack on top
+)
+
+// newServer sets the server timeouts of SECURITY.md R3 and the header cap
+// of T19 (a larger header is answered 431).
 func newServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: serverReadHeaderTimeout,
+		ReadTimeout:       serverReadTimeout,
+		WriteTimeout:      serverWriteTimeout,
+		IdleTimeout:       serverIdleTimeout,
+		MaxHeaderBytes:    serverMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }

@@ -45,9 +45,20 @@ type Config struct {
 	// InboxBackoff is the first retry delay of a received body whose
 	// processing failed temporarily (10 s); it doubles each time.
 	InboxBackoff time.Duration
+	// MaxInboxPending is the inbound high-water mark (SECURITY.md T19):
+	// while more received bodies than this wait to be processed, the
+	// receive routes answer 503 with Retry-After without reading or
+	// storing the body (10,000 if 0).
+	MaxInboxPending int
 	// Logger receives the pod's records; nil discards them.
 	Logger *slog.Logger
 }
+
+// defaultMaxInboxPending is the default of Config.MaxInboxPending.
+const defaultMaxInboxPending = 10000
+
+// receiveRetryAfter is the Retry-After of the receive routes' 503s.
+const receiveRetryAfter = 60 * time.Second
 
 // Pod is a running diaspora* pod: a store, the federation endpoints, the
 // inbox worker and the delivery sender.
@@ -67,6 +78,10 @@ type Pod struct {
 
 	dummyOnce sync.Once
 	dummy     []byte
+
+	// blocked holds the IDs of deliveries whose last attempt the SSRF
+	// guard refused (set by the sender's OnAttempt, read by the queue).
+	blocked sync.Map
 }
 
 // NewPod opens the store in cfg.DataDir and wires the SDK's parts.
@@ -86,6 +101,9 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 	}
 	if cfg.KeyBits == 0 {
 		cfg.KeyBits = magicenv.DefaultKeyBits
+	}
+	if cfg.MaxInboxPending <= 0 {
+		cfg.MaxInboxPending = defaultMaxInboxPending
 	}
 	st, err := OpenStore(ctx, cfg.DataDir)
 	if err != nil {
@@ -107,8 +125,8 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 	p.receiver = &salmon.Receiver{Keys: magicenv.KeyResolverFunc(p.publicKey), Entities: entityStore{st},
 		RecipientKeys: recipientKeys{st}, Envelope: p.envOpts}
 	p.sender = &salmon.Sender{HTTPClient: p.disc.GuardedHTTPClient(), UserAgent: "go-diaspora-pod/0.1",
-		BaseBackoff: cfg.BaseBackoff, Logger: p.log}
-	p.queue = &outboxQueue{s: st, log: p.log, wake: make(chan struct{}, 1), poll: cfg.Poll}
+		BaseBackoff: cfg.BaseBackoff, Logger: p.log, OnAttempt: p.noteAttempt}
+	p.queue = &outboxQueue{s: st, log: p.log, wake: make(chan struct{}, 1), poll: cfg.Poll, p: p}
 	return p, nil
 }
 
@@ -126,8 +144,9 @@ func (p *Pod) Handler() http.Handler {
 		Logger:    p.log,
 	}
 	dh.Register(mux)
-	rh := &salmon.Handler{Inbox: storeInbox{s: p.store, wake: func() { notify(p.inWake) }}, Logger: p.log}
-	mux.Handle("/receive/", rh)
+	rh := &salmon.Handler{Inbox: storeInbox{s: p.store, wake: func() { notify(p.inWake) }},
+		RetryAfter: receiveRetryAfter, Logger: p.log}
+	mux.Handle("/receive/", p.receiveGate(rh))
 	mux.Handle("GET /fetch/{type}/{guid}", &salmon.FetchHandler{Source: fetchSource{p}, Logger: p.log})
 	mux.HandleFunc("GET /u/{name}", p.serveProfile)
 	mux.HandleFunc("GET /people/{guid}", p.servePeople)
@@ -211,7 +230,7 @@ func (p *Pod) runInbox(ctx context.Context) {
 				p.log.ErrorContext(ctx, "inbox purge", "err", err)
 			}
 		}
-		it, err := p.store.ClaimInbox(ctx)
+		its, err := p.store.ClaimInboxBatch(ctx, inboxBatch)
 		if err != nil {
 			if !errors.Is(err, errNotFound) && ctx.Err() == nil {
 				p.log.ErrorContext(ctx, "inbox claim", "err", err)
@@ -223,7 +242,9 @@ func (p *Pod) runInbox(ctx context.Context) {
 			}
 			continue
 		}
-		p.process(ctx, it)
+		for _, it := range its {
+			p.process(ctx, it)
+		}
 	}
 }
 

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,10 +20,6 @@ import (
 // leaseTime is how long a worker owns a claimed inbox or outbox row; a
 // crashed worker's rows become due again when it runs out.
 const leaseTime = 5 * time.Minute
-
-// maxInboxPending is the high-water mark of the inbox: above it the
-// receive handler answers 503 instead of accepting more.
-const maxInboxPending = 100000
 
 // --- inbox ---
 
@@ -66,13 +64,6 @@ func (in storeInbox) Accept(ctx context.Context, m *salmon.Incoming) error {
 			}
 		}
 	}
-	var pending int
-	if err := in.s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE state = 'pending'`).Scan(&pending); err != nil {
-		return err
-	}
-	if pending >= maxInboxPending {
-		return errors.New("pod: inbox full")
-	}
 	route := "public"
 	if m.Route == salmon.RoutePrivate {
 		route = "private"
@@ -91,24 +82,58 @@ func (in storeInbox) Accept(ctx context.Context, m *salmon.Incoming) error {
 
 // ClaimInbox leases the next due inbox row, or returns errNotFound.
 func (s *Store) ClaimInbox(ctx context.Context) (*InboxItem, error) {
-	t := now()
-	var it InboxItem
-	var route, format string
-	err := s.db.QueryRowContext(ctx, `UPDATE inbox SET lease_until = ?
-		WHERE id = (SELECT id FROM inbox WHERE state = 'pending' AND next_at <= ? AND lease_until <= ? ORDER BY next_at, id LIMIT 1)
-		RETURNING id, route, recipient_guid, format, content_type, body, attempts`, t+leaseTime.Milliseconds(), t, t).
-		Scan(&it.ID, &route, &it.RecipientGUID, &format, &it.ContentType, &it.Body, &it.Attempts)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNotFound
-	}
+	its, err := s.ClaimInboxBatch(ctx, 1)
 	if err != nil {
 		return nil, err
 	}
-	it.Format = salmon.Format(format)
-	if route == "private" {
-		it.Route = salmon.RoutePrivate
+	return its[0], nil
+}
+
+// inboxBatch is how many due rows the worker leases at once: one commit
+// (one fsync) for the leases of a batch instead of one per row.
+const inboxBatch = 32
+
+// ClaimInboxBatch leases up to n due inbox rows in one transaction, the
+// oldest first, or returns errNotFound.
+func (s *Store) ClaimInboxBatch(ctx context.Context, n int) ([]*InboxItem, error) {
+	t := now()
+	rows, err := s.db.QueryContext(ctx, `UPDATE inbox SET lease_until = ?
+		WHERE id IN (SELECT id FROM inbox WHERE state = 'pending' AND next_at <= ? AND lease_until <= ? ORDER BY next_at, id LIMIT ?)
+		RETURNING id, route, recipient_guid, format, content_type, body, attempts, next_at`, t+leaseTime.Milliseconds(), t, t, n)
+	if err != nil {
+		return nil, err
 	}
-	return &it, nil
+	defer rows.Close()
+	type due struct {
+		it *InboxItem
+		at int64
+	}
+	var out []due
+	for rows.Next() {
+		var it InboxItem
+		var route, format string
+		var at int64
+		if err := rows.Scan(&it.ID, &route, &it.RecipientGUID, &format, &it.ContentType, &it.Body, &it.Attempts, &at); err != nil {
+			return nil, err
+		}
+		it.Format = salmon.Format(format)
+		if route == "private" {
+			it.Route = salmon.RoutePrivate
+		}
+		out = append(out, due{&it, at})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, errNotFound
+	}
+	slices.SortFunc(out, func(a, b due) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.it.ID, b.it.ID)) })
+	its := make([]*InboxItem, len(out))
+	for i, d := range out {
+		its[i] = d.it
+	}
+	return its, nil
 }
 
 // inboxDone removes a processed inbox row, inside the transaction that
@@ -189,6 +214,7 @@ type outboxQueue struct {
 	log  *slog.Logger
 	wake chan struct{}
 	poll time.Duration
+	p    *Pod
 }
 
 func (q *outboxQueue) Next(ctx context.Context) (*salmon.Job, error) {
@@ -238,6 +264,9 @@ func (q *outboxQueue) claim(ctx context.Context) (*salmon.Job, error) {
 // logged, not returned: the row's lease then runs out and it is tried
 // again (at least once).
 func (q *outboxQueue) Done(ctx context.Context, j *salmon.Job, a salmon.Attempt) error {
+	if q.p != nil {
+		q.p.blocked.Delete(j.Delivery.ID)
+	}
 	errText := ""
 	if a.Err != nil {
 		errText = a.Err.Error()
@@ -261,8 +290,16 @@ func (q *outboxQueue) Done(ctx context.Context, j *salmon.Job, a salmon.Attempt)
 	return nil
 }
 
-// Reschedule puts a job back after a temporary failure.
+// Reschedule puts a job back after a temporary failure. A delivery the
+// SSRF guard refused (a peer URL in a reserved range) is a final failure
+// instead: retrying cannot make the address allowed.
 func (q *outboxQueue) Reschedule(ctx context.Context, j *salmon.Job, due time.Time) error {
+	if q.p != nil {
+		if v, ok := q.p.blocked.LoadAndDelete(j.Delivery.ID); ok {
+			q.log.WarnContext(ctx, "delivery refused by the address guard", "id", j.Delivery.ID, "url", j.Delivery.URL)
+			return q.Done(ctx, j, salmon.Attempt{Delivery: &j.Delivery, Number: j.Attempts, Outcome: salmon.Failed, Err: v.(error)})
+		}
+	}
 	err := q.s.do(ctx, func(tx *sql.Tx) error {
 		var host string
 		if err := tx.QueryRowContext(ctx, `UPDATE outbox SET attempts = ?, next_at = ?, lease_until = 0 WHERE id = ? RETURNING host`,
