@@ -237,25 +237,10 @@ func (r *result) fail(err error) *result {
 // category maps an error to the neutral vocabulary of the vector
 // manifests.
 func category(err error) string {
-	var kerr *magicenv.KeyLookupError
-	switch {
-	case errors.As(err, &kerr):
-		return "sender_key_not_found"
-	case errors.Is(err, magicenv.ErrInvalidSignature):
-		return "invalid_envelope_signature"
-	case errors.Is(err, magicenv.ErrDecrypt):
-		return "decrypt"
-	case errors.Is(err, magicenv.ErrMalformed), errors.Is(err, magicenv.ErrTooLarge):
-		return "malformed"
-	case errors.Is(err, magicenv.ErrInvalidEnvelope):
-		return "invalid_envelope"
-	case errors.Is(err, magicenv.ErrWeakKey), errors.Is(err, magicenv.ErrInvalidKey):
-		return "invalid_key"
+	if errors.Is(err, magicenv.ErrWeakKey) || errors.Is(err, magicenv.ErrInvalidKey) {
+		return "invalid_key" // a key given on the command line, not a verdict on the input
 	}
-	if c := entities.Category(err); c != "other" {
-		return c
-	}
-	return "error"
+	return salmon.Category(err)
 }
 
 var discoveryKinds = map[string]bool{"webfinger_jrd": true, "webfinger_xrd": true, "host_meta": true, "hcard_html": true}
