@@ -182,6 +182,10 @@ func (e *ErrStatus) Error() string {
 // Retry-After when it sent one, else zero.
 func (s *Sender) Send(ctx context.Context, d *Delivery) Attempt {
 	a := Attempt{Delivery: d, Number: 1}
+	if d == nil {
+		a.Outcome, a.Err = Failed, errors.New("salmon: nil delivery")
+		return a
+	}
 	start := time.Now()
 	defer func() { a.Duration = time.Since(start) }()
 	u, err := url.Parse(d.URL)

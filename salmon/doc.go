@@ -1,7 +1,19 @@
 // Package salmon is the delivery layer of the diaspora* federation
 // protocol: it tells the formats of received bodies apart, reads the
-// legacy Salmon slaps of pre-2017 pods, and (in later releases) receives,
-// checks and sends entities between pods.
+// legacy Salmon slaps of pre-2017 pods, receives and checks entities
+// ([Receiver]), fetches them from other pods ([Fetcher], [FetchHandler])
+// and sends them ([PublicDeliveries], [PrivateDeliveries], [Relay],
+// [Sender]).
+//
+// # Receiving
+//
+// [Receiver] opens a public or private body, verifies the envelope with
+// the sender's key, reads the entity and applies every rule the reference
+// applies (relayable parents and signatures, who may relay, retraction
+// targets, reshare roots, participations, account migrations, the sender
+// being the author, the public route). Its errors map to the neutral
+// vocabulary of the test vectors through [Category]; [Temporary] tells a
+// failed lookup from a refusal.
 //
 // # Formats
 //
@@ -32,6 +44,6 @@
 // of a POST. [MemoryQueue] is an in-memory queue; a pod supplies a
 // durable one.
 //
-// The codec parts never log; only Handler and Sender do, and only through
-// the slog.Logger they are given.
+// The codec parts never log; only Handler, FetchHandler and Sender do,
+// and only through the slog.Logger they are given.
 package salmon

@@ -205,6 +205,9 @@ type SyncInbox struct {
 
 // Accept implements [Inbox].
 func (s *SyncInbox) Accept(ctx context.Context, in *Incoming) error {
+	if s.Receiver == nil {
+		return errors.New("salmon: SyncInbox without a Receiver") // temporary: 503
+	}
 	msg, err := s.Receiver.Receive(ctx, in)
 	switch {
 	case err == nil:

@@ -225,6 +225,9 @@ func (r *Receiver) ReceivePrivate(ctx context.Context, recipientGUID string, bod
 
 // Receive processes what the receive [Handler] accepted.
 func (r *Receiver) Receive(ctx context.Context, in *Incoming) (*Message, error) {
+	if in == nil {
+		return nil, ErrUnknownFormat
+	}
 	if in.Route == RoutePrivate {
 		return r.ReceivePrivate(ctx, in.RecipientGUID, in.Body)
 	}

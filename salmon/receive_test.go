@@ -151,3 +151,21 @@ func TestReceiverLookups(t *testing.T) {
 		t.Errorf("Category(nil) = %q", got)
 	}
 }
+
+// Nil arguments are errors, not panics.
+func TestNilArguments(t *testing.T) {
+	if _, err := (&salmon.Receiver{}).Receive(context.Background(), nil); salmon.Category(err) != "invalid_envelope" {
+		t.Errorf("Receive(nil) = %v", err)
+	}
+	if a := new(salmon.Sender).Send(context.Background(), nil); a.Outcome != salmon.Failed || a.Err == nil {
+		t.Errorf("Send(nil) = %+v", a)
+	}
+	if err := new(salmon.SyncInbox).Accept(context.Background(), &salmon.Incoming{}); err == nil || errors.Is(err, salmon.ErrRejected) {
+		t.Errorf("SyncInbox without Receiver: %v", err)
+	}
+	rec := post(&salmon.Handler{Inbox: new(salmon.SyncInbox)}, "/receive/public", magicenv.ContentType,
+		[]byte(`<me:env xmlns:me="http://salmon-protocol.org/ns/magic-env"/>`))
+	if rec.Code != 503 {
+		t.Errorf("handler with an empty SyncInbox: %d, want 503", rec.Code)
+	}
+}

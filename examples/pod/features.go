@@ -36,15 +36,7 @@ func (p *Pod) UpdateProfile(ctx context.Context, u *User, in ProfileInput) error
 	if err := pr.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errInvalid, err)
 	}
-	payload, err := entities.MarshalXML(pr)
-	if err != nil {
-		return err
-	}
-	pods, err := audiencePods(ctx, p.store.db, u.Username)
-	if err != nil {
-		return err
-	}
-	ds, err := salmon.PublicDeliveries(payload, u.ID, u.Key, pods, p.envOpts)
+	ds, err := p.toAudience(ctx, u, pr)
 	if err != nil {
 		return err
 	}
@@ -70,15 +62,7 @@ func (p *Pod) DeleteAccount(ctx context.Context, u *User, password string) error
 	if _, err := p.Login(ctx, u.Username, password); err != nil {
 		return err
 	}
-	payload, err := entities.MarshalXML(&entities.AccountDeletion{Author: u.ID})
-	if err != nil {
-		return err
-	}
-	pods, err := audiencePods(ctx, p.store.db, u.Username)
-	if err != nil {
-		return err
-	}
-	ds, err := salmon.PublicDeliveries(payload, u.ID, u.Key, pods, p.envOpts)
+	ds, err := p.toAudience(ctx, u, &entities.AccountDeletion{Author: u.ID})
 	if err != nil {
 		return err
 	}
@@ -416,4 +400,18 @@ func (s *Store) Conversation(ctx context.Context, u *User, guid string) (*Conver
 		c.Messages = append(c.Messages, m)
 	}
 	return &c, rows.Err()
+}
+
+// toAudience serializes an entity of u and builds its public deliveries,
+// signed once, to the pods of u's audience (followers).
+func (p *Pod) toAudience(ctx context.Context, u *User, e entities.Entity) ([]salmon.Delivery, error) {
+	payload, err := entities.MarshalXML(e)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := audiencePods(ctx, p.store.db, u.Username)
+	if err != nil {
+		return nil, err
+	}
+	return salmon.PublicDeliveries(payload, u.ID, u.Key, pods, p.envOpts)
 }
