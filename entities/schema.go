@@ -227,7 +227,7 @@ func setScalar(v reflect.Value, p *prop, text string, m *meta) bool {
 		return text != ""
 	case kTime:
 		t, ok := ParseTime(text)
-		f.Set(reflect.ValueOf(t))
+		*f.Addr().Interface().(*time.Time) = t // no boxing of t
 		return ok
 	case kBool:
 		b, ok := parseBool(text)

@@ -9,7 +9,6 @@ import (
 )
 
 var (
-	guidRE       = regexp.MustCompile(`^[0-9A-Za-z\-_@.:]{15,254}[0-9A-Za-z]$`)
 	diasporaIDRE = regexp.MustCompile(`^[\p{Ll}0-9\-._]+@(?:[\p{Ll}0-9\-]+(?:\.[\p{Ll}0-9\-]*)*|(?:[0-9]{1,3}\.){3}[0-9]{1,3}|\[(?:[0-9A-Fa-f]{0,4}:){0,7}[0-9A-Fa-f]{1,4}\])(?::[0-9]+)?$`)
 	timezoneRE   = regexp.MustCompile(`^[A-Za-z_-]{0,14}(/[A-Za-z_-]{0,14}){1,2}$`)
 	birthdayRE   = regexp.MustCompile(`[0-9]{4}-[0-9]{2}-[0-9]{2}`)
@@ -17,13 +16,68 @@ var (
 
 // ValidGUID reports whether s is a valid GUID: 16 to 255 characters out of
 // 0-9 A-Z a-z - _ @ . :, the last one alphanumeric.
-func ValidGUID(s string) bool { return guidRE.MatchString(s) }
+func ValidGUID(s string) bool {
+	// The same as guidRE.MatchString(s) (FuzzValidators holds the two
+	// together), without the regexp machine.
+	if len(s) < 16 || len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case c == '-' || c == '_' || c == '@' || c == '.' || c == ':':
+			if i == len(s)-1 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // ValidDiasporaID reports whether s is a valid diaspora* ID
 // (username@host[:port], lowercase, at most 255 characters), with the
 // reference's grammar.
 func ValidDiasporaID(s string) bool {
-	return len(s) <= 255 && runeLen(s) <= 255 && diasporaIDRE.MatchString(s)
+	if len(s) > 255 {
+		return false
+	}
+	if plainDiasporaID(s) {
+		return true
+	}
+	return runeLen(s) <= 255 && diasporaIDRE.MatchString(s)
+}
+
+// plainDiasporaID recognises, without the regexp machine, the IDs that
+// are in use: ASCII user@host[:port] with a host name (no IP literal).
+// Every string it accepts matches diasporaIDRE (FuzzValidators checks
+// it); the others go to the regexp.
+func plainDiasporaID(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 {
+		return false
+	}
+	for i := 0; i < at; i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	host, port, hasPort := strings.Cut(s[at+1:], ":")
+	if host == "" || host[0] == '.' || (hasPort && port == "") {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if c := port[i]; c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // checker collects the first broken rule of one entity.
@@ -118,7 +172,7 @@ func (c *checker) nested(prop string, e Entity) {
 	}
 }
 
-func check(e hasMeta) *checker { return &checker{entity: e.Type(), m: e.m()} }
+func check(e hasMeta) checker { return checker{entity: e.Type(), m: e.m()} }
 
 // Validate implements [Entity].
 func (e *StatusMessage) Validate() error {

@@ -79,6 +79,15 @@ func parseTree(data []byte, o *Options) (*node, error) {
 	if len(data) > o.maxSize() {
 		return nil, &LimitError{Limit: "size", Max: o.maxSize()}
 	}
+	if root, ok := fastTree(data, o.maxDepth(), o.maxElements()); ok {
+		return root, nil
+	}
+	return slowTree(data, o)
+}
+
+// slowTree is parseTree on encoding/xml, for every document: fastTree
+// only takes the common shape and leaves the rest to it.
+func slowTree(data []byte, o *Options) (*node, error) {
 	// A UTF-8 byte order mark carries no information.
 	body := bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
 	skew := int64(len(data) - len(body))

@@ -54,6 +54,9 @@ func Detect(body []byte, contentType string) Format {
 		}
 		return FormatUnknown
 	}
+	if envelopeRoot(trimmed) {
+		return FormatMagicEnvelope
+	}
 	space, local, children := rootElement(trimmed)
 	switch {
 	case space == magicenv.Namespace && local == "env":
@@ -95,6 +98,22 @@ func hasMember(b []byte, name string) bool {
 		}
 	}
 	return false
+}
+
+// envelopeRoot recognises, without an XML decoder, the start of a Magic
+// Envelope as senders write it: an optional XML declaration, the me:env
+// start tag with its namespace declaration, and white space before the
+// start tag of the first child. rootElement reads any such body as an
+// me:env in the envelope namespace too (FuzzDetect checks it); bodies of
+// every other shape go to rootElement.
+func envelopeRoot(b []byte) bool {
+	b, _ = bytes.CutPrefix(b, []byte(`<?xml version="1.0" encoding="UTF-8"?>`))
+	b, ok := bytes.CutPrefix(bytes.TrimLeft(b, " \t\r\n"), []byte(`<me:env xmlns:me="`+magicenv.Namespace+`">`))
+	if !ok {
+		return false
+	}
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) >= 2 && b[0] == '<' && ('a' <= b[1] && b[1] <= 'z' || 'A' <= b[1] && b[1] <= 'Z')
 }
 
 // rootElement reads the root element's namespace and local name, and the

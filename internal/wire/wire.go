@@ -19,6 +19,50 @@ import (
 // mixed), padding optional, and nothing else: no white space, no stray
 // characters, no non-zero padding bits.
 func DecodeStrict(s string) ([]byte, bool) {
+	std, url := false, false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '+', '/':
+			std = true
+		case '-', '_':
+			url = true
+		case '\r', '\n':
+			// base64.Decode skips CR and LF; the reference does not.
+			return nil, false
+		}
+	}
+	padded := strings.HasSuffix(s, "=") || len(s)%4 == 0
+	var enc *base64.Encoding
+	switch {
+	case std && url:
+		return decodeMixed(s)
+	case url && padded:
+		enc = strictURL
+	case url:
+		enc = strictRawURL
+	case padded:
+		enc = strictStd
+	default:
+		enc = strictRawStd
+	}
+	b, err := enc.DecodeString(s)
+	if err != nil {
+		return nil, false
+	}
+	return b, true
+}
+
+// The strict encodings of DecodeStrict (Strict copies the encoding).
+var (
+	strictStd    = base64.StdEncoding.Strict()
+	strictRawStd = base64.RawStdEncoding.Strict()
+	strictURL    = base64.URLEncoding.Strict()
+	strictRawURL = base64.RawURLEncoding.Strict()
+)
+
+// decodeMixed is DecodeStrict for text that mixes both alphabets and holds
+// no CR or LF.
+func decodeMixed(s string) ([]byte, bool) {
 	if !strings.HasSuffix(s, "=") && len(s)%4 != 0 {
 		s += strings.Repeat("=", 4-len(s)%4)
 	}
@@ -28,13 +72,10 @@ func DecodeStrict(s string) ([]byte, bool) {
 			return '+'
 		case '_':
 			return '/'
-		case '\r', '\n':
-			// base64.Decode skips CR and LF; the reference does not.
-			return '!'
 		}
 		return r
 	}, s)
-	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	b, err := strictStd.DecodeString(s)
 	if err != nil {
 		return nil, false
 	}
