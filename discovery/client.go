@@ -30,8 +30,8 @@ const (
 )
 
 // Client looks up diaspora* people. Its zero value is ready to use and
-// safe: https only, reserved addresses refused at dial time, at most
-// [MaxRedirects] redirects, no proxy from the environment, bodies capped
+// safe: https only, port 443 only, reserved addresses refused at dial
+// time, at most [MaxRedirects] redirects, no proxy from the environment, bodies capped
 // at [DefaultMaxBodyBytes] and requests at [DefaultTimeout]. A Client is
 // safe for concurrent use; do not copy it after first use.
 type Client struct {
@@ -66,8 +66,28 @@ type Client struct {
 
 	// AllowedAddrs are addresses the built-in dialer may connect to even
 	// though they are reserved (loopback, private, ...). A zero port
-	// matches any port. For tests and development only.
+	// matches any port. For tests and development only. An address on
+	// this list may be dialled on its own port (any port if that is 0)
+	// whatever AllowedPorts says.
 	AllowedAddrs []netip.AddrPort
+
+	// AllowedPorts is the port policy: the TCP ports the client connects
+	// to, checked on every URL (every redirect hop included) before any
+	// name is resolved, and again on every address dialled. Empty means
+	// DefaultPort (443), plus DefaultHTTPPort (80) when AllowHTTP is set.
+	// A 0 entry admits every port (development only). A URL naming a host
+	// by name on a port outside this list still passes the URL check when
+	// an AllowedAddrs entry admits that port; the dial then admits only
+	// that entry's address. A refused URL wraps ErrBlockedURL, a refused
+	// dial ErrBlockedAddress.
+	AllowedPorts []uint16
+
+	// Resolver resolves host names for the built-in dialer; nil means
+	// net.DefaultResolver. Whatever it answers, and however the answer
+	// changes between queries (DNS rebinding), every address is checked
+	// when it is dialled. Mostly for tests; it has no effect with a
+	// caller-supplied HTTPClient.
+	Resolver *net.Resolver
 
 	// TLSClientConfig configures TLS of the built-in transport; nil means
 	// the defaults (system roots, full verification).
@@ -125,7 +145,7 @@ func (c *Client) httpClient() *http.Client {
 		if c.HTTPClient != nil {
 			hc = *c.HTTPClient
 		} else {
-			d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: c.dialControl}
+			d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: c.dialControl, Resolver: c.Resolver}
 			hc.Transport = &http.Transport{
 				Proxy:                  nil,
 				DialContext:            d.DialContext,

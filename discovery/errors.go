@@ -48,12 +48,13 @@ var (
 
 	// ErrBlockedAddress means the client refused to connect to an address
 	// in a reserved range (loopback, private, link-local, CGNAT, unique
-	// local, IPv4-mapped, ...). No connection was made.
+	// local, IPv4-mapped, ...), or to a port outside [Client.AllowedPorts]
+	// once a host name was resolved. No connection was made.
 	ErrBlockedAddress = errors.New("discovery: address not allowed")
 
 	// ErrBlockedURL means a URL the client refused to fetch: a scheme other
 	// than https (or http with [Client.AllowHTTP]), user information, an
-	// over-long URL, or no host.
+	// over-long URL, no host, or a port outside [Client.AllowedPorts].
 	ErrBlockedURL = errors.New("discovery: URL not allowed")
 
 	// ErrTooManyRedirects means a GET was redirected more than

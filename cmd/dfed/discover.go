@@ -72,7 +72,8 @@ func discover(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0),
 			netip.AddrPortFrom(netip.MustParseAddr("::1"), 0),
 		}
-		fmt.Fprintln(stderr, "dfed: --insecure-dev: plain http and loopback allowed; do not trust keys found this way")
+		c.AllowedPorts = []uint16{0} // dev pods listen on any port
+		fmt.Fprintln(stderr, "dfed: --insecure-dev: plain http, loopback and any port allowed; do not trust keys found this way")
 	}
 	if *trace {
 		c.Logger = slog.New(&traceHandler{w: stderr, mu: new(sync.Mutex)})

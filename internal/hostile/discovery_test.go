@@ -52,6 +52,9 @@ type fakePod struct {
 	scheme   string
 	requests atomic.Int64
 	subst    func([]byte) []byte
+	// canaryPort is admitted by the client's port policy, so that the
+	// canary's address is what the guard refuses.
+	canaryPort uint16
 }
 
 var (
@@ -114,7 +117,10 @@ func newFakePod(t *testing.T, m Meta, v Variant, useTLS bool, can *canary) *fake
 	t.Cleanup(p.srv.Close)
 	p.host = p.srv.Listener.Addr().String()
 	_, canaryPort, _ := net.SplitHostPort(can.addr())
-	rep := strings.NewReplacer("{{POD}}", p.host, "{{CANARY}}", can.addr(), "{{CANARY_PORT}}", canaryPort, "{{SCHEME}}", p.scheme)
+	cp, _ := strconv.ParseUint(canaryPort, 10, 16)
+	p.canaryPort = uint16(cp)
+	_, podPort, _ := net.SplitHostPort(p.host)
+	rep := strings.NewReplacer("{{POD}}", p.host, "{{CANARY}}", can.addr(), "{{CANARY_PORT}}", canaryPort, "{{POD_PORT}}", podPort, "{{SCHEME}}", p.scheme)
 	p.subst = func(b []byte) []byte { return []byte(rep.Replace(string(b))) }
 	key, err := os.ReadFile(filepath.Join(filepath.Dir(manifestPath), "keys", "alice.pub.pem"))
 	if err != nil {
@@ -195,6 +201,7 @@ func (p *fakePod) client(v Variant, useTLS bool) *discovery.Client {
 	c := &discovery.Client{
 		AllowHTTP:    !useTLS,
 		AllowedAddrs: []netip.AddrPort{netip.MustParseAddrPort(p.host)},
+		AllowedPorts: []uint16{80, 443, p.canaryPort},
 		Timeout:      5 * time.Second,
 	}
 	if v.has("timeout_1s") {
@@ -261,8 +268,35 @@ func replayDiscovery(t *testing.T, m Meta, v Variant) {
 			t.Errorf("stored key replaced (%v)", gerr)
 		}
 	default:
+		var dns *testDNS
+		var host string
+		if v.has("test_dns") {
+			dns = newTestDNS(t)
+			client.Resolver = dns.resolver()
+			host = hostOnly(id)
+			if v.has("dns_preflight") {
+				// What a resolve-then-check guard would see: a public
+				// address. The client's own dial resolves again.
+				addrs, perr := client.Resolver.LookupNetIP(ctxT(t), "ip4", host)
+				if perr != nil || len(addrs) != 1 || addrs[0] != rebindPublic {
+					t.Fatalf("pre-flight resolution of %s = %v, %v; want %v", host, addrs, perr, rebindPublic)
+				}
+			}
+		}
 		r := &discovery.Resolver{Client: client, Cache: cache}
 		person, err = r.Person(ctxT(t), id)
+		if dns != nil {
+			want := 1
+			if v.has("dns_preflight") {
+				want = 2
+			}
+			if n := dns.queries(host); n < want {
+				t.Errorf("the test DNS server saw %d A queries for %s, want ≥ %d: the dial did not resolve through it", n, host, want)
+			}
+			if len(v.AllowedOutbound) > 0 && p.requests.Load() == 0 {
+				t.Error("control: the fake pod saw no request through the test DNS server")
+			}
+		}
 		checkErr(t, v, err, discoveryCategory)
 		if err == nil {
 			alice := privateKey(t, alice).PublicKey

@@ -50,7 +50,7 @@ func buildDiscoveryCases(t *testing.T, newCase func(id, name string, threats []s
 	c.add(v, "json", []byte(jrd("acct:alice@{{POD}}", hcard, seed)))
 
 	c = newCase("DI-02", "private-targets", []string{"T5"},
-		"The canary listens on 127.0.0.1; the client may only dial the fake pod's exact address. DNS rebinding (public first, then 127.0.0.1) is not replayed: it needs a controllable resolver; the guard checks the dialled address, which covers it by construction.")
+		"The canary listens on 127.0.0.1; the client may only dial the fake pod's exact address, and its port policy admits 80, 443 and the canary's port, so that the address (not the port) is what is refused. Variants with the option test_dns resolve names through a loopback DNS server of the test (discovery.Client.Resolver): loopback.dns.test answers 127.0.0.1; rebind.dns.test answers a public address (93.184.215.14) to its first A query and 127.0.0.1 to every later one, and the replay spends that first answer on a resolve-then-check pre-flight (option dns_preflight, asserting it saw the public address), so the client's own dial gets 127.0.0.1; pod.dns.test answers 127.0.0.1, where the fake pod's exact address is allowed (control: the DNS path reaches the pod, which does not know that name: not_found). The replay asserts that the dial resolved through the test server (A queries counted).")
 	for _, id := range []struct{ name, id, cat, sentinel string }{
 		{"loopback_canary", "alice@{{CANARY}}", "blocked", "discovery.ErrBlockedAddress"},
 		{"ipv6_loopback", "alice@[::1]:{{CANARY_PORT}}", "blocked", "discovery.ErrBlockedAddress"},
@@ -62,18 +62,26 @@ func buildDiscoveryCases(t *testing.T, newCase func(id, name string, threats []s
 		c.add(Variant{Name: id.name, Entry: "discovery_lookup", LookupID: id.id, Templated: true, ExpectCategory: id.cat, ExpectSentinel: id.sentinel,
 			AllowedOutbound: []string{}}, "", nil)
 	}
+	c.add(Variant{Name: "name_resolving_to_loopback", Entry: "discovery_lookup", LookupID: "alice@loopback.dns.test:{{CANARY_PORT}}", Templated: true,
+		Options: []string{"test_dns"}, ExpectCategory: "blocked", ExpectSentinel: "discovery.ErrBlockedAddress", AllowedOutbound: []string{}}, "", nil)
+	c.add(Variant{Name: "dns_rebinding_public_then_loopback", Entry: "discovery_lookup", LookupID: "alice@rebind.dns.test:{{CANARY_PORT}}", Templated: true,
+		Options: []string{"test_dns", "dns_preflight"}, ExpectCategory: "blocked", ExpectSentinel: "discovery.ErrBlockedAddress", AllowedOutbound: []string{}}, "", nil)
+	c.add(Variant{Name: "control_name_resolving_to_fake_pod", Entry: "discovery_lookup", LookupID: "alice@pod.dns.test:{{POD_PORT}}", Templated: true,
+		Options: []string{"test_dns", "no_host_meta_fallback"}, ExpectCategory: "not_found", ExpectSentinel: "discovery.ErrNotFound", AllowedOutbound: []string{"the fake pod"},
+		Notes: "control: resolved through the test DNS server to the fake pod's allowed address; the pod answers 404 for a name it does not serve"}, "", nil)
 	v = lookup("control_fake_pod", "", "", nil)
 	v.Positive = true
 	c.add(v, "", nil)
 
 	c = newCase("DI-03", "hostile-links-and-redirects", []string{"T5"},
-		"JRDs whose hCard link is hostile, and redirects. Variants with the option tls use an https fake pod and a client without AllowHTTP, so that http:// is a downgrade.")
+		"JRDs whose hCard link is hostile, and redirects. Variants with the option tls use an https fake pod and a client without AllowHTTP, so that http:// is a downgrade. The client's port policy admits 80, 443 and the canary's port (and the fake pod's exact address); port 8443 on a name is refused before the name is resolved (pod.invalid never resolves, so reaching the resolver would be a network error, not ErrBlockedURL).")
 	for _, l := range []struct{ name, href, cat, sentinel string }{
 		{"hcard_file_url", "file:///etc/passwd", "validation", "discovery.ErrValidation"},
 		{"hcard_gopher_url", "gopher://{{CANARY}}/", "blocked", "discovery.ErrBlockedURL"},
 		{"hcard_userinfo", "{{SCHEME}}://user:pw@{{POD}}/hcard/users/" + aliceGUID, "blocked", "discovery.ErrBlockedURL"},
 		{"hcard_4kib_url", "{{SCHEME}}://{{POD}}/hcard/users/" + strings.Repeat("a", 4096), "blocked", "discovery.ErrBlockedURL"},
 		{"hcard_internal_host", "{{SCHEME}}://{{CANARY}}/hcard/users/" + aliceGUID, "blocked", "discovery.ErrBlockedAddress"},
+		{"hcard_port_not_allowed", "{{SCHEME}}://pod.invalid:8443/hcard/users/" + aliceGUID, "blocked", "discovery.ErrBlockedURL"},
 	} {
 		c.add(lookup(l.name, l.cat, l.sentinel, fileServe(l.name)), "json", []byte(jrd("acct:alice@{{POD}}", l.href, seed)))
 	}
@@ -81,6 +89,7 @@ func buildDiscoveryCases(t *testing.T, newCase func(id, name string, threats []s
 	v.Options = []string{"tls"}
 	c.add(v, "json", []byte(jrd("acct:alice@{{POD}}", "http://{{POD}}/hcard/users/"+aliceGUID, seed)))
 	c.add(lookup("webfinger_redirect_to_canary", "blocked", "discovery.ErrBlockedAddress", map[string]string{jrdPath: "redirect:http://{{CANARY}}/", hmPath: noMeta}), "", nil)
+	c.add(lookup("webfinger_redirect_to_port_not_allowed", "blocked", "discovery.ErrBlockedURL", map[string]string{jrdPath: "redirect:{{SCHEME}}://pod.invalid:8443/", hmPath: noMeta}), "", nil)
 	c.add(lookup("four_hop_redirect_chain", "", "discovery.ErrTooManyRedirects", map[string]string{
 		jrdPath: "redirect:{{SCHEME}}://{{POD}}/r1", "/r1": "redirect:{{SCHEME}}://{{POD}}/r2", "/r2": "redirect:{{SCHEME}}://{{POD}}/r3",
 		"/r3": "redirect:{{SCHEME}}://{{POD}}/r4", "/r4": "redirect:{{SCHEME}}://{{POD}}/.well-known/webfinger", hmPath: noMeta}), "", nil)
