@@ -120,6 +120,7 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 	p.disc = &discovery.Client{UserAgent: "go-diaspora-pod/0.1", Logger: p.log, AllowHTTP: cfg.Dev}
 	if cfg.Dev {
 		p.disc.AllowedAddrs = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0"), netip.MustParseAddrPort("[::1]:0")}
+		p.disc.AllowedPorts = []uint16{0} // dev pods listen on any port (LIMITS.md, Addresses)
 	}
 	p.resolver = &discovery.Resolver{Client: p.disc, Cache: personCache{st}}
 	p.receiver = &salmon.Receiver{Keys: magicenv.KeyResolverFunc(p.publicKey), Entities: entityStore{st},
