@@ -1,74 +1,154 @@
-// Package rsaverify checks RSASSA-PKCS1-v1_5 SHA-256 signatures faster
-// than crypto/rsa for large keys. Verification handles public data only
-// (the key, the message, the signature), so it may run in variable time;
-// crypto/rsa's constant-time arithmetic is needed for private keys, not
-// here. The signature representative is raised to the public exponent
-// with math/big, and the result is compared with the complete encoding
-// the signer must have produced (PKCS#1 v1.5 EMSA, RFC 8017 §9.2) — the
-// padding is never parsed.
+// Package rsaverify checks RSASSA-PKCS1-v1_5 SHA-256 signatures
+// (RFC 8017 §8.2.2) faster than crypto/rsa for keys above 2048 bits.
 //
-// Verify picks this path only where it is faster than crypto/rsa: keys
-// above 2048 bits in standard builds, never in BoringCrypto builds (see
-// boring.go), whose crypto/rsa is faster still.
+// Verification handles public data only (the key, the message, the
+// signature), so it runs in variable time; crypto/rsa's constant-time
+// arithmetic protects private keys and is not needed here.
+//
+// # Design
+//
+// The signature representative s is raised to the public exponent with
+// Montgomery arithmetic over 64-bit words, R = 2^(64·words):
+//
+//   - Per key, −n⁻¹ mod 2⁶⁴ (Newton's iteration) and R² mod n (one long
+//     division) are computed once and cached (see precomputed): a
+//     bounded map keyed by a weak pointer to the *rsa.PublicKey, whose
+//     entry a runtime cleanup removes when the key is collected. The
+//     cached copy of N and E is compared with the key on every call, so
+//     a key mutated after use is recomputed, never trusted.
+//   - s is brought into Montgomery form by one multiplication by R², raised
+//     by left-to-right binary exponentiation (65537: 16 squarings and one
+//     multiplication) and brought back by one reduction.
+//   - A product is computed in full (schoolbook; a square computes each
+//     cross product once, doubles and adds the diagonal), then reduced
+//     word by word (Montgomery reduction).
+//   - The one inner loop, z += x·y over words, is amd64 assembly
+//     (MULX/ADCX/ADOX when the CPU has BMI2 and ADX, MULQ/ADCQ
+//     otherwise) and math/bits Go elsewhere or with the purego tag.
+//
+// The result is compared with the complete encoding the signer must have
+// produced (EMSA-PKCS1-v1_5, RFC 8017 §9.2: 00 01 FF…FF 00 DigestInfo
+// hash), built from the digest: the padding is never parsed. Every
+// precondition of crypto/rsa is kept: s ≥ n, a signature of the wrong
+// length and a digest of the wrong size are refused.
+//
+// VerifySHA256 uses this path only where it is faster than crypto/rsa:
+// keys above 2048 bits in standard builds, never in BoringCrypto builds
+// (see boring.go), whose crypto/rsa is faster still. Keys crypto/rsa
+// refuses (an even or non-positive modulus, an even, small or too large
+// exponent) are handed to crypto/rsa, which refuses them. The tests and
+// a differential fuzz target hold this path to crypto/rsa.
 package rsaverify
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
-	"math/big"
 )
 
-// ErrVerification is returned for every signature that does not verify.
+// ErrVerification is returned for every signature that does not verify,
+// whatever the reason: failures are deliberately not told apart.
 var ErrVerification = errors.New("rsaverify: verification error")
 
 // sha256Prefix is the DER DigestInfo header for SHA-256 (RFC 8017 §9.2 note 1).
 var sha256Prefix = []byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
 
-// fastBits is the smallest key size at which the math/big path is used.
+// fastBits is the smallest key size at which the Montgomery path is used.
 const fastBits = 2049
 
+// stackWords is the largest modulus, in words, whose scratch space lives
+// on the stack (8192 bits).
+const stackWords = 128
+
 // VerifySHA256 verifies sig over the SHA-256 digest hashed with pub,
-// like rsa.VerifyPKCS1v15(pub, crypto.SHA256, hashed, sig).
+// like rsa.VerifyPKCS1v15(pub, crypto.SHA256, hashed, sig), and returns
+// nil or ErrVerification. It is safe for concurrent use.
 func VerifySHA256(pub *rsa.PublicKey, hashed, sig []byte) error {
 	if pub == nil || pub.N == nil {
 		return ErrVerification
 	}
-	if !useFast || pub.N.BitLen() < fastBits {
-		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, hashed, sig)
+	if !useFast || pub.N.BitLen() < fastBits || !supported(pub) {
+		if rsa.VerifyPKCS1v15(pub, crypto.SHA256, hashed, sig) != nil {
+			return ErrVerification
+		}
+		return nil
 	}
-	return verifyBig(pub, hashed, sig)
+	k := (pub.N.BitLen() + 7) / 8
+	if len(hashed) != sha256.Size || len(sig) != k {
+		return ErrVerification
+	}
+	return verifyMont(precomputed(pub), hashed, sig)
 }
 
-// verifyBig is the math/big path, exported to the tests through
-// VerifySHA256 and the differential fuzz target.
-func verifyBig(pub *rsa.PublicKey, hashed, sig []byte) error {
-	k := (pub.N.BitLen() + 7) / 8
-	// Same preconditions as crypto/rsa: a usable exponent, the exact
-	// signature length, a digest of the right size, s < n.
-	if pub.E < 2 || len(sig) != k || len(hashed) != sha256.Size || k < len(sha256Prefix)+sha256.Size+11 {
+// supported reports whether the Montgomery path handles pub: a positive
+// odd modulus and an odd exponent in crypto/rsa's range [3, 2³¹−1].
+func supported(pub *rsa.PublicKey) bool {
+	return pub.N.Sign() > 0 && pub.N.Bit(0) == 1 && pub.E >= 3 && pub.E&1 == 1 && pub.E <= 1<<31-1
+}
+
+// verifyMont checks sig (exactly mk.k bytes) over the 32-byte digest
+// hashed.
+func verifyMont(mk *montKey, hashed, sig []byte) error {
+	l := len(mk.n)
+	var stack [5 * stackWords]uint64
+	var buf []uint64
+	if l <= stackWords {
+		buf = stack[:5*l]
+	} else {
+		buf = make([]uint64, 5*l)
+	}
+	s, b, a, t := buf[:l], buf[l:2*l], buf[2*l:3*l], buf[3*l:5*l]
+	fromBytes(s, sig)
+	if !less(s, mk.n) {
 		return ErrVerification
 	}
-	s := new(big.Int).SetBytes(sig)
-	if s.Cmp(pub.N) >= 0 {
-		return ErrVerification
-	}
-	m := new(big.Int).Exp(s, big.NewInt(int64(pub.E)), pub.N)
-	em := make([]byte, k)
-	m.FillBytes(em)
-	// The expected encoding: 00 01 FF..FF 00 || DigestInfo || hash.
-	want := make([]byte, k)
-	want[1] = 0x01
-	tLen := len(sha256Prefix) + sha256.Size
-	for i := 2; i < k-tLen-1; i++ {
-		want[i] = 0xff
-	}
-	copy(want[k-tLen:], sha256Prefix)
-	copy(want[k-sha256.Size:], hashed)
-	if !bytes.Equal(em, want) {
+	mk.exp(s, s, t, b, a)
+	if !isEncoding(s, mk.k, hashed) {
 		return ErrVerification
 	}
 	return nil
+}
+
+// fromBytes sets the words w to the big-endian number b (at most 8·len(w) bytes).
+func fromBytes(w []uint64, b []byte) {
+	clear(w)
+	for i, j := 0, len(b)-1; j >= 0; i, j = i+1, j-1 {
+		w[i/8] |= uint64(b[j]) << (8 * (i % 8))
+	}
+}
+
+// isEncoding reports whether m (little-endian words) equals the
+// k-byte EMSA-PKCS1-v1_5 encoding of the SHA-256 digest hashed:
+// 00 01 FF…FF 00 || DigestInfo prefix || hashed. Every byte is
+// compared; nothing is parsed.
+func isEncoding(m []uint64, k int, hashed []byte) bool {
+	tLen := len(sha256Prefix) + sha256.Size
+	if len(hashed) != sha256.Size || k < tLen+11 || 8*len(m) < k {
+		return false
+	}
+	var diff uint64
+	for i := k; i < 8*len(m); i++ { // bytes above the encoding are zero
+		diff |= m[i/8] >> (8 * (i % 8)) & 0xff
+	}
+	for j := range k { // j counts from the most significant byte
+		var want byte
+		switch {
+		case j == 0:
+			want = 0x00
+		case j == 1:
+			want = 0x01
+		case j < k-tLen-1:
+			want = 0xff
+		case j == k-tLen-1:
+			want = 0x00
+		case j < k-sha256.Size:
+			want = sha256Prefix[j-(k-tLen)]
+		default:
+			want = hashed[j-(k-sha256.Size)]
+		}
+		i := k - 1 - j
+		diff |= (m[i/8]>>(8*(i%8)))&0xff ^ uint64(want)
+	}
+	return diff == 0
 }
