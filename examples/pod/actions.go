@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/rsa"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -127,7 +129,7 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 				pods = appendOnce(pods, normPod(per.PodURL))
 			}
 		}
-		if ds, err = salmon.PublicDeliveries(payload, u.ID, u.Key, pods, p.envOpts); err != nil {
+		if ds, err = salmon.PublicDeliveries(payload, u.ID, p.signer(u.Key), pods, p.envOpts); err != nil {
 			return nil, err
 		}
 	} else {
@@ -139,7 +141,7 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 			return nil, err
 		}
 		localRecipients, remoteRecipients = locals, remote
-		if ds, err = salmon.PrivateDeliveries(payload, u.ID, u.Key, recipients, p.envOpts); err != nil {
+		if ds, err = salmon.PrivateDeliveries(payload, u.ID, p.signer(u.Key), recipients, p.envOpts); err != nil {
 			return nil, err
 		}
 	}
@@ -171,6 +173,12 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 	}
 	notify(p.queue.wake)
 	return p.store.PostView(ctx, u, sm.GUID)
+}
+
+// signer is a local user's key, counted in p.signatures when it signs an
+// envelope.
+func (p *Pod) signer(k *rsa.PrivateKey) crypto.Signer {
+	return countingSigner{key: k, n: &p.signatures}
 }
 
 func appendOnce(list []string, s string) []string {
@@ -229,7 +237,7 @@ func (p *Pod) localPostDeliveries(ctx context.Context, q queryRower, post *postR
 	if err != nil {
 		return nil, err
 	}
-	env, err := p.envOpts.Sign(payload, root.ID, root.Key)
+	env, err := p.envOpts.Sign(payload, root.ID, p.signer(root.Key))
 	if err != nil {
 		return nil, err
 	}

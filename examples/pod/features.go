@@ -127,7 +127,7 @@ func (p *Pod) Reshare(ctx context.Context, u *User, rootGUID string) (*PostView,
 			pods = appendOnce(pods, per.PodURL)
 		}
 	}
-	ds, err := salmon.PublicDeliveries(payload, u.ID, u.Key, pods, p.envOpts)
+	ds, err := salmon.PublicDeliveries(payload, u.ID, p.signer(u.Key), pods, p.envOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -413,5 +413,5 @@ func (p *Pod) toAudience(ctx context.Context, u *User, e entities.Entity) ([]sal
 	if err != nil {
 		return nil, err
 	}
-	return salmon.PublicDeliveries(payload, u.ID, u.Key, pods, p.envOpts)
+	return salmon.PublicDeliveries(payload, u.ID, p.signer(u.Key), pods, p.envOpts)
 }

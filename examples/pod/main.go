@@ -11,6 +11,8 @@
 //	pod user suspend|unsuspend NAME  suspend or reinstate a local account
 //	pod admin block|unblock HOST     stop or resume federating with a pod (host[:port])
 //	pod admin health                 delivery health per pod (JSON)
+//	pod load [load flags]            receive benchmark on loopback (see below)
+//	pod load fanout [fanout flags]   one public post to many loopback pods
 //
 // Flags (and environment variables): --addr (POD_ADDR), --url (POD_URL),
 // --data (POD_DATA), --key-bits (POD_KEY_BITS), --dev (POD_DEV=1),
@@ -21,6 +23,22 @@
 // stdin).
 // Use the same --url (or --addr) for user add and for serving: it is the
 // domain of the diaspora* IDs.
+//
+// The load command runs a pod in this process, with its durable store in a
+// temporary directory (or --dir), and measures it on loopback. pod load
+// generates --senders remote accounts with --key-bits keys (2048), serves
+// their WebFinger and hCard documents so that the pod discovers their keys,
+// signs --messages public envelopes of about --size bytes (plus a --dup
+// fraction sent twice) before the clock starts, then posts them to
+// /receive/public from all senders at once. It prints accepted/s, the
+// p50/p90/p99/max time to 202, the drain time (last answer to empty inbox),
+// the answers by status and the stored GUIDs, and fails when an accepted
+// GUID is not stored exactly once. pod load fanout --pods N gives a local
+// user a follower on each of N loopback receivers that verify what they
+// get, creates one public post, and prints the signatures made, the
+// deliveries per receiver, the peak heap and the sender's concurrency;
+// it fails unless every receiver got exactly one valid delivery of a body
+// signed once. Both take --cpuprofile FILE.
 //
 // Federation routes: /.well-known/host-meta, /.well-known/webfinger,
 // /hcard/users/{guid}, /.well-known/nodeinfo, /nodeinfo/2.1,
@@ -126,6 +144,9 @@ func (o *options) config(logger *slog.Logger) Config {
 // run parses the command line; flags may come before or after the
 // subcommand's arguments.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "load" {
+		return runLoad(ctx, args[1:], stdout, stderr)
+	}
 	var o options
 	fs := newFlags(&o, stderr)
 	var pos []string

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-diaspora/federation/discovery"
@@ -82,6 +83,10 @@ type Pod struct {
 	// blocked holds the IDs of deliveries whose last attempt the SSRF
 	// guard refused (set by the sender's OnAttempt, read by the queue).
 	blocked sync.Map
+
+	// signatures counts the envelope signatures made with local users'
+	// keys (see Pod.signer).
+	signatures atomic.Int64
 }
 
 // NewPod opens the store in cfg.DataDir and wires the SDK's parts.

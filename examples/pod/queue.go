@@ -35,7 +35,8 @@ type InboxItem struct {
 }
 
 // storeInbox is the salmon.Inbox of the pod: it writes the raw body to the
-// inbox table (committed, fsynced) before the handler answers 202.
+// inbox table (committed, fsynced, in a group commit with the bodies of
+// concurrent requests) before the handler answers 202.
 type storeInbox struct {
 	s    *Store
 	wake func()
@@ -55,7 +56,7 @@ func (in storeInbox) Accept(ctx context.Context, m *salmon.Incoming) error {
 		if env, err := magicenv.Parse(m.Body); err == nil {
 			if author, err := env.Author(); err == nil {
 				if _, host, ok := strings.Cut(author, "@"); ok {
-					if b, err := in.s.Blocked(ctx, strings.ToLower(host)); err != nil {
+					if b, err := in.s.blockedCached(ctx, strings.ToLower(host)); err != nil {
 						return err
 					} else if b {
 						return salmon.ErrRejected
@@ -72,8 +73,8 @@ func (in storeInbox) Accept(ctx context.Context, m *salmon.Incoming) error {
 	if m.ReceivedAt.IsZero() {
 		t = now()
 	}
-	_, err := in.s.db.ExecContext(ctx, `INSERT INTO inbox (route, recipient_guid, format, content_type, body, remote_addr, received_at, next_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, route, m.RecipientGUID, string(m.Format), m.ContentType, m.Body, m.RemoteAddr, t, t)
+	err := in.s.inbox.write(ctx, inboxRow{route: route, recipientGUID: m.RecipientGUID, format: string(m.Format),
+		contentType: m.ContentType, body: m.Body, remoteAddr: m.RemoteAddr, receivedAt: t})
 	if err == nil && in.wake != nil {
 		in.wake()
 	}
@@ -96,6 +97,8 @@ const inboxBatch = 32
 // ClaimInboxBatch leases up to n due inbox rows in one transaction, the
 // oldest first, or returns errNotFound.
 func (s *Store) ClaimInboxBatch(ctx context.Context, n int) ([]*InboxItem, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	t := now()
 	rows, err := s.db.QueryContext(ctx, `UPDATE inbox SET lease_until = ?
 		WHERE id IN (SELECT id FROM inbox WHERE state = 'pending' AND next_at <= ? AND lease_until <= ? ORDER BY next_at, id LIMIT ?)
@@ -146,19 +149,19 @@ func inboxDone(ctx context.Context, tx *sql.Tx, id int64) error {
 // PurgeDeadInbox deletes refused bodies kept longer than the forensics
 // window.
 func (s *Store) PurgeDeadInbox(ctx context.Context, olderThan time.Duration) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM inbox WHERE state = 'dead' AND received_at < ?`, time.Now().Add(-olderThan).UnixMilli())
+	_, err := s.exec(ctx, `DELETE FROM inbox WHERE state = 'dead' AND received_at < ?`, time.Now().Add(-olderThan).UnixMilli())
 	return err
 }
 
 // InboxDead keeps a refused body for forensics with the error category.
 func (s *Store) InboxDead(ctx context.Context, id int64, category string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE inbox SET state = 'dead', error = ?, lease_until = 0 WHERE id = ?`, category, id)
+	_, err := s.exec(ctx, `UPDATE inbox SET state = 'dead', error = ?, lease_until = 0 WHERE id = ?`, category, id)
 	return err
 }
 
 // InboxRetry puts a row back for a later attempt.
 func (s *Store) InboxRetry(ctx context.Context, id int64, attempts int, due time.Time, reason string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE inbox SET attempts = ?, next_at = ?, lease_until = 0, error = ? WHERE id = ?`,
+	_, err := s.exec(ctx, `UPDATE inbox SET attempts = ?, next_at = ?, lease_until = 0, error = ? WHERE id = ?`,
 		attempts, due.UnixMilli(), reason, id)
 	return err
 }
@@ -239,10 +242,24 @@ func (q *outboxQueue) Next(ctx context.Context) (*salmon.Job, error) {
 }
 
 func (q *outboxQueue) claim(ctx context.Context) (*salmon.Job, error) {
+	// Look before taking the write lock: the queue is woken after every
+	// received message, and most of them queue nothing.
+	var due int
+	t0 := now()
+	err := q.s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND next_at <= ? AND lease_until <= ?)`,
+		t0, t0).Scan(&due)
+	if err != nil {
+		return nil, err
+	}
+	if due == 0 {
+		return nil, errNotFound
+	}
+	q.s.wmu.Lock()
+	defer q.s.wmu.Unlock()
 	t := now()
 	var j salmon.Job
 	var id int64
-	err := q.s.db.QueryRowContext(ctx, `UPDATE outbox SET lease_until = ?
+	err = q.s.db.QueryRowContext(ctx, `UPDATE outbox SET lease_until = ?
 		WHERE id = (SELECT o.id FROM outbox o LEFT JOIN pods p ON p.host = o.host
 			WHERE o.state = 'pending' AND o.next_at <= ? AND o.lease_until <= ? AND COALESCE(p.blocked, 0) = 0
 			ORDER BY o.next_at, o.id LIMIT 1)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/go-diaspora/federation/discovery"
@@ -22,8 +23,26 @@ var errNotFound = errors.New("pod: not found")
 // Store is the pod's SQLite database. Every table lives in one file,
 // pod.db in the data directory, opened in WAL mode with full sync so that a
 // committed row (an inbox body, an outbox delivery) survives a crash.
+//
+// Writes are serialized in the process by wmu (SQLite has one writer at a
+// time; waiting on a Go mutex hands the lock over at once, where SQLite's
+// busy handler sleeps up to 100 ms between tries), and received bodies
+// are written by one goroutine in group commits (see inboxWriter).
 type Store struct {
 	db *sql.DB
+
+	wmu   sync.Mutex // held around every write transaction of this process
+	inbox *inboxWriter
+
+	blockedMu    sync.Mutex
+	blockedAt    time.Time
+	blockedHosts map[string]bool // cache of the blocked pods (see blockedCached)
+
+	keysMu sync.Mutex
+	keys   map[string]*rsa.PublicKey // parsed public keys by PEM (see parsedKey)
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // migrations are applied in order, each in its own transaction; the
@@ -200,6 +219,18 @@ CREATE TABLE pods (                          -- per remote pod: block flag and d
 	last_error   TEXT NOT NULL DEFAULT ''
 );
 `,
+	// 2: the number of pending inbox rows, kept by triggers, so that the
+	// inbound high-water mark is one row read instead of a count.
+	`
+CREATE TABLE inbox_pending (n INTEGER NOT NULL);
+INSERT INTO inbox_pending SELECT COUNT(*) FROM inbox WHERE state = 'pending';
+CREATE TRIGGER inbox_pending_insert AFTER INSERT ON inbox WHEN NEW.state = 'pending'
+BEGIN UPDATE inbox_pending SET n = n + 1; END;
+CREATE TRIGGER inbox_pending_delete AFTER DELETE ON inbox WHEN OLD.state = 'pending'
+BEGIN UPDATE inbox_pending SET n = n - 1; END;
+CREATE TRIGGER inbox_pending_update AFTER UPDATE OF state ON inbox WHEN OLD.state IS NOT NEW.state
+BEGIN UPDATE inbox_pending SET n = n + (NEW.state = 'pending') - (OLD.state = 'pending'); END;
+`,
 }
 
 // OpenStore opens (creating if needed) the database in dir and applies the
@@ -223,11 +254,21 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 	}
 	// The database holds private keys: keep it to its owner.
 	_ = os.Chmod(path, 0o600)
+	s.inbox = startInboxWriter(s)
 	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the inbox writer (bodies waiting for it get an error) and
+// closes the database. Closing twice is harmless.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if s.inbox != nil {
+			s.inbox.stop()
+		}
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
+}
 
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
@@ -265,6 +306,8 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // tx runs fn in a transaction, committing when it returns no error.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) (bool, error)) (bool, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
@@ -455,13 +498,39 @@ func (c personCache) Get(ctx context.Context, id string) (*discovery.Person, err
 	if err != nil {
 		return nil, err
 	}
-	pub, err := discovery.ParsePublicKey([]byte(p.PublicKeyPEM))
+	pub, err := c.s.parsedKey(p.PublicKeyPEM)
 	if err != nil {
 		return nil, err
 	}
 	return &discovery.Person{ID: p.ID, GUID: p.GUID, PublicKey: pub, PublicKeyPEM: p.PublicKeyPEM,
 		FullName: p.FullName, PodURL: p.PodURL,
 		ReceiveURL: p.PodURL + "receive/users/" + p.GUID, PublicReceiveURL: p.PodURL + "receive/public"}, nil
+}
+
+// maxParsedKeys bounds the parsed public keys kept by parsedKey.
+const maxParsedKeys = 4096
+
+// parsedKey parses a PEM public key of the people table, keeping the
+// result: the worker needs the key of every body's author, and parsing
+// costs more than the signature check.
+func (s *Store) parsedKey(pem string) (*rsa.PublicKey, error) {
+	s.keysMu.Lock()
+	k, ok := s.keys[pem]
+	s.keysMu.Unlock()
+	if ok {
+		return k, nil
+	}
+	k, err := discovery.ParsePublicKey([]byte(pem))
+	if err != nil {
+		return nil, err
+	}
+	s.keysMu.Lock()
+	if s.keys == nil || len(s.keys) >= maxParsedKeys {
+		s.keys = map[string]*rsa.PublicKey{}
+	}
+	s.keys[pem] = k
+	s.keysMu.Unlock()
+	return k, nil
 }
 
 func (c personCache) Put(ctx context.Context, p *discovery.Person) error {
@@ -522,19 +591,52 @@ type PodHealth struct {
 
 // SetBlocked blocks or unblocks a pod by host (host[:port]).
 func (s *Store) SetBlocked(ctx context.Context, host string, blocked bool) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO pods (host, blocked) VALUES (?, ?)
+	_, err := s.exec(ctx, `INSERT INTO pods (host, blocked) VALUES (?, ?)
 		ON CONFLICT (host) DO UPDATE SET blocked = excluded.blocked`, host, blocked)
+	s.blockedMu.Lock()
+	s.blockedHosts = nil // read again on next use
+	s.blockedMu.Unlock()
 	return err
 }
 
-// Blocked reports whether a host is blocked.
-func (s *Store) Blocked(ctx context.Context, host string) (bool, error) {
-	var b bool
-	err := s.db.QueryRowContext(ctx, `SELECT blocked FROM pods WHERE host = ?`, host).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+// blockedCacheTTL is how long blockedCached trusts its copy of the blocked
+// pods: a block set by another process (pod admin block) reaches the
+// receive route's early refusal within it (the worker checks afresh).
+const blockedCacheTTL = time.Second
+
+// blockedCached is Blocked from an in-memory copy of the blocked pods,
+// read again after blockedCacheTTL or a SetBlocked of this process: the
+// receive route asks it for every public body.
+func (s *Store) blockedCached(ctx context.Context, host string) (bool, error) {
+	s.blockedMu.Lock()
+	defer s.blockedMu.Unlock()
+	if s.blockedHosts == nil || time.Since(s.blockedAt) > blockedCacheTTL {
+		hosts, err := strings1(ctx, s.db, `SELECT host FROM pods WHERE blocked = 1`)
+		if err != nil {
+			return false, err
+		}
+		s.blockedHosts = make(map[string]bool, len(hosts))
+		for _, h := range hosts {
+			s.blockedHosts[h] = true
+		}
+		s.blockedAt = time.Now()
 	}
-	return b, err
+	return s.blockedHosts[host], nil
+}
+
+// exec runs one write statement outside a transaction, serialized with
+// the other writes of this process.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.db.ExecContext(ctx, query, args...)
+}
+
+// Blocked reports whether a host is blocked. It answers from a copy of
+// the blocked pods at most blockedCacheTTL old (a SetBlocked of this
+// process takes effect at once).
+func (s *Store) Blocked(ctx context.Context, host string) (bool, error) {
+	return s.blockedCached(ctx, host)
 }
 
 // Health lists every pod known to the outbox or the pods table.
