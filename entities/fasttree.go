@@ -1,6 +1,7 @@
 package entities
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -32,6 +33,14 @@ type fastFrame struct {
 // refuses as before; whatever fastTree accepts, slowTree reads to the
 // same tree, which FuzzFastTree checks.
 func fastTree(data []byte, maxDepth, maxElements int) (root *node, ok bool) {
+	// Each element has one or two tags, and each part is an element or
+	// text before a tag. A document of more tags than twice the element
+	// budget (and an XML declaration) goes to slowTree at once: it has
+	// too many elements, or something else than elements and text.
+	tags := bytes.Count(data, []byte{'<'})
+	if tags > 2*maxElements+1 {
+		return nil, false
+	}
 	// One copy of the document: names and text without references are
 	// substrings of it.
 	s := string(data)
@@ -45,7 +54,7 @@ func fastTree(data []byte, maxDepth, maxElements int) (root *node, ok bool) {
 			break
 		}
 	}
-	est := strings.Count(s[i:], "<")/2 + 1
+	est := tags/2 + 1
 	var (
 		frameBuf [DefaultMaxDepth]fastFrame
 		kidBuf   [64]*node
@@ -55,7 +64,7 @@ func fastTree(data []byte, maxDepth, maxElements int) (root *node, ok bool) {
 		pieces   = pieceBuf[:0]
 		// Finished elements take their children and parts from these.
 		kidArena   = make([]*node, 0, est)
-		pieceArena = make([]part, 0, 2*est)
+		pieceArena = make([]part, 0, tags+est)
 		slab       []node
 		elements   int
 	)
@@ -219,11 +228,12 @@ func fastText(run string) (string, bool) {
 	if !refs {
 		return run, true
 	}
-	b := make([]byte, 0, len(run))
+	var b strings.Builder // its String does not copy
+	b.Grow(len(run))
 	for k := 0; k < len(run); {
 		c := run[k]
 		if c != '&' {
-			b = append(b, c)
+			b.WriteByte(c)
 			k++
 			continue
 		}
@@ -235,24 +245,24 @@ func fastText(run string) (string, bool) {
 		k += semi + 1
 		switch ref {
 		case "amp":
-			b = append(b, '&')
+			b.WriteByte('&')
 		case "lt":
-			b = append(b, '<')
+			b.WriteByte('<')
 		case "gt":
-			b = append(b, '>')
+			b.WriteByte('>')
 		case "apos":
-			b = append(b, '\'')
+			b.WriteByte('\'')
 		case "quot":
-			b = append(b, '"')
+			b.WriteByte('"')
 		default:
 			r, ok := charRef(ref)
 			if !ok {
 				return "", false
 			}
-			b = utf8.AppendRune(b, r)
+			b.WriteRune(r)
 		}
 	}
-	return string(b), true
+	return b.String(), true
 }
 
 // charRef reads the body of a character reference ("#65", "#x41") to

@@ -124,6 +124,7 @@ func TestFastTree(t *testing.T) {
 		"":                                                                                 false,
 		"<a><b><c><d/></c></b></a>":                                                        false, // over tightOptions' depth
 		"<a><b/><b/><b/><b/><b/><b/><b/><b/></a>":                                          false, // over its element budget
+		"<a>" + strings.Repeat("<b></b>", 9) + "</a>":                                      false, // too many tags for it
 	}
 	for in, wantFast := range cases {
 		o := &Options{}

@@ -317,6 +317,29 @@ func (e *Envelope) SignatureBase() string {
 	return base64.URLEncoding.EncodeToString(e.payload) + sigSuffix
 }
 
+// signatureDigest returns the SHA-256 digest of [Envelope.SignatureBase]
+// in one buffer: when me:data was received in the canonical form (padded
+// base64url), its text is the start of the base string as it is.
+func (e *Envelope) signatureDigest() [sha256.Size]byte {
+	n := base64.URLEncoding.EncodedLen(len(e.payload))
+	base := make([]byte, 0, n+len(sigSuffix))
+	if e.canonicalData() {
+		base = append(base, e.dataText...)
+	} else {
+		base = base64.URLEncoding.AppendEncode(base, e.payload)
+	}
+	return sha256.Sum256(append(base, sigSuffix...))
+}
+
+// canonicalData reports whether dataText is the padded base64url form of
+// payload. dataText decoded strictly to payload, which leaves one text of
+// each length per alphabet: the canonical one has the padded length and
+// no character of the standard alphabet.
+func (e *Envelope) canonicalData() bool {
+	return len(e.dataText) == base64.URLEncoding.EncodedLen(len(e.payload)) &&
+		!strings.ContainsAny(e.dataText, "+/")
+}
+
 // Verify checks the envelope signature (RSASSA-PKCS1-v1_5 with SHA-256)
 // against pub. It returns nil, [ErrInvalidSignature], or [ErrWeakKey] for
 // a key shorter than the minimum the envelope was parsed with.
@@ -328,7 +351,8 @@ func (e *Envelope) Verify(pub *rsa.PublicKey) error {
 	if err := checkPublicKey(pub, e.opts.minKeyBits()); err != nil {
 		return err
 	}
-	if verifyString(pub, e.SignatureBase(), e.sig) {
+	h := e.signatureDigest()
+	if rsaverify.VerifySHA256(pub, h[:], e.sig) == nil {
 		return nil
 	}
 	if e.opts.AcceptRawSubject && e.dataText != "" {

@@ -43,7 +43,7 @@ func fastFields(b []byte) (f Fields, ok bool) {
 		if end < 0 || !plain(b[:end]) {
 			return Fields{}, false
 		}
-		*s.value = string(b[:end])
+		*s.value = text(b[:end])
 		b = b[end+len(s.close):]
 	}
 	if len(skipWS(b)) != 0 {
@@ -65,9 +65,28 @@ func skipWS(b []byte) []byte {
 // characters XML gives a meaning to in text or attribute values.
 func plain(b []byte) bool {
 	for _, c := range b {
-		if c < 0x20 || c > 0x7e || c == '<' || c == '&' || c == '"' || c == '>' {
+		if !plainByte[c] {
 			return false
 		}
 	}
 	return true
+}
+
+// plainByte is the table of plain.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = c != '<' && c != '&' && c != '"' && c != '>'
+	}
+	return t
+}()
+
+// text returns b as a string, without a copy for the constant values
+// of an envelope.
+func text(b []byte) string {
+	for _, c := range [...]string{DataType, Encoding, Algorithm} {
+		if string(b) == c {
+			return c
+		}
+	}
+	return string(b)
 }

@@ -1,11 +1,14 @@
 package magicenv
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/go-diaspora/federation/internal/wire"
 	"github.com/go-diaspora/federation/internal/xmlsafe"
 )
 
@@ -73,4 +76,54 @@ func FuzzFastPath(f *testing.F) {
 			t.Fatalf("fast path %+v, full parser %+v (ok %v) for %q", fast, slow, sok, data)
 		}
 	})
+}
+
+// checkDigest holds signatureDigest to the hash of SignatureBase, and
+// canonicalData to a comparison with the canonical encoding, for an
+// envelope whose me:data text is data.
+func checkDigest(t *testing.T, data string) {
+	payload, ok := wire.DecodeStrict(data)
+	if !ok {
+		return
+	}
+	e := &Envelope{payload: payload, dataText: data}
+	if got, want := e.canonicalData(), data == base64.URLEncoding.EncodeToString(payload); got != want {
+		t.Fatalf("canonicalData = %v, want %v for %q", got, want, data)
+	}
+	if e.signatureDigest() != sha256.Sum256([]byte(e.SignatureBase())) {
+		t.Fatalf("signatureDigest is not the digest of SignatureBase for %q", data)
+	}
+}
+
+func TestSignatureDigest(t *testing.T) {
+	for _, s := range digestSeeds {
+		checkDigest(t, s)
+	}
+	env, err := Parse(readRef(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !env.canonicalData() {
+		t.Error("the reference envelope's me:data is not taken as canonical")
+	}
+	checkDigest(t, env.dataText)
+}
+
+var digestSeeds = []string{"YWI=", "YWI", "YWJj", "-_8=", "+/8=", "-_8", "+_8=", "YQ==", "YQ", "", "PD94bWw_"}
+
+func readRef(t testing.TB) []byte {
+	ref, err := os.ReadFile("../testdata/vectors/reference/magic_envelope_public/status_message_basic.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+// FuzzSignatureDigest: the digest Verify checks is the digest of
+// SignatureBase, whatever form me:data came in.
+func FuzzSignatureDigest(f *testing.F) {
+	for _, s := range digestSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(checkDigest)
 }

@@ -19,27 +19,22 @@ import (
 // mixed), padding optional, and nothing else: no white space, no stray
 // characters, no non-zero padding bits.
 func DecodeStrict(s string) ([]byte, bool) {
-	std, url := false, false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '+', '/':
-			std = true
-		case '-', '_':
-			url = true
-		case '\r', '\n':
-			// base64.Decode skips CR and LF; the reference does not.
-			return nil, false
-		}
+	// base64.Decode skips CR and LF; the reference does not.
+	if strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0 {
+		return nil, false
 	}
 	padded := strings.HasSuffix(s, "=") || len(s)%4 == 0
-	var enc *base64.Encoding
-	switch {
-	case std && url:
-		return decodeMixed(s)
-	case url && padded:
+	// The URL-safe alphabet first: what senders write.
+	enc := strictRawURL
+	if padded {
 		enc = strictURL
-	case url:
-		enc = strictRawURL
+	}
+	if b, err := enc.DecodeString(s); err == nil {
+		return b, true
+	}
+	switch {
+	case strings.ContainsAny(s, "-_"):
+		return decodeMixed(s)
 	case padded:
 		enc = strictStd
 	default:
