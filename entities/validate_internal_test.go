@@ -1,6 +1,8 @@
 package entities
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -51,6 +53,21 @@ func TestValidators(t *testing.T) {
 func FuzzValidators(f *testing.F) {
 	for _, s := range validatorSeeds {
 		f.Add(s)
+	}
+	// The IDs and GUIDs of the vectors.
+	files, err := filepath.Glob("../testdata/vectors/reference/entity_xml/*.xml")
+	if err != nil || len(files) == 0 {
+		f.Fatal("no entity vectors")
+	}
+	value := regexp.MustCompile(`<(?:author|guid|parent_guid|root_author|root_guid|recipient)>([^<]*)</`)
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, m := range value.FindAllSubmatch(b, -1) {
+			f.Add(string(m[1]))
+		}
 	}
 	f.Fuzz(checkValidators)
 }
