@@ -2,6 +2,11 @@
 
 package rsaverify
 
+// montPath selects the Montgomery path (verifyMont) over math/big
+// (verifyBig): with either assembly kernel it is the faster one at every
+// size above 2048 bits.
+const montPath = true
+
 // hasADX reports whether the CPU has MULX (BMI2) and ADCX/ADOX (ADX),
 // which let the assembly run two independent carry chains.
 var hasADX = detectADX()

@@ -5,12 +5,12 @@
 // The ADX functions share one row loop, written out in each of them
 // (marked ROW below). A row adds x·DX to z, with DI = &z[0],
 // SI = &x[0], CX = len(x); it leaves the carry out in BX and DI, SI
-// just past the row, and clobbers CX, R8-R11 and the flags. The
-// len(x) mod 4 first words use ADD/ADC. Then come blocks of four words
-// with two carry chains: CF (ADCX) adds the product's low word to the
-// previous product's high word, OF (ADOX) adds z[i]. LEA, JCXZ and JMP
-// leave the flags alone, so the chains run through the whole row and
-// are folded into the carry once, at its end.
+// just past the row, and clobbers CX, R8-R11 and the flags. Each word
+// feeds two carry chains: CF (ADCX) adds the product's low word to the
+// previous product's high word, OF (ADOX) adds z[i]. The len(x) mod 8
+// first words go one at a time, then blocks of eight. LEA, MOV, JCXZ
+// and JMP leave the flags alone, so the chains run through the whole
+// row and are folded into the carry once, at its end.
 
 // func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
@@ -32,29 +32,28 @@ TEXT ·addMulADX(SB), NOSPLIT, $0-64
 
 	// ROW
 	MOVQ  CX, R11
-	ANDQ  $3, R11
-	SHRQ  $2, CX
+	SHRQ  $3, R11
+	ANDQ  $7, CX
 	XORQ  BX, BX
-	TESTQ R11, R11
-	JZ    blocks
+	XORQ  R8, R8 // CF = OF = 0
 
 rem:
+	JCXZQ blocks
 	MULXQ 0(SI), R9, R10
-	ADDQ  BX, R9
-	ADCQ  $0, R10
-	ADDQ  R9, 0(DI)
-	ADCQ  $0, R10
+	ADCXQ BX, R9
+	ADOXQ 0(DI), R9
+	MOVQ  R9, 0(DI)
 	MOVQ  R10, BX
 	LEAQ  8(SI), SI
 	LEAQ  8(DI), DI
-	DECQ  R11
-	JNZ   rem
+	LEAQ  -1(CX), CX
+	JMP   rem
 
 blocks:
-	XORQ R8, R8 // CF = OF = 0
+	MOVQ R11, CX
+	JMP  test
 
 block:
-	JCXZQ fold
 	MULXQ 0(SI), R9, R10
 	ADCXQ BX, R9
 	ADOXQ 0(DI), R9
@@ -71,9 +70,28 @@ block:
 	ADCXQ R10, R11
 	ADOXQ 24(DI), R11
 	MOVQ  R11, 24(DI)
-	LEAQ  32(SI), SI
-	LEAQ  32(DI), DI
+	MULXQ 32(SI), R9, R10
+	ADCXQ BX, R9
+	ADOXQ 32(DI), R9
+	MOVQ  R9, 32(DI)
+	MULXQ 40(SI), R11, BX
+	ADCXQ R10, R11
+	ADOXQ 40(DI), R11
+	MOVQ  R11, 40(DI)
+	MULXQ 48(SI), R9, R10
+	ADCXQ BX, R9
+	ADOXQ 48(DI), R9
+	MOVQ  R9, 48(DI)
+	MULXQ 56(SI), R11, BX
+	ADCXQ R10, R11
+	ADOXQ 56(DI), R11
+	MOVQ  R11, 56(DI)
+	LEAQ  64(SI), SI
+	LEAQ  64(DI), DI
 	LEAQ  -1(CX), CX
+
+test:
+	JCXZQ fold
 	JMP   block
 
 fold:
@@ -104,29 +122,28 @@ next:
 
 	// ROW
 	MOVQ  CX, R11
-	ANDQ  $3, R11
-	SHRQ  $2, CX
+	SHRQ  $3, R11
+	ANDQ  $7, CX
 	XORQ  BX, BX
-	TESTQ R11, R11
-	JZ    blocks
+	XORQ  R8, R8 // CF = OF = 0
 
 rem:
+	JCXZQ blocks
 	MULXQ 0(SI), R9, R10
-	ADDQ  BX, R9
-	ADCQ  $0, R10
-	ADDQ  R9, 0(DI)
-	ADCQ  $0, R10
+	ADCXQ BX, R9
+	ADOXQ 0(DI), R9
+	MOVQ  R9, 0(DI)
 	MOVQ  R10, BX
 	LEAQ  8(SI), SI
 	LEAQ  8(DI), DI
-	DECQ  R11
-	JNZ   rem
+	LEAQ  -1(CX), CX
+	JMP   rem
 
 blocks:
-	XORQ R8, R8 // CF = OF = 0
+	MOVQ R11, CX
+	JMP  test
 
 block:
-	JCXZQ fold
 	MULXQ 0(SI), R9, R10
 	ADCXQ BX, R9
 	ADOXQ 0(DI), R9
@@ -143,9 +160,28 @@ block:
 	ADCXQ R10, R11
 	ADOXQ 24(DI), R11
 	MOVQ  R11, 24(DI)
-	LEAQ  32(SI), SI
-	LEAQ  32(DI), DI
+	MULXQ 32(SI), R9, R10
+	ADCXQ BX, R9
+	ADOXQ 32(DI), R9
+	MOVQ  R9, 32(DI)
+	MULXQ 40(SI), R11, BX
+	ADCXQ R10, R11
+	ADOXQ 40(DI), R11
+	MOVQ  R11, 40(DI)
+	MULXQ 48(SI), R9, R10
+	ADCXQ BX, R9
+	ADOXQ 48(DI), R9
+	MOVQ  R9, 48(DI)
+	MULXQ 56(SI), R11, BX
+	ADCXQ R10, R11
+	ADOXQ 56(DI), R11
+	MOVQ  R11, 56(DI)
+	LEAQ  64(SI), SI
+	LEAQ  64(DI), DI
 	LEAQ  -1(CX), CX
+
+test:
+	JCXZQ fold
 	JMP   block
 
 fold:
@@ -182,29 +218,28 @@ next:
 
 	// ROW
 	MOVQ  CX, R11
-	ANDQ  $3, R11
-	SHRQ  $2, CX
+	SHRQ  $3, R11
+	ANDQ  $7, CX
 	XORQ  BX, BX
-	TESTQ R11, R11
-	JZ    blocks
+	XORQ  R8, R8 // CF = OF = 0
 
 rem:
+	JCXZQ blocks
 	MULXQ 0(SI), R9, R10
-	ADDQ  BX, R9
-	ADCQ  $0, R10
-	ADDQ  R9, 0(DI)
-	ADCQ  $0, R10
+	ADCXQ BX, R9
+	ADOXQ 0(DI), R9
+	MOVQ  R9, 0(DI)
 	MOVQ  R10, BX
 	LEAQ  8(SI), SI
 	LEAQ  8(DI), DI
-	DECQ  R11
-	JNZ   rem
+	LEAQ  -1(CX), CX
+	JMP   rem
 
 blocks:
-	XORQ R8, R8 // CF = OF = 0
+	MOVQ R11, CX
+	JMP  test
 
 block:
-	JCXZQ fold
 	MULXQ 0(SI), R9, R10
 	ADCXQ BX, R9
 	ADOXQ 0(DI), R9
@@ -221,9 +256,28 @@ block:
 	ADCXQ R10, R11
 	ADOXQ 24(DI), R11
 	MOVQ  R11, 24(DI)
-	LEAQ  32(SI), SI
-	LEAQ  32(DI), DI
+	MULXQ 32(SI), R9, R10
+	ADCXQ BX, R9
+	ADOXQ 32(DI), R9
+	MOVQ  R9, 32(DI)
+	MULXQ 40(SI), R11, BX
+	ADCXQ R10, R11
+	ADOXQ 40(DI), R11
+	MOVQ  R11, 40(DI)
+	MULXQ 48(SI), R9, R10
+	ADCXQ BX, R9
+	ADOXQ 48(DI), R9
+	MOVQ  R9, 48(DI)
+	MULXQ 56(SI), R11, BX
+	ADCXQ R10, R11
+	ADOXQ 56(DI), R11
+	MOVQ  R11, 56(DI)
+	LEAQ  64(SI), SI
+	LEAQ  64(DI), DI
 	LEAQ  -1(CX), CX
+
+test:
+	JCXZQ fold
 	JMP   block
 
 fold:
@@ -262,29 +316,28 @@ next:
 
 	// ROW
 	MOVQ  CX, R11
-	ANDQ  $3, R11
-	SHRQ  $2, CX
+	SHRQ  $3, R11
+	ANDQ  $7, CX
 	XORQ  BX, BX
-	TESTQ R11, R11
-	JZ    blocks
+	XORQ  R8, R8 // CF = OF = 0
 
 rem:
+	JCXZQ blocks
 	MULXQ 0(SI), R9, R10
-	ADDQ  BX, R9
-	ADCQ  $0, R10
-	ADDQ  R9, 0(DI)
-	ADCQ  $0, R10
+	ADCXQ BX, R9
+	ADOXQ 0(DI), R9
+	MOVQ  R9, 0(DI)
 	MOVQ  R10, BX
 	LEAQ  8(SI), SI
 	LEAQ  8(DI), DI
-	DECQ  R11
-	JNZ   rem
+	LEAQ  -1(CX), CX
+	JMP   rem
 
 blocks:
-	XORQ R8, R8 // CF = OF = 0
+	MOVQ R11, CX
+	JMP  test
 
 block:
-	JCXZQ fold
 	MULXQ 0(SI), R9, R10
 	ADCXQ BX, R9
 	ADOXQ 0(DI), R9
@@ -301,9 +354,28 @@ block:
 	ADCXQ R10, R11
 	ADOXQ 24(DI), R11
 	MOVQ  R11, 24(DI)
-	LEAQ  32(SI), SI
-	LEAQ  32(DI), DI
+	MULXQ 32(SI), R9, R10
+	ADCXQ BX, R9
+	ADOXQ 32(DI), R9
+	MOVQ  R9, 32(DI)
+	MULXQ 40(SI), R11, BX
+	ADCXQ R10, R11
+	ADOXQ 40(DI), R11
+	MOVQ  R11, 40(DI)
+	MULXQ 48(SI), R9, R10
+	ADCXQ BX, R9
+	ADOXQ 48(DI), R9
+	MOVQ  R9, 48(DI)
+	MULXQ 56(SI), R11, BX
+	ADCXQ R10, R11
+	ADOXQ 56(DI), R11
+	MOVQ  R11, 56(DI)
+	LEAQ  64(SI), SI
+	LEAQ  64(DI), DI
 	LEAQ  -1(CX), CX
+
+test:
+	JCXZQ fold
 	JMP   block
 
 fold:

@@ -22,9 +22,16 @@
 //   - A product is computed in full (schoolbook; a square computes each
 //     cross product once, doubles and adds the diagonal), then reduced
 //     word by word (Montgomery reduction).
-//   - The one inner loop, z += x·y over words, is amd64 assembly
-//     (MULX/ADCX/ADOX when the CPU has BMI2 and ADX, MULQ/ADCQ
-//     otherwise) and math/bits Go elsewhere or with the purego tag.
+//   - The inner loop, z += x·y over words, is amd64 assembly: with
+//     BMI2 and ADX (checked with CPUID), whole products, squares and
+//     reductions in MULX/ADCX/ADOX with two carry chains; otherwise a
+//     MULQ/ADCQ row under Go loops.
+//
+// Elsewhere, and with the purego build tag, the same algorithms exist
+// in Go (math/bits) but lose to math/big, whose own assembly and
+// Karatsuba squaring are faster there, so those builds raise s to e
+// with big.Int.Exp (see montPath); the Go kernels stay as the reference
+// the assembly is differentially tested against.
 //
 // The result is compared with the complete encoding the signer must have
 // produced (EMSA-PKCS1-v1_5, RFC 8017 §9.2: 00 01 FF…FF 00 DigestInfo
@@ -34,7 +41,9 @@
 //
 // VerifySHA256 uses this path only where it is faster than crypto/rsa:
 // keys above 2048 bits in standard builds, never in BoringCrypto builds
-// (see boring.go), whose crypto/rsa is faster still. Keys crypto/rsa
+// (see boring.go), whose crypto/rsa is faster still, nor in FIPS 140
+// mode (GODEBUG=fips140=on or only), where verification must stay
+// inside the validated module and its key policy. Keys crypto/rsa
 // refuses (an even or non-positive modulus, an even, small or too large
 // exponent) are handed to crypto/rsa, which refuses them. The tests and
 // a differential fuzz target hold this path to crypto/rsa.
@@ -42,6 +51,7 @@ package rsaverify
 
 import (
 	"crypto"
+	"crypto/fips140"
 	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
@@ -68,7 +78,7 @@ func VerifySHA256(pub *rsa.PublicKey, hashed, sig []byte) error {
 	if pub == nil || pub.N == nil {
 		return ErrVerification
 	}
-	if !useFast || pub.N.BitLen() < fastBits || !supported(pub) {
+	if !useFast || fips140.Enabled() || pub.N.BitLen() < fastBits || !supported(pub) {
 		if rsa.VerifyPKCS1v15(pub, crypto.SHA256, hashed, sig) != nil {
 			return ErrVerification
 		}
@@ -77,6 +87,9 @@ func VerifySHA256(pub *rsa.PublicKey, hashed, sig []byte) error {
 	k := (pub.N.BitLen() + 7) / 8
 	if len(hashed) != sha256.Size || len(sig) != k {
 		return ErrVerification
+	}
+	if !montPath {
+		return verifyBig(pub, hashed, sig)
 	}
 	return verifyMont(precomputed(pub), hashed, sig)
 }
