@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/salmon"
@@ -46,6 +47,8 @@ func (p *Pod) receiveGate(next http.Handler) http.Handler {
 			p.plainStatus(w, r, http.StatusServiceUnavailable)
 			return
 		}
+		p.receiving.Add(1)
+		defer p.receiving.Add(-1)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -72,5 +75,43 @@ func (s *Store) PendingInbox(ctx context.Context) (int, error) {
 func (p *Pod) noteAttempt(a salmon.Attempt) {
 	if a.Outcome == salmon.Retry && (errors.Is(a.Err, discovery.ErrBlockedAddress) || errors.Is(a.Err, discovery.ErrBlockedURL)) {
 		p.blocked.Store(a.Delivery.ID, a.Err)
+	}
+}
+
+// Receive requests come first: a body is answered 202 as soon as it is
+// durable, and processed later. While bodies arrive (a receive request in
+// flight and a body committed in the last inboxYieldActive), the inbox
+// worker waits up to maxInboxYield before each body, so that on a small
+// machine its work does not delay the answers. It does not wait once half
+// of the high-water mark is pending: then draining matters more, and the
+// senders are told to come back later only when processing truly cannot
+// keep up.
+const (
+	maxInboxYield     = 20 * time.Millisecond
+	inboxYieldActive  = 20 * time.Millisecond
+	inboxYieldPolling = time.Millisecond
+)
+
+// yieldToReceives is the wait of the inbox worker described above.
+func (p *Pod) yieldToReceives(ctx context.Context) {
+	busy := func() bool {
+		return p.receiving.Load() > 0 && time.Since(p.store.inbox.lastCommit()) < inboxYieldActive
+	}
+	if !busy() {
+		return
+	}
+	if pending, err := p.store.PendingInbox(ctx); err != nil || pending >= p.cfg.MaxInboxPending/2 {
+		return
+	}
+	deadline := time.Now().Add(maxInboxYield)
+	t := time.NewTimer(inboxYieldPolling)
+	defer t.Stop()
+	for busy() && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			t.Reset(inboxYieldPolling)
+		}
 	}
 }

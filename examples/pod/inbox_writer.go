@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 )
 
 // errStoreClosed is the error of a body handed to a closed store.
@@ -34,7 +36,11 @@ type inboxWriter struct {
 	reqs chan *inboxWrite
 	quit chan struct{}
 	done chan struct{}
+	last atomic.Int64 // UnixNano of the last commit
 }
+
+// lastCommit is when the last group was committed.
+func (w *inboxWriter) lastCommit() time.Time { return time.Unix(0, w.last.Load()) }
 
 func startInboxWriter(s *Store) *inboxWriter {
 	w := &inboxWriter{s: s, reqs: make(chan *inboxWrite, maxInboxGroup), quit: make(chan struct{}), done: make(chan struct{})}
@@ -92,6 +98,9 @@ func (w *inboxWriter) run() {
 			}
 		}
 		err := w.commit(group)
+		if err == nil {
+			w.last.Store(time.Now().UnixNano())
+		}
 		for _, r := range group {
 			r.done <- err
 		}

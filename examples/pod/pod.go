@@ -87,6 +87,8 @@ type Pod struct {
 	// signatures counts the envelope signatures made with local users'
 	// keys (see Pod.signer).
 	signatures atomic.Int64
+	// receiving counts receive requests in flight (see yieldToReceives).
+	receiving atomic.Int64
 }
 
 // NewPod opens the store in cfg.DataDir and wires the SDK's parts.
@@ -249,6 +251,7 @@ func (p *Pod) runInbox(ctx context.Context) {
 			continue
 		}
 		for _, it := range its {
+			p.yieldToReceives(ctx)
 			p.process(ctx, it)
 		}
 	}
