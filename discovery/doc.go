@@ -25,9 +25,10 @@
 // legacy XRD template, checks that the subject is the person asked for,
 // fetches and validates the hCard and returns a [Person].
 // [Client.PublicKey] makes a Client usable as the key resolver of the
-// receive pipeline. The client is safe by default: https only, the address
-// actually dialled is checked against loopback, private, link-local,
-// CGNAT, unique-local and IPv4-mapped ranges before connecting, at most
+// receive pipeline. The client is safe by default: https only, port 443
+// only ([Client.AllowedPorts]), the address actually dialled is checked
+// against loopback, private, link-local, CGNAT, unique-local and
+// IPv4-mapped ranges and the port policy before connecting, at most
 // [MaxRedirects] redirects each re-checked, no proxy from the environment,
 // bounded bodies and time. [Cache] and [MemoryCache] keep what was found
 // without ever replacing a known key silently.
