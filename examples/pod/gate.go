@@ -38,7 +38,7 @@ func (p *Pod) receiveGate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		pending, err := p.store.PendingInbox(ctx)
+		pending, err := p.store.pendingForMark(ctx, p.cfg.MaxInboxPending)
 		if err != nil {
 			p.log.ErrorContext(ctx, "inbox depth", "err", err)
 		}
@@ -59,6 +59,24 @@ func (p *Pod) plainStatus(w http.ResponseWriter, r *http.Request, status int) {
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, http.StatusText(status)+"\n")
 	p.log.InfoContext(r.Context(), "receive", "path", r.URL.Path, "status", status, "remote_host", r.RemoteAddr)
+}
+
+// pendingForMark returns the pending bodies as far as a comparison with
+// the high-water mark needs: the inbox writer's upper bound while it is
+// below the mark, else the exact count (which becomes the new bound).
+func (s *Store) pendingForMark(ctx context.Context, mark int) (int, error) {
+	if n, ok := s.inbox.pendingAtMost(); ok && n < mark {
+		return n, nil
+	}
+	// Under the write lock no group commits meanwhile: the count stays an
+	// upper bound until the next commit replaces it.
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	n, err := s.PendingInbox(ctx)
+	if err == nil {
+		s.inbox.pending.Store(int64(n))
+	}
+	return n, err
 }
 
 // PendingInbox counts the received bodies waiting to be processed (a
@@ -100,7 +118,7 @@ func (p *Pod) yieldToReceives(ctx context.Context) {
 	if !busy() {
 		return
 	}
-	if pending, err := p.store.PendingInbox(ctx); err != nil || pending >= p.cfg.MaxInboxPending/2 {
+	if pending, err := p.store.pendingForMark(ctx, p.cfg.MaxInboxPending/2); err != nil || pending >= p.cfg.MaxInboxPending/2 {
 		return
 	}
 	deadline := time.Now().Add(maxInboxYield)

@@ -37,6 +37,17 @@ type inboxWriter struct {
 	quit chan struct{}
 	done chan struct{}
 	last atomic.Int64 // UnixNano of the last commit
+	// pending is the pending count read in the last commit (or by
+	// pendingAtMost): an upper bound of the pending rows, as only this
+	// writer adds them; -1 when unknown.
+	pending atomic.Int64
+}
+
+// pendingAtMost returns an upper bound of the pending inbox rows without
+// reading the database, or ok false when none is known yet.
+func (w *inboxWriter) pendingAtMost() (n int, ok bool) {
+	v := w.pending.Load()
+	return int(v), v >= 0
 }
 
 // lastCommit is when the last group was committed.
@@ -44,6 +55,7 @@ func (w *inboxWriter) lastCommit() time.Time { return time.Unix(0, w.last.Load()
 
 func startInboxWriter(s *Store) *inboxWriter {
 	w := &inboxWriter{s: s, reqs: make(chan *inboxWrite, maxInboxGroup), quit: make(chan struct{}), done: make(chan struct{})}
+	w.pending.Store(-1)
 	go w.run()
 	return w
 }
@@ -97,9 +109,10 @@ func (w *inboxWriter) run() {
 				break more
 			}
 		}
-		err := w.commit(group)
+		pending, err := w.commit(group)
 		if err == nil {
 			w.last.Store(time.Now().UnixNano())
+			w.pending.Store(int64(pending))
 		}
 		for _, r := range group {
 			r.done <- err
@@ -107,15 +120,16 @@ func (w *inboxWriter) run() {
 	}
 }
 
-// commit writes a group in one transaction.
-func (w *inboxWriter) commit(group []*inboxWrite) (err error) {
+// commit writes a group in one transaction and returns the number of
+// pending rows it leaves.
+func (w *inboxWriter) commit(group []*inboxWrite) (pending int, err error) {
 	s := w.s
 	ctx := context.Background() // a group outlives the requests that wait for it
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer func() {
 		if err != nil {
@@ -125,15 +139,18 @@ func (w *inboxWriter) commit(group []*inboxWrite) (err error) {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO inbox (route, recipient_guid, format, content_type, body, remote_addr, received_at, next_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer stmt.Close()
 	for _, r := range group {
 		m := &r.row
 		if _, err := stmt.ExecContext(ctx, m.route, m.recipientGUID, m.format, m.contentType, m.body, m.remoteAddr,
 			m.receivedAt, m.receivedAt); err != nil {
-			return fmt.Errorf("pod: inbox write: %w", err)
+			return 0, fmt.Errorf("pod: inbox write: %w", err)
 		}
 	}
-	return tx.Commit()
+	if err := tx.QueryRowContext(ctx, `SELECT n FROM inbox_pending`).Scan(&pending); err != nil {
+		return 0, err
+	}
+	return pending, tx.Commit()
 }

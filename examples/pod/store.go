@@ -41,6 +41,9 @@ type Store struct {
 	keysMu sync.Mutex
 	keys   map[string]*rsa.PublicKey // parsed public keys by PEM (see parsedKey)
 
+	checkpoints      chan struct{} // closed to stop the checkpointer
+	checkpointerDone chan struct{}
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -241,7 +244,7 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 	}
 	path := filepath.Join(dir, "pod.db")
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
@@ -255,7 +258,33 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 	// The database holds private keys: keep it to its owner.
 	_ = os.Chmod(path, 0o600)
 	s.inbox = startInboxWriter(s)
+	s.checkpoints = make(chan struct{})
+	s.checkpointerDone = make(chan struct{})
+	go s.checkpointer()
 	return s, nil
+}
+
+// checkpointInterval is how often the WAL is copied into the database
+// file. Connections do not checkpoint when they commit
+// (wal_autocheckpoint(0)): the commit that crossed the threshold would
+// pay for it, and that may be the group commit that receive requests wait
+// for.
+const checkpointInterval = 250 * time.Millisecond
+
+// checkpointer runs passive checkpoints (they neither wait for nor block
+// writers) until the store closes.
+func (s *Store) checkpointer() {
+	defer close(s.checkpointerDone)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.checkpoints:
+			return
+		case <-t.C:
+			_, _ = s.db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 // Close stops the inbox writer (bodies waiting for it get an error) and
@@ -264,6 +293,10 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		if s.inbox != nil {
 			s.inbox.stop()
+		}
+		if s.checkpoints != nil {
+			close(s.checkpoints)
+			<-s.checkpointerDone
 		}
 		s.closeErr = s.db.Close()
 	})
