@@ -3,6 +3,7 @@ package rsaverify
 import (
 	"crypto"
 	"crypto/fips140"
+	crand "crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -258,6 +259,36 @@ func TestAgreesWithCryptoRSA(t *testing.T) {
 	}
 	if err := VerifySHA256(&rsa.PublicKey{E: 65537}, make([]byte, 32), nil); err != ErrVerification {
 		t.Errorf("nil modulus: %v", err)
+	}
+}
+
+// Freshly generated keys of random sizes between 2049 and 3584 bits
+// (logged, so a failure can be reproduced with the size).
+func TestRandomKeySizes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("key generation in -short mode")
+	}
+	for range 2 {
+		bits := 2049 + rand.IntN(3584-2049+1)
+		k, err := rsa.GenerateKey(crand.Reader, bits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d-bit key", bits)
+		for i := range 4 {
+			h := sha256.Sum256([]byte{byte(i)})
+			sig, err := rsa.SignPKCS1v15(nil, k, crypto.SHA256, h[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !agree(t, &k.PublicKey, h[:], sig) {
+				t.Fatalf("%d bits: valid signature rejected", bits)
+			}
+			sig[i*13%len(sig)] ^= 0x10
+			if agree(t, &k.PublicKey, h[:], sig) {
+				t.Fatalf("%d bits: corrupted signature accepted", bits)
+			}
+		}
 	}
 }
 
