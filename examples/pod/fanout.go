@@ -310,7 +310,7 @@ func RunFanoutLoad(ctx context.Context, c FanoutLoad) (*FanoutReport, error) {
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			break
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	rep.HeapPeak = heap.finish()
 	rep.Allocated = readMetric("/gc/heap/allocs:bytes") - allocBase

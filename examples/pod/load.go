@@ -445,7 +445,7 @@ func RunReceiveLoad(ctx context.Context, c ReceiveLoad) (*ReceiveReport, error) 
 		if time.Now().After(deadline) {
 			return rep, fmt.Errorf("%w: %d bodies still pending %v after the last answer", ErrLoadInvariant, n, c.DrainTimeout)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	rep.Drain = time.Since(lastAnswer)
 	if err := rep.verify(ctx, tp.store, authors, reqs, accepted); err != nil {

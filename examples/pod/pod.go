@@ -598,8 +598,8 @@ var (
 func parseTags(text string) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, m := range tagPattern.FindAllStringSubmatch(text, -1) {
-		t := strings.ToLower(strings.TrimRight(m[1], "-"))
+	for _, m := range findTags(text) { // tagPattern's captures
+		t := strings.ToLower(strings.TrimRight(m, "-"))
 		if t != "" && !seen[t] {
 			seen[t] = true
 			out = append(out, t)
