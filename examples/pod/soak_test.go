@@ -27,8 +27,8 @@ import (
 // soakMsg is one request of the soak.
 type soakMsg struct {
 	kind        string // public, private, hostile
-	guid        string // valid messages only
-	path, ctype string
+	guid        string // a valid message's GUID; a hostile one's case/variant
+	path, ctype string // route (a corpus entry name for hostile ones), Content-Type
 	body        []byte
 }
 
