@@ -12,7 +12,12 @@ const montPath = true
 var hasADX = detectADX()
 
 // kernel names the multiplication kernel in use, for tests and benchmarks.
-var kernel = map[bool]string{true: "amd64-adx", false: "amd64-mulq"}[hasADX]
+var kernel = func() string {
+	if hasADX {
+		return "amd64-adx"
+	}
+	return "amd64-mulq"
+}()
 
 func detectADX() bool {
 	maxLeaf, _, _, _ := cpuid(0, 0)

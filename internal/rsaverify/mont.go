@@ -14,7 +14,7 @@ type montKey struct {
 	rr  []uint64 // R² mod n, which brings a number into Montgomery form
 	e   int      // the public exponent, ≥ 3 and odd
 	k   int      // the modulus length in bytes
-	src []big.Word
+	src []big.Word // a copy of n's words as the *big.Int held them, to notice a mutated key
 }
 
 // newMontKey precomputes the constants for modulus n (odd, > 1) and
