@@ -9,11 +9,11 @@ import (
 // modulo n with R = 2^(64·len(n)) (Montgomery, "Modular multiplication
 // without trial division", 1985). Everything in it is public.
 type montKey struct {
-	n   []uint64 // the modulus, little-endian 64-bit words, n odd, top word ≠ 0
-	n0  uint64   // −n⁻¹ mod 2⁶⁴
-	rr  []uint64 // R² mod n, which brings a number into Montgomery form
-	e   int      // the public exponent, ≥ 3 and odd
-	k   int      // the modulus length in bytes
+	n   []uint64   // the modulus, little-endian 64-bit words, n odd, top word ≠ 0
+	n0  uint64     // −n⁻¹ mod 2⁶⁴
+	rr  []uint64   // R² mod n, which brings a number into Montgomery form
+	e   int        // the public exponent, ≥ 3 and odd
+	k   int        // the modulus length in bytes
 	src []big.Word // a copy of n's words as the *big.Int held them, to notice a mutated key
 }
 
