@@ -11,6 +11,17 @@ const montPath = true
 // which let the assembly run two independent carry chains.
 var hasADX = detectADX()
 
+// fastBits is the smallest key size at which VerifySHA256 leaves
+// crypto/rsa for the fast path: 2048 bits with the ADX kernel (1.7×
+// crypto/rsa there, measured with BenchmarkVerify2048), above 2048 bits
+// with the MULQ one, whose margin at 2048 bits was not measured.
+var fastBits = func() int {
+	if hasADX {
+		return 2048
+	}
+	return 2049
+}()
+
 // kernel names the multiplication kernel in use, for tests and benchmarks.
 var kernel = func() string {
 	if hasADX {

@@ -2,6 +2,10 @@
 
 package rsaverify
 
+// fastBits is the smallest key size at which VerifySHA256 leaves
+// crypto/rsa for math/big, which is slower than crypto/rsa at 2048 bits.
+const fastBits = 2049
+
 // kernel names the multiplication kernel in use, for tests and benchmarks.
 const kernel = "generic"
 
