@@ -140,7 +140,16 @@ type Sender struct {
 	clientOnce sync.Once
 	client     *http.Client
 	hostsMu    sync.Mutex
-	hosts      map[string]chan struct{}
+	hosts      map[string]*hostSlots
+}
+
+// hostSlots is the per-host concurrency limit of a Sender: a semaphore
+// and the number of deliveries holding or waiting for it, so that the
+// entry is dropped when the last one is done and the map holds only
+// hosts in use, however many hosts a long-running sender meets.
+type hostSlots struct {
+	sem   chan struct{}
+	users int
 }
 
 func (s *Sender) httpClient() *http.Client {
@@ -361,20 +370,43 @@ func (s *Sender) acquireHost(ctx context.Context, rawURL string) (release func()
 	}
 	s.hostsMu.Lock()
 	if s.hosts == nil {
-		s.hosts = map[string]chan struct{}{}
+		s.hosts = map[string]*hostSlots{}
 	}
-	sem, ok := s.hosts[host]
+	slot, ok := s.hosts[host]
 	if !ok {
-		sem = make(chan struct{}, orDefault(s.PerHost, DefaultPerHost))
-		s.hosts[host] = sem
+		slot = &hostSlots{sem: make(chan struct{}, orDefault(s.PerHost, DefaultPerHost))}
+		s.hosts[host] = slot
 	}
+	slot.users++
 	s.hostsMu.Unlock()
 	select {
-	case sem <- struct{}{}:
-		return func() { <-sem }
+	case slot.sem <- struct{}{}:
+		return func() {
+			<-slot.sem
+			s.leaveHost(host, slot)
+		}
 	case <-ctx.Done():
+		s.leaveHost(host, slot)
 		return nil
 	}
+}
+
+// leaveHost counts one user of slot out and drops the host's entry when
+// nobody holds or waits for it any more.
+func (s *Sender) leaveHost(host string, slot *hostSlots) {
+	s.hostsMu.Lock()
+	defer s.hostsMu.Unlock()
+	slot.users--
+	if slot.users == 0 && s.hosts[host] == slot {
+		delete(s.hosts, host)
+	}
+}
+
+// hostsInUse is the number of hosts with a per-host slot held or awaited.
+func (s *Sender) hostsInUse() int {
+	s.hostsMu.Lock()
+	defer s.hostsMu.Unlock()
+	return len(s.hosts)
 }
 
 func (s *Sender) report(ctx context.Context, a Attempt) {

@@ -250,9 +250,12 @@ func (p *Pod) runInbox(ctx context.Context) {
 			}
 			continue
 		}
+		var worked time.Duration
 		for _, it := range its {
-			p.yieldToReceives(ctx)
+			p.yieldToReceives(ctx, worked)
+			start := time.Now()
 			p.process(ctx, it)
+			worked = time.Since(start)
 		}
 	}
 }
