@@ -79,6 +79,20 @@ func (s *subPod) stop(t *testing.T) {
 	}
 }
 
+// stopShowingLog stops the pod and, if the test failed, logs the last
+// 32 KiB of its log; tests defer it right after start.
+func (s *subPod) stopShowingLog(t *testing.T) {
+	t.Helper()
+	s.stop(t)
+	if t.Failed() {
+		b, _ := os.ReadFile(s.log.Name())
+		if len(b) > 32<<10 {
+			b = b[len(b)-32<<10:]
+		}
+		t.Logf("pod log (end):\n%s", b)
+	}
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -289,16 +289,7 @@ func TestMemoryStorm(t *testing.T) {
 	tmp := t.TempDir()
 	s, r, alicePub, privatePath := prepareStormPod(t, tmp, 2048, nil)
 	s.start(t)
-	defer func() {
-		s.stop(t)
-		if t.Failed() {
-			b, _ := os.ReadFile(s.log.Name())
-			if len(b) > 32<<10 {
-				b = b[len(b)-32<<10:]
-			}
-			t.Logf("pod log (end):\n%s", b)
-		}
-	}()
+	defer s.stopShowingLog(t)
 	pid := s.cmd.Process.Pid
 	bodies := maxSizeHostileBodies(t, r.ID, r.Key, alicePub, privatePath)
 

@@ -260,16 +260,7 @@ func TestMixedSoak(t *testing.T) {
 	t.Logf("built %d + %d messages in %v", len(baseMsgs), len(mixedMsgs), time.Since(t0).Round(time.Millisecond))
 
 	s.start(t)
-	defer func() {
-		s.stop(t)
-		if t.Failed() {
-			b, _ := os.ReadFile(s.log.Name())
-			if len(b) > 32<<10 {
-				b = b[len(b)-32<<10:]
-			}
-			t.Logf("pod log (end):\n%s", b)
-		}
-	}()
+	defer s.stopShowingLog(t)
 	pid := s.cmd.Process.Pid
 	st, err := OpenStore(context.Background(), s.dir)
 	if err != nil {
