@@ -20,10 +20,10 @@ import (
 )
 
 // errForbidden: the user may not do this to that entity.
-var errForbidden = errors.New("pod: forbidden")
+var errForbidden = errors.New("forbidden")
 
 // errInvalid wraps input the API refuses with 400.
-var errInvalid = errors.New("pod: invalid request")
+var errInvalid = errors.New("invalid request")
 
 // dummyHash is a hash of the pod's cost to compare against for unknown users.
 func (p *Pod) dummyHash() []byte {
@@ -95,15 +95,19 @@ type PostInput struct {
 }
 
 // CreatePost stores a status message and queues its deliveries in the
-// same transaction. A public post is signed once and sent once to every
-// pod of the author's followers and of the people it mentions; a limited
-// post is encrypted for each remote person in the chosen aspects.
+// same transaction. A public post is signed once and sent once to the
+// pod of every contact of the author (either direction) and of every
+// person it mentions; a limited post is encrypted for each remote member
+// of the chosen aspects.
 func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView, error) {
 	public := in.Public == nil || *in.Public
 	sm := &entities.StatusMessage{Author: u.ID, GUID: newGUID(), CreatedAt: time.Now().UTC().Truncate(time.Second),
 		Public: public, Text: in.Text}
 	if strings.TrimSpace(in.Text) == "" {
-		return nil, fmt.Errorf("%w: empty text", errInvalid)
+		return nil, fmt.Errorf("%w: a post needs text", errInvalid)
+	}
+	if public && len(in.Aspects) > 0 {
+		return nil, fmt.Errorf("%w: a public post goes to everyone; send aspects only with \"public\": false", errInvalid)
 	}
 	if err := attach(sm, in.Photos, in.Location, in.Poll); err != nil {
 		return nil, err
@@ -120,7 +124,7 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 	var pods []string
 	var localRecipients, remoteRecipients []string
 	if public {
-		pods, err = followerPods(ctx, p.store.db, u.Username)
+		pods, err = contactPods(ctx, p.store.db, u.Username)
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +138,7 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 		}
 	} else {
 		if len(in.Aspects) == 0 {
-			return nil, fmt.Errorf("%w: a limited post needs aspects", errInvalid)
+			return nil, fmt.Errorf("%w: a limited post (\"public\": false) needs at least one aspect", errInvalid)
 		}
 		recipients, remote, locals, err := p.aspectMembers(ctx, u, in.Aspects)
 		if err != nil {
@@ -165,6 +169,9 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_visibility (post_guid, username) VALUES (?, ?)`, sm.GUID, name); err != nil {
 				return err
 			}
+		}
+		if err := notifyMentioned(ctx, tx, sm.GUID, u.ID, mentions); err != nil {
+			return err
 		}
 		return enqueue(ctx, tx, "status_message:"+sm.GUID, ds)
 	})
@@ -198,32 +205,39 @@ func (p *Pod) lookup(ctx context.Context, id string) (*discovery.Person, error) 
 }
 
 // aspectMembers returns the remote recipients and local usernames of the
-// people a user put into the named aspects.
+// people a user put into the named aspects, once each; an aspect the user
+// does not have is errInvalid.
 func (p *Pod) aspectMembers(ctx context.Context, u *User, aspects []string) (rs []salmon.Recipient, remote, locals []string, err error) {
-	for _, a := range aspects {
-		ids, err := strings1(ctx, p.store.db, `SELECT c.person_id FROM contacts c JOIN aspects a ON a.id = c.aspect_id
-			WHERE c.username = ? AND a.name = ? AND c.following = 1`, u.Username, a)
+	ids, err := p.store.aspectIDs(ctx, u.Username, aspects)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	args := make([]any, len(ids))
+	for i, a := range ids {
+		args[i] = a
+	}
+	members, err := strings1(ctx, p.store.db, `SELECT DISTINCT person_id FROM aspect_memberships
+		WHERE aspect_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY person_id`, args...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, id := range members {
+		per, err := p.store.person(ctx, p.store.db, id)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		for _, id := range ids {
-			per, err := p.store.person(ctx, p.store.db, id)
-			if err != nil {
-				return nil, nil, nil, err
+		if per.Local {
+			if lu, err := p.store.UserByID(ctx, id); err == nil {
+				locals = appendOnce(locals, lu.Username)
 			}
-			if per.Local {
-				if lu, err := p.store.UserByID(ctx, id); err == nil {
-					locals = appendOnce(locals, lu.Username)
-				}
-				continue
-			}
-			pub, err := discovery.ParsePublicKey([]byte(per.PublicKeyPEM))
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			rs = append(rs, salmon.Recipient{GUID: per.GUID, Pod: per.PodURL, PublicKey: pub})
-			remote = append(remote, id)
+			continue
 		}
+		pub, err := p.store.parsedKey(per.PublicKeyPEM)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		rs = append(rs, salmon.Recipient{GUID: per.GUID, Pod: per.PodURL, PublicKey: pub})
+		remote = append(remote, id)
 	}
 	return rs, remote, locals, nil
 }
@@ -319,13 +333,13 @@ func (p *Pod) Interact(ctx context.Context, u *User, postGUID, text string, like
 			return nil, err
 		}
 		if n > 0 {
-			return nil, fmt.Errorf("%w: already liked", errInvalid)
+			return nil, fmt.Errorf("%w: you already like this post", errConflict)
 		}
 		row.Type = "Like"
 		rel = &entities.Like{Author: u.ID, GUID: row.GUID, ParentGUID: postGUID, ParentType: "Post", Positive: true}
 	} else {
 		if strings.TrimSpace(text) == "" {
-			return nil, fmt.Errorf("%w: empty comment", errInvalid)
+			return nil, fmt.Errorf("%w: a comment needs text", errInvalid)
 		}
 		row.Type, row.Text = "Comment", text
 		rel = &entities.Comment{Author: u.ID, GUID: row.GUID, ParentGUID: postGUID, Text: text, CreatedAt: row.CreatedAt}
@@ -354,6 +368,9 @@ func (p *Pod) sendInteraction(ctx context.Context, u *User, post *postRow, rel e
 		if _, err := insertInteraction(ctx, tx, row); err != nil {
 			return err
 		}
+		if err := notifyInteraction(ctx, tx, row); err != nil {
+			return err
+		}
 		return enqueue(ctx, tx, strings.ToLower(row.Type)+":"+row.GUID, ds)
 	})
 	if err != nil {
@@ -363,8 +380,16 @@ func (p *Pod) sendInteraction(ctx context.Context, u *User, post *postRow, rel e
 	return &InteractionView{GUID: row.GUID, Author: u.ID, Text: row.Text, CreatedAt: row.CreatedAt.Format(time.RFC3339)}, nil
 }
 
+// VoteView is a poll participation as the API shows it.
+type VoteView struct {
+	GUID      string `json:"guid"`
+	Author    string `json:"author"`
+	Answer    string `json:"answer"` // the guid of the chosen answer
+	CreatedAt string `json:"created_at"`
+}
+
 // Vote takes part in the poll of a post.
-func (p *Pod) Vote(ctx context.Context, u *User, postGUID, answerGUID string) (*InteractionView, error) {
+func (p *Pod) Vote(ctx context.Context, u *User, postGUID, answerGUID string) (*VoteView, error) {
 	if _, err := p.store.PostView(ctx, u, postGUID); err != nil {
 		return nil, err
 	}
@@ -377,7 +402,7 @@ func (p *Pod) Vote(ctx context.Context, u *User, postGUID, answerGUID string) (*
 		return nil, fmt.Errorf("%w: the post has no poll", errInvalid)
 	}
 	if !slices.ContainsFunc(poll.Answers, func(a AnswerView) bool { return a.GUID == answerGUID }) {
-		return nil, fmt.Errorf("%w: no such answer", errInvalid)
+		return nil, fmt.Errorf("%w: the poll has no answer with that guid", errInvalid)
 	}
 	var n int
 	if err := p.store.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM interactions WHERE type = 'PollParticipation' AND author = ? AND parent_guid = ?`,
@@ -385,12 +410,16 @@ func (p *Pod) Vote(ctx context.Context, u *User, postGUID, answerGUID string) (*
 		return nil, err
 	}
 	if n > 0 {
-		return nil, fmt.Errorf("%w: already voted", errInvalid)
+		return nil, fmt.Errorf("%w: you already voted in this poll", errConflict)
 	}
 	pp := &entities.PollParticipation{Author: u.ID, GUID: newGUID(), ParentGUID: poll.GUID, PollAnswerGUID: answerGUID}
 	row := &interactionRow{GUID: pp.GUID, Type: "PollParticipation", Author: u.ID, ParentType: "Poll", ParentGUID: poll.GUID,
 		PostGUID: postGUID, Text: answerGUID, Positive: true, CreatedAt: time.Now().UTC().Truncate(time.Second)}
-	return p.sendInteraction(ctx, u, post, pp, row)
+	v, err := p.sendInteraction(ctx, u, post, pp, row)
+	if err != nil {
+		return nil, err
+	}
+	return &VoteView{GUID: v.GUID, Author: v.Author, Answer: answerGUID, CreatedAt: v.CreatedAt}, nil
 }
 
 // interactionDeliveries builds the deliveries of a relayable (or of its
@@ -442,60 +471,4 @@ func (p *Pod) DeletePost(ctx context.Context, u *User, guid string) error {
 		notify(p.queue.wake)
 	}
 	return err
-}
-
-// Follow starts (or, with follow false, stops) following a person: the
-// contact is stored in an aspect and a Contact entity goes privately to
-// the person, in the same transaction.
-func (p *Pod) Follow(ctx context.Context, u *User, id, aspect string, follow bool) (*discovery.Person, error) {
-	id, err := discovery.NormalizeID(id)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errInvalid, err)
-	}
-	if id == u.ID {
-		return nil, fmt.Errorf("%w: cannot follow yourself", errInvalid)
-	}
-	if aspect == "" {
-		aspect = "Friends"
-	}
-	var aspectID int64
-	if err := p.store.db.QueryRowContext(ctx, `SELECT id FROM aspects WHERE username = ? AND name = ?`, u.Username, aspect).Scan(&aspectID); err != nil {
-		return nil, fmt.Errorf("%w: no aspect %q", errInvalid, aspect)
-	}
-	per, err := p.lookup(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("pod: discovering %s: %w", id, err)
-	}
-	c := &entities.Contact{Author: u.ID, Recipient: id, Following: follow, Sharing: follow}
-	payload, err := entities.MarshalXML(c)
-	if err != nil {
-		return nil, err
-	}
-	var ds []salmon.Delivery
-	local, lerr := p.store.UserByID(ctx, id)
-	if lerr != nil {
-		if ds, err = salmon.PrivateDeliveries(payload, u.ID, u.Key,
-			[]salmon.Recipient{{GUID: per.GUID, Pod: per.PodURL, PublicKey: per.PublicKey}}, p.envOpts); err != nil {
-			return nil, err
-		}
-	}
-	err = p.store.do(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (username, person_id, aspect_id, following) VALUES (?, ?, ?, ?)
-			ON CONFLICT (username, person_id) DO UPDATE SET following = excluded.following, aspect_id = excluded.aspect_id`,
-			u.Username, id, aspectID, follow); err != nil {
-			return err
-		}
-		if local != nil { // both on this pod: no federation needed
-			if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (username, person_id, follower) VALUES (?, ?, ?)
-				ON CONFLICT (username, person_id) DO UPDATE SET follower = excluded.follower`, local.Username, u.ID, follow); err != nil {
-				return err
-			}
-		}
-		return enqueue(ctx, tx, "contact:"+id, ds)
-	})
-	if err != nil {
-		return nil, err
-	}
-	notify(p.queue.wake)
-	return per, nil
 }

@@ -79,8 +79,19 @@ func (p *Pod) registerAPI(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/posts/{guid}", p.authed(p.apiDeletePost))
 	mux.HandleFunc("POST /api/posts/{guid}/comments", p.authed(p.apiComment))
 	mux.HandleFunc("POST /api/posts/{guid}/likes", p.authed(p.apiLike))
-	mux.HandleFunc("POST /api/contacts", p.authed(p.apiFollow))
-	mux.HandleFunc("DELETE /api/contacts/{id}", p.authed(p.apiUnfollow))
+	mux.HandleFunc("GET /api/contacts", p.authed(p.apiContacts))
+	mux.HandleFunc("POST /api/contacts", p.authed(p.apiShare))
+	mux.HandleFunc("GET /api/contacts/{id}", p.authed(p.apiContact))
+	mux.HandleFunc("PUT /api/contacts/{id}", p.authed(p.apiSetAspects))
+	mux.HandleFunc("DELETE /api/contacts/{id}", p.authed(p.apiStopSharing))
+	mux.HandleFunc("GET /api/aspects", p.authed(p.apiAspects))
+	mux.HandleFunc("POST /api/aspects", p.authed(p.apiCreateAspect))
+	mux.HandleFunc("PUT /api/aspects/{id}", p.authed(p.apiRenameAspect))
+	mux.HandleFunc("DELETE /api/aspects/{id}", p.authed(p.apiDeleteAspect))
+	mux.HandleFunc("GET /api/notifications", p.authed(p.apiNotifications))
+	mux.HandleFunc("POST /api/notifications/read", p.authed(p.apiReadNotifications))
+	mux.HandleFunc("GET /api/people/{id}", p.authed(p.apiPerson))
+	mux.HandleFunc("GET /api/people/{id}/posts", p.authed(p.apiStream))
 	mux.HandleFunc("POST /api/posts/{guid}/reshares", p.authed(p.apiReshare))
 	mux.HandleFunc("POST /api/posts/{guid}/poll", p.authed(p.apiVote))
 	mux.HandleFunc("PUT /api/profile", p.authed(p.apiProfile))
@@ -89,6 +100,7 @@ func (p *Pod) registerAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/conversations", p.authed(p.apiStartConversation))
 	mux.HandleFunc("GET /api/conversations/{guid}", p.authed(p.apiConversation))
 	mux.HandleFunc("POST /api/conversations/{guid}/messages", p.authed(p.apiSendMessage))
+	mux.Handle("/api/", p.apiNotFound(mux))
 }
 
 func (p *Pod) apiVote(w http.ResponseWriter, r *http.Request, u *User) {
@@ -203,7 +215,11 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		writeError(w, http.StatusBadRequest, "the body is not the JSON this route takes: "+strings.TrimPrefix(err.Error(), "json: "))
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "the body holds more than one JSON value")
 		return false
 	}
 	return true
@@ -215,15 +231,20 @@ func (p *Pod) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errNotFound), errors.Is(err, discovery.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not found")
 	case errors.Is(err, errForbidden):
-		writeError(w, http.StatusForbidden, "forbidden")
-	case errors.Is(err, errInvalid), errors.Is(err, discovery.ErrInvalidID):
-		writeError(w, http.StatusBadRequest, err.Error())
+		writeError(w, http.StatusForbidden, "you may not do that")
+	case errors.Is(err, errInvalid):
+		writeError(w, http.StatusUnprocessableEntity, strings.TrimPrefix(err.Error(), errInvalid.Error()+": "))
+	case errors.Is(err, errConflict):
+		writeError(w, http.StatusConflict, strings.TrimPrefix(err.Error(), errConflict.Error()+": "))
+	case errors.Is(err, discovery.ErrInvalidID):
+		writeError(w, http.StatusUnprocessableEntity, "that is not a diaspora* ID (name@pod.example)")
 	case discovery.IsTemporary(err):
-		writeError(w, http.StatusBadGateway, "remote pod unreachable, try again later")
-	case errors.Is(err, discovery.ErrBlockedAddress), errors.Is(err, discovery.ErrBlockedURL),
-		errors.Is(err, discovery.ErrInvalidDocument), errors.Is(err, discovery.ErrValidation),
+		writeError(w, http.StatusBadGateway, "the other pod could not be reached; try again later")
+	case errors.Is(err, discovery.ErrBlockedAddress), errors.Is(err, discovery.ErrBlockedURL):
+		writeError(w, http.StatusUnprocessableEntity, "this pod does not connect to that address")
+	case errors.Is(err, discovery.ErrInvalidDocument), errors.Is(err, discovery.ErrValidation),
 		errors.Is(err, discovery.ErrSubjectMismatch):
-		writeError(w, http.StatusUnprocessableEntity, err.Error())
+		writeError(w, http.StatusUnprocessableEntity, "the other pod's answer about that person is not valid")
 	default:
 		p.log.ErrorContext(r.Context(), "api", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error")
@@ -298,7 +319,15 @@ func (p *Pod) apiStream(w http.ResponseWriter, r *http.Request, u *User) {
 		}
 		before = t
 	}
-	posts, err := p.store.Stream(r.Context(), u, r.PathValue("tag"), limit, before)
+	author := ""
+	if id := r.PathValue("id"); id != "" {
+		var err error
+		if author, err = discovery.NormalizeID(id); err != nil {
+			p.fail(w, r, err)
+			return
+		}
+	}
+	posts, err := p.store.Stream(r.Context(), u, r.PathValue("tag"), author, limit, before)
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -347,26 +376,237 @@ func (p *Pod) apiLike(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusCreated, v)
 }
 
-func (p *Pod) apiFollow(w http.ResponseWriter, r *http.Request, u *User) {
-	var in struct {
-		ID     string `json:"id"`
-		Aspect string `json:"aspect"`
-	}
-	if !readJSON(w, r, &in) {
-		return
-	}
-	per, err := p.Follow(r.Context(), u, in.ID, in.Aspect, true)
+// --- contacts, aspects, people, notifications ---
+
+func (p *Pod) apiContacts(w http.ResponseWriter, r *http.Request, u *User) {
+	cs, err := p.store.Contacts(r.Context(), u.Username)
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"id": per.ID, "guid": per.GUID, "pod_url": per.PodURL})
+	writeJSON(w, http.StatusOK, map[string]any{"contacts": cs})
 }
 
-func (p *Pod) apiUnfollow(w http.ResponseWriter, r *http.Request, u *User) {
-	if _, err := p.Follow(r.Context(), u, r.PathValue("id"), "", false); err != nil {
+func (p *Pod) apiContact(w http.ResponseWriter, r *http.Request, u *User) {
+	id, err := discovery.NormalizeID(r.PathValue("id"))
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	c, err := p.store.Contact(r.Context(), u.Username, id)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// apiShare adds a person to aspects ("aspect" or "aspects"; Friends when
+// neither is given), discovering them when new.
+func (p *Pod) apiShare(w http.ResponseWriter, r *http.Request, u *User) {
+	var in struct {
+		ID      string   `json:"id"`
+		Aspect  string   `json:"aspect"`
+		Aspects []string `json:"aspects"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	aspects := in.Aspects
+	if in.Aspect != "" {
+		aspects = append(aspects, in.Aspect)
+	}
+	if len(aspects) == 0 {
+		aspects = []string{"Friends"}
+	}
+	c, err := p.ShareWith(r.Context(), u, in.ID, aspects, true)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, c)
+}
+
+// apiSetAspects replaces the aspects of a contact; an empty list stops
+// sharing.
+func (p *Pod) apiSetAspects(w http.ResponseWriter, r *http.Request, u *User) {
+	var in struct {
+		Aspects *[]string `json:"aspects"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if in.Aspects == nil {
+		writeError(w, http.StatusUnprocessableEntity, `give "aspects": the names of the aspects the person is to be in ([] stops sharing)`)
+		return
+	}
+	c, err := p.ShareWith(r.Context(), u, r.PathValue("id"), *in.Aspects, false)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (p *Pod) apiStopSharing(w http.ResponseWriter, r *http.Request, u *User) {
+	if _, err := p.ShareWith(r.Context(), u, r.PathValue("id"), nil, false); err != nil {
 		p.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (p *Pod) apiAspects(w http.ResponseWriter, r *http.Request, u *User) {
+	as, err := p.store.Aspects(r.Context(), u.Username)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"aspects": as})
+}
+
+func (p *Pod) apiCreateAspect(w http.ResponseWriter, r *http.Request, u *User) {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	a, err := p.CreateAspect(r.Context(), u, in.Name)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, a)
+}
+
+// aspectID reads the {id} of an aspect route; a malformed one is not found.
+func aspectID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return 0, errNotFound
+	}
+	return id, nil
+}
+
+func (p *Pod) apiRenameAspect(w http.ResponseWriter, r *http.Request, u *User) {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	id, err := aspectID(r)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	a, err := p.RenameAspect(r.Context(), u, id, in.Name)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (p *Pod) apiDeleteAspect(w http.ResponseWriter, r *http.Request, u *User) {
+	id, err := aspectID(r)
+	if err == nil {
+		err = p.DeleteAspect(r.Context(), u, id)
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// PersonView is a person as the API shows them, with the user's contact
+// (null when none).
+type PersonView struct {
+	ID      string       `json:"id"`
+	GUID    string       `json:"guid"`
+	Name    string       `json:"name"`
+	PodURL  string       `json:"pod_url"`
+	Local   bool         `json:"local"`
+	Contact *ContactView `json:"contact"`
+}
+
+// apiPerson finds a person by diaspora* ID, through discovery when the
+// pod does not know them yet.
+func (p *Pod) apiPerson(w http.ResponseWriter, r *http.Request, u *User) {
+	id, err := discovery.NormalizeID(r.PathValue("id"))
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	per, err := p.lookup(r.Context(), id)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	v := PersonView{ID: per.ID, GUID: per.GUID, Name: per.FullName, PodURL: per.PodURL, Local: normPod(per.PodURL) == p.base}
+	if c, err := p.store.Contact(r.Context(), u.Username, id); err == nil {
+		v.Contact = c
+	} else if !errors.Is(err, errNotFound) {
+		p.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (p *Pod) apiNotifications(w http.ResponseWriter, r *http.Request, u *User) {
+	unreadOnly := false
+	if s := r.URL.Query().Get("unread"); s != "" {
+		b, err := parseBool(s)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "unread must be true or false")
+			return
+		}
+		unreadOnly = b
+	}
+	ns, unread, err := p.store.Notifications(r.Context(), u.Username, unreadOnly)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"unread": unread, "notifications": ns})
+}
+
+func (p *Pod) apiReadNotifications(w http.ResponseWriter, r *http.Request, u *User) {
+	var in struct {
+		IDs []int64 `json:"ids"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if err := p.store.MarkNotificationsRead(r.Context(), u.Username, in.IDs); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiNotFound answers API paths no route takes: 405 with Allow when the
+// path exists for other methods, else 404, both as JSON errors.
+func (p *Pod) apiNotFound(mux *http.ServeMux) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+			if m == r.Method {
+				continue
+			}
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed here; use "+strings.Join(allow, " or "))
+			return
+		}
+		writeError(w, http.StatusNotFound, "no API route "+r.URL.Path+"; see docs/api.md")
+	}
 }

@@ -60,7 +60,7 @@ func TestAPIPostsLocal(t *testing.T) {
 	fay, fayTok := p.user(t, "fay")
 	_, gusTok := p.user(t, "gus")
 
-	p.call(t, "POST", "/api/posts", fayTok, map[string]string{"text": "  "}, http.StatusBadRequest, nil)
+	p.call(t, "POST", "/api/posts", fayTok, map[string]string{"text": "  "}, http.StatusUnprocessableEntity, nil)
 	var post PostView
 	p.call(t, "POST", "/api/posts", fayTok, map[string]string{"text": "first #post"}, http.StatusCreated, &post)
 	if post.Author != fay || !post.Public || post.Text != "first #post" {
@@ -83,7 +83,7 @@ func TestAPIPostsLocal(t *testing.T) {
 	p.call(t, "DELETE", "/api/posts/"+post.GUID, gusTok, nil, http.StatusForbidden, nil)
 	p.call(t, "DELETE", "/api/posts/"+post.GUID, fayTok, nil, http.StatusNoContent, nil)
 	p.call(t, "GET", "/api/posts/"+post.GUID, fayTok, nil, http.StatusNotFound, nil)
-	p.call(t, "POST", "/api/contacts", gusTok, map[string]string{"id": fay, "aspect": "Nope"}, http.StatusBadRequest, nil)
+	p.call(t, "POST", "/api/contacts", gusTok, map[string]string{"id": fay, "aspect": "Nope"}, http.StatusUnprocessableEntity, nil)
 
 	// The HTML profile page.
 	resp := get(t, p.URL+"u/fay")

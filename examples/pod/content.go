@@ -15,7 +15,7 @@ import (
 )
 
 // errWrongAuthor: a known guid arrived again with another author.
-var errWrongAuthor = errors.New("pod: guid already used by another author")
+var errWrongAuthor = errors.New("guid already used by another author")
 
 // postRow is a row of posts.
 type postRow struct {
@@ -189,12 +189,6 @@ func strings1(ctx context.Context, q rowser, query string, args ...any) ([]strin
 	return out, rows.Err()
 }
 
-// followerPods lists the pods of the remote people who follow a user.
-func followerPods(ctx context.Context, q rowser, username string) ([]string, error) {
-	return strings1(ctx, q, `SELECT DISTINCT p.pod_url FROM contacts c JOIN people p ON p.id = c.person_id
-		WHERE c.username = ? AND c.follower = 1 AND p.local = 0 ORDER BY p.pod_url`, username)
-}
-
 // --- salmon.EntityStore ---
 
 // entityStore answers the receiver's questions about parents, roots and
@@ -334,21 +328,26 @@ type InteractionView struct {
 // visibleTo is the SQL condition for posts a user may read.
 const visibleTo = `(p.public = 1 OR p.author = ? OR EXISTS (SELECT 1 FROM post_visibility v WHERE v.post_guid = p.guid AND v.username = ?))`
 
-// Stream lists the posts of the people a user follows, the user's own
-// and those shared with or mentioning the user, newest first.
-func (s *Store) Stream(ctx context.Context, u *User, tag string, limit int, before time.Time) ([]PostView, error) {
+// Stream lists, newest first, the posts a user may read of the user's
+// own and of the people in the user's aspects (diaspora*'s stream); with
+// a tag, every readable post with that tag; with an author, the
+// readable posts of that person.
+func (s *Store) Stream(ctx context.Context, u *User, tag, author string, limit int, before time.Time) ([]PostView, error) {
 	if before.IsZero() {
 		before = time.Now().Add(time.Hour)
 	}
 	args := []any{u.ID, u.Username, before.UnixMilli()}
-	cond := `AND (p.author = ? OR p.author IN (SELECT person_id FROM contacts WHERE username = ? AND following = 1)
-		OR EXISTS (SELECT 1 FROM post_visibility v WHERE v.post_guid = p.guid AND v.username = ?)
-		OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_guid = p.guid AND m.person_id = ?))`
-	if tag != "" {
+	var cond string
+	switch {
+	case tag != "":
 		cond = `AND p.guid IN (SELECT post_guid FROM post_tags WHERE tag = ?)`
 		args = append(args, strings.ToLower(tag))
-	} else {
-		args = append(args, u.ID, u.Username, u.Username, u.ID)
+	case author != "":
+		cond = `AND p.author = ?`
+		args = append(args, author)
+	default:
+		cond = `AND (p.author = ? OR p.author IN (SELECT person_id FROM contacts WHERE username = ? AND receiving = 1))`
+		args = append(args, u.ID, u.Username)
 	}
 	args = append(args, limit)
 	guids, err := strings1(ctx, s.db, `SELECT p.guid FROM posts p WHERE `+visibleTo+` AND p.created_at < ? `+cond+

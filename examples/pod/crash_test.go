@@ -179,7 +179,7 @@ func TestKill9(t *testing.T) {
 	// Each follows the other.
 	b.call(t, "POST", "/api/contacts", bobTok, map[string]string{"id": alice}, http.StatusCreated, nil)
 	api.call(t, "POST", "/api/contacts", aliceTok, map[string]string{"id": bob}, http.StatusCreated, nil)
-	waitFor(t, "B to learn its follower", func() bool { return b.count(t, `SELECT COUNT(*) FROM contacts WHERE follower = 1`) == 1 })
+	waitFor(t, "B to learn its follower", func() bool { return b.count(t, `SELECT COUNT(*) FROM contacts WHERE sharing = 1`) == 1 })
 	// And A its follower: alice's posts go only to the pods of followers
 	// A knows when they are created (under load A may still be working
 	// on bob's Contact).
@@ -190,7 +190,7 @@ func TestKill9(t *testing.T) {
 		}
 		defer st.Close()
 		var n int
-		if err := st.db.QueryRow(`SELECT COUNT(*) FROM contacts WHERE follower = 1`).Scan(&n); err != nil {
+		if err := st.db.QueryRow(`SELECT COUNT(*) FROM contacts WHERE sharing = 1`).Scan(&n); err != nil {
 			return false
 		}
 		return n == 1

@@ -32,7 +32,7 @@ func TestFederation(t *testing.T) {
 	}
 	c.call(t, "POST", "/api/contacts", carolTok, map[string]string{"id": bob}, http.StatusCreated, nil)
 	waitFor(t, "B to learn its followers", func() bool {
-		return b.count(t, `SELECT COUNT(*) FROM contacts WHERE username = 'bob' AND follower = 1`) == 2
+		return b.count(t, `SELECT COUNT(*) FROM contacts WHERE username = 'bob' AND sharing = 1`) == 2
 	})
 
 	// A public post with a tag and a mention goes once to each pod.
@@ -73,7 +73,7 @@ func TestFederation(t *testing.T) {
 
 	// Carol likes on C; B relays to A.
 	c.call(t, "POST", "/api/posts/"+post.GUID+"/likes", carolTok, nil, http.StatusCreated, nil)
-	c.call(t, "POST", "/api/posts/"+post.GUID+"/likes", carolTok, nil, http.StatusBadRequest, nil)
+	c.call(t, "POST", "/api/posts/"+post.GUID+"/likes", carolTok, nil, http.StatusConflict, nil)
 	waitFor(t, "the relayed like on A", func() bool {
 		v, _ := a.post(t, aliceTok, post.GUID)
 		return len(v.Likes) == 1 && v.Likes[0].Author == carol
@@ -97,7 +97,7 @@ func TestFederation(t *testing.T) {
 	if len(pa.Photos) != 1 || pa.Photos[0] != "https://img.example/photos/lunch.jpg" || pa.Location == nil || pa.Location.Address != "Berlin" || pa.Poll == nil {
 		t.Errorf("poll post on A = %+v", pa)
 	}
-	a.call(t, "POST", "/api/posts/"+pollPost.GUID+"/poll", aliceTok, map[string]string{"answer": "nope"}, http.StatusBadRequest, nil)
+	a.call(t, "POST", "/api/posts/"+pollPost.GUID+"/poll", aliceTok, map[string]string{"answer": "nope"}, http.StatusUnprocessableEntity, nil)
 	a.call(t, "POST", "/api/posts/"+pollPost.GUID+"/poll", aliceTok, map[string]string{"answer": pollPost.Poll.Answers[1].GUID}, http.StatusCreated, nil)
 	waitFor(t, "the relayed vote on C", func() bool {
 		v, ok := c.post(t, carolTok, pollPost.GUID)
@@ -172,11 +172,13 @@ func TestFederation(t *testing.T) {
 		t.Error("A received a post from B although B blocks A")
 	}
 
-	// Unfollowing: B learns that carol no longer follows bob.
+	// Carol stops sharing with bob: B learns it, and bob's contact of
+	// carol, which was only that, is gone.
 	c.call(t, "DELETE", "/api/contacts/"+bob, carolTok, nil, http.StatusNoContent, nil)
-	waitFor(t, "the unfollow on B", func() bool {
-		return b.count(t, `SELECT COUNT(*) FROM contacts WHERE person_id = ? AND follower = 0`, carol) == 1
+	waitFor(t, "the end of sharing on B", func() bool {
+		return b.count(t, `SELECT COUNT(*) FROM contacts WHERE person_id = ?`, carol) == 0
 	})
+	c.call(t, "GET", "/api/contacts/"+bob, carolTok, nil, http.StatusNotFound, nil)
 
 	// Delivery health: B delivered to C, nothing pending.
 	h, err := b.store.Health(context.Background())
@@ -215,7 +217,7 @@ func TestFederationPrivate(t *testing.T) {
 	a.call(t, "POST", "/api/contacts", aliceTok, map[string]string{"id": carol, "aspect": "Family"}, http.StatusCreated, nil)
 	b.call(t, "POST", "/api/contacts", bobTok, map[string]string{"id": alice}, http.StatusCreated, nil)
 	waitFor(t, "contacts on both sides", func() bool {
-		return a.count(t, `SELECT COUNT(*) FROM contacts WHERE follower = 1`) == 1 && b.count(t, `SELECT COUNT(*) FROM contacts WHERE follower = 1`) == 1
+		return a.count(t, `SELECT COUNT(*) FROM contacts WHERE sharing = 1`) == 1 && b.count(t, `SELECT COUNT(*) FROM contacts WHERE sharing = 1`) == 1
 	})
 
 	// A limited post goes encrypted to bob only; it is not fetchable.
@@ -293,7 +295,7 @@ func TestDeliverySurvivesOutageAndRestart(t *testing.T) {
 	alice, aliceTok := a.user(t, "alice")
 	_, bobTok := b.user(t, "bob")
 	b.call(t, "POST", "/api/contacts", bobTok, map[string]string{"id": alice}, http.StatusCreated, nil)
-	waitFor(t, "A to learn its follower", func() bool { return a.count(t, `SELECT COUNT(*) FROM contacts WHERE follower = 1`) == 1 })
+	waitFor(t, "A to learn its follower", func() bool { return a.count(t, `SELECT COUNT(*) FROM contacts WHERE sharing = 1`) == 1 })
 
 	stopB() // B is down
 	var post PostView
@@ -322,7 +324,7 @@ func TestFetchUnknownRoot(t *testing.T) {
 	a.call(t, "POST", "/api/contacts", aliceTok, map[string]string{"id": bob}, http.StatusCreated, nil)
 	c.call(t, "POST", "/api/contacts", carolTok, map[string]string{"id": alice}, http.StatusCreated, nil)
 	waitFor(t, "followers", func() bool {
-		return b.count(t, `SELECT COUNT(*) FROM contacts WHERE follower = 1`) == 1 && a.count(t, `SELECT COUNT(*) FROM contacts WHERE follower = 1`) == 1
+		return b.count(t, `SELECT COUNT(*) FROM contacts WHERE sharing = 1`) == 1 && a.count(t, `SELECT COUNT(*) FROM contacts WHERE sharing = 1`) == 1
 	})
 	var post, reshare PostView
 	b.call(t, "POST", "/api/posts", bobTok, map[string]any{"text": "worth sharing"}, http.StatusCreated, &post)

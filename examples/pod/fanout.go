@@ -388,7 +388,7 @@ func plantFollowers(ctx context.Context, s *Store, username string, pods []strin
 				VALUES (?, ?, ?, ?, ?, 0, ?)`, id, newGUID(), pod, string(pem), "", now()); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (username, person_id, follower) VALUES (?, ?, 1)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (username, person_id, sharing) VALUES (?, ?, 1)`,
 				username, id); err != nil {
 				return err
 			}

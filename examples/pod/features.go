@@ -13,13 +13,6 @@ import (
 	"github.com/go-diaspora/federation/salmon"
 )
 
-// audiencePods lists the pods of everyone a user is connected with
-// (followers and followed people): where profiles and account deletions go.
-func audiencePods(ctx context.Context, q rowser, username string) ([]string, error) {
-	return strings1(ctx, q, `SELECT DISTINCT p.pod_url FROM contacts c JOIN people p ON p.id = c.person_id
-		WHERE c.username = ? AND (c.follower = 1 OR c.following = 1) AND p.local = 0 ORDER BY p.pod_url`, username)
-}
-
 // --- profile ---
 
 // ProfileInput is a profile update.
@@ -79,6 +72,8 @@ func (p *Pod) DeleteAccount(ctx context.Context, u *User, password string) error
 		}
 		for _, q := range []string{
 			`DELETE FROM contacts WHERE username = ?`,
+			`DELETE FROM aspect_memberships WHERE username = ?`,
+			`DELETE FROM notifications WHERE username = ?`,
 			`DELETE FROM sessions WHERE username = ?`,
 			`UPDATE users SET suspended = 1, password_hash = '' WHERE username = ?`,
 		} {
@@ -86,8 +81,10 @@ func (p *Pod) DeleteAccount(ctx context.Context, u *User, password string) error
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM contacts WHERE person_id = ?`, u.ID); err != nil {
-			return err
+		for _, q := range []string{`DELETE FROM contacts WHERE person_id = ?`, `DELETE FROM aspect_memberships WHERE person_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, u.ID); err != nil {
+				return err
+			}
 		}
 		return enqueue(ctx, tx, "account_deletion:"+u.ID, ds)
 	})
@@ -99,7 +96,7 @@ func (p *Pod) DeleteAccount(ctx context.Context, u *User, password string) error
 
 // --- reshare ---
 
-// Reshare shares a public post with the user's followers; the root
+// Reshare shares a public post with the user's contacts; the root
 // author's pod gets it too.
 func (p *Pod) Reshare(ctx context.Context, u *User, rootGUID string) (*PostView, error) {
 	root, err := getPost(ctx, p.store.db, rootGUID)
@@ -118,7 +115,7 @@ func (p *Pod) Reshare(ctx context.Context, u *User, rootGUID string) (*PostView,
 	if err != nil {
 		return nil, err
 	}
-	pods, err := followerPods(ctx, p.store.db, u.Username)
+	pods, err := contactPods(ctx, p.store.db, u.Username)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +132,9 @@ func (p *Pod) Reshare(ctx context.Context, u *User, rootGUID string) (*PostView,
 		row := &postRow{GUID: rs.GUID, Type: rs.Type(), Author: u.ID, Public: true, Local: true, RootGUID: root.GUID,
 			Payload: payload, CreatedAt: rs.CreatedAt}
 		if _, err := insertPost(ctx, tx, row, nil, nil); err != nil {
+			return err
+		}
+		if err := notifyLocalAuthor(ctx, tx, root.GUID, "reshared", u.ID); err != nil {
 			return err
 		}
 		for _, pod := range pods {
@@ -237,7 +237,7 @@ func (p *Pod) recipients(ctx context.Context, ids []string, self string) ([]salm
 		}
 		per, err := p.lookup(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("pod: discovering %s: %w", id, err)
+			return nil, fmt.Errorf("discovering %s: %w", id, err)
 		}
 		rs = append(rs, salmon.Recipient{GUID: per.GUID, Pod: per.PodURL, PublicKey: per.PublicKey})
 	}
@@ -314,7 +314,7 @@ func storeConversation(ctx context.Context, tx *sql.Tx, c *entities.Conversation
 }
 
 // errUnknownConversation: a message for a conversation not (yet) here.
-var errUnknownConversation = errors.New("pod: unknown conversation")
+var errUnknownConversation = errors.New("unknown conversation")
 
 // storeMessage stores a message once; its author must take part in the
 // conversation.
@@ -331,7 +331,7 @@ func storeMessage(ctx context.Context, tx *sql.Tx, m *entities.Message) error {
 		return err
 	}
 	if n == 0 {
-		return finalError{fmt.Errorf("pod: %s is no participant of conversation %s", m.Author, m.ConversationGUID)}
+		return finalError{fmt.Errorf("%s is no participant of conversation %s", m.Author, m.ConversationGUID)}
 	}
 	var author string
 	err := tx.QueryRowContext(ctx, `SELECT author FROM messages WHERE guid = ?`, m.GUID).Scan(&author)
@@ -403,13 +403,13 @@ func (s *Store) Conversation(ctx context.Context, u *User, guid string) (*Conver
 }
 
 // toAudience serializes an entity of u and builds its public deliveries,
-// signed once, to the pods of u's audience (followers).
+// signed once, to the pods of u's contacts.
 func (p *Pod) toAudience(ctx context.Context, u *User, e entities.Entity) ([]salmon.Delivery, error) {
 	payload, err := entities.MarshalXML(e)
 	if err != nil {
 		return nil, err
 	}
-	pods, err := audiencePods(ctx, p.store.db, u.Username)
+	pods, err := contactPods(ctx, p.store.db, u.Username)
 	if err != nil {
 		return nil, err
 	}

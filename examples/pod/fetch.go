@@ -12,7 +12,7 @@ import (
 )
 
 // errNoFetch: the missing entity is not one this pod fetches.
-var errNoFetch = errors.New("pod: nothing to fetch")
+var errNoFetch = errors.New("nothing to fetch")
 
 // fetcher is the library's Fetcher wired to this pod: discovery's guarded
 // client (https only outside dev mode, reserved addresses refused),

@@ -309,8 +309,11 @@ func casePD02(t *testing.T) map[string]func(*testing.T, podVariant) {
 	// A limited post needs someone in the aspect: a remote contact.
 	bob := plantRemote(t, tp.Pod, "bob", bobsPod.URL, 1)
 	bobsPod.handle("/receive/users/"+bob.GUID, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) })
-	if _, err := tp.store.db.Exec(`INSERT INTO contacts (username, person_id, aspect_id, following) VALUES ('alice', ?,
-		(SELECT id FROM aspects WHERE username = 'alice' AND name = 'Family'), 1)`, bob.ID); err != nil {
+	if _, err := tp.store.db.Exec(`INSERT INTO contacts (username, person_id, receiving) VALUES ('alice', ?, 1)`, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tp.store.db.Exec(`INSERT INTO aspect_memberships (aspect_id, username, person_id) VALUES
+		((SELECT id FROM aspects WHERE username = 'alice' AND name = 'Family'), 'alice', ?)`, bob.ID); err != nil {
 		t.Fatal(err)
 	}
 	f := false
@@ -647,7 +650,7 @@ func casePD05(t *testing.T) map[string]func(*testing.T, podVariant) {
 	// The follower on a private address: a URL with an IP literal in
 	// 10.0.0.0/8, refused by the guard before any dial.
 	plantRemote(t, tp.Pod, "hidden", "http://10.0.0.1:9/", 0)
-	if _, err := tp.store.db.Exec(`INSERT INTO contacts (username, person_id, follower) SELECT 'alice', id, 1 FROM people WHERE local = 0`); err != nil {
+	if _, err := tp.store.db.Exec(`INSERT INTO contacts (username, person_id, sharing) SELECT 'alice', id, 1 FROM people WHERE local = 0`); err != nil {
 		t.Fatal(err)
 	}
 	post, err := tp.CreatePost(ctx, alice, PostInput{Text: "hello, hostile world"})

@@ -9,7 +9,7 @@ import (
 )
 
 // errStoreClosed is the error of a body handed to a closed store.
-var errStoreClosed = errors.New("pod: store closed")
+var errStoreClosed = errors.New("store closed")
 
 // maxInboxGroup bounds the bodies written in one group commit.
 const maxInboxGroup = 256
@@ -146,7 +146,7 @@ func (w *inboxWriter) commit(group []*inboxWrite) (pending int, err error) {
 		m := &r.row
 		if _, err := stmt.ExecContext(ctx, m.route, m.recipientGUID, m.format, m.contentType, m.body, m.remoteAddr,
 			m.receivedAt, m.receivedAt); err != nil {
-			return 0, fmt.Errorf("pod: inbox write: %w", err)
+			return 0, fmt.Errorf("inbox write: %w", err)
 		}
 	}
 	if err := tx.QueryRowContext(ctx, `SELECT n FROM inbox_pending`).Scan(&pending); err != nil {

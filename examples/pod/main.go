@@ -77,20 +77,31 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/go-diaspora/federation/discovery"
+	"golang.org/x/term"
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+	err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return // --help asked for the usage, which is printed
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "pod:", err)
 		os.Exit(1)
 	}
@@ -103,28 +114,84 @@ type options struct {
 	dev                       bool
 }
 
-func envOr(name, def string) string {
+// envReader reads the flags' environment variables strictly: a value
+// that does not parse is an error, never silently the default.
+type envReader struct{ errs []error }
+
+func (e *envReader) str(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
 		return v
 	}
 	return def
 }
 
-func newFlags(o *options, stderr io.Writer) *flag.FlagSet {
+func (e *envReader) int(name string, def int) int {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q is not a whole number", name, v))
+		return def
+	}
+	return n
+}
+
+func (e *envReader) bool(name string, def bool) bool {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	b, err := parseBool(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: %w", name, v, err))
+		return def
+	}
+	return b
+}
+
+func (e *envReader) duration(name string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q is not a duration (like 30s or 2m)", name, v))
+		return def
+	}
+	return d
+}
+
+// parseBool reads a boolean as the flags and environment variables take
+// it: 1, t, true, yes, y, on and 0, f, false, no, n, off, in any case.
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "t", "true", "yes", "y", "on":
+		return true, nil
+	case "0", "f", "false", "no", "n", "off":
+		return false, nil
+	}
+	return false, errors.New("not a boolean (use true or false, yes or no, on or off, 1 or 0)")
+}
+
+// newFlags defines the pod's flags with their environment variables as
+// defaults; env collects the variables that do not parse.
+func newFlags(o *options, out io.Writer, env *envReader) *flag.FlagSet {
 	fs := flag.NewFlagSet("pod", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bits, _ := strconv.Atoi(envOr("POD_KEY_BITS", "4096"))
-	dev, _ := strconv.ParseBool(envOr("POD_DEV", "false"))
-	fs.StringVar(&o.addr, "addr", envOr("POD_ADDR", "localhost:3000"), "listen address (POD_ADDR)")
-	fs.StringVar(&o.url, "url", envOr("POD_URL", ""), "public base URL; default http://ADDR/ (POD_URL)")
-	fs.StringVar(&o.data, "data", envOr("POD_DATA", "pod-data"), "data directory (POD_DATA)")
-	fs.IntVar(&o.keyBits, "key-bits", bits, "RSA key size of new users (POD_KEY_BITS)")
-	fs.BoolVar(&o.dev, "dev", dev, "development mode: allow http and loopback peers (POD_DEV)")
-	fs.StringVar(&o.password, "password", envOr("POD_PASSWORD", ""), "password for user add; read from stdin if empty (POD_PASSWORD)")
-	maxInbox, _ := strconv.Atoi(envOr("POD_MAX_INBOX", strconv.Itoa(defaultMaxInboxPending)))
-	fs.IntVar(&o.maxInbox, "max-inbox", maxInbox, "inbound high-water mark: above this many unprocessed bodies /receive answers 503 (POD_MAX_INBOX)")
-	retry, _ := time.ParseDuration(envOr("POD_RETRY_BASE", "0"))
-	fs.DurationVar(&o.retryBase, "retry-base", retry, "first retry delay of deliveries and of received bodies; 0 means 30s and 10s (POD_RETRY_BASE)")
+	fs.SetOutput(out)
+	fs.Usage = func() {}
+	fs.StringVar(&o.addr, "addr", env.str("POD_ADDR", "localhost:3000"), "listen `address` (POD_ADDR)")
+	fs.StringVar(&o.url, "url", env.str("POD_URL", ""), "public base `URL`; default http://ADDR/ (POD_URL)")
+	fs.StringVar(&o.data, "data", env.str("POD_DATA", "pod-data"), "data `directory` (POD_DATA)")
+	fs.IntVar(&o.keyBits, "key-bits", env.int("POD_KEY_BITS", 4096), "RSA key size of new users, at least 2048 (POD_KEY_BITS)")
+	fs.BoolVar(&o.dev, "dev", env.bool("POD_DEV", false), "development mode: allow http, loopback peers and any port (POD_DEV)")
+	fs.StringVar(&o.password, "password", env.str("POD_PASSWORD", ""), "password for user add; asked for if empty (POD_PASSWORD)")
+	fs.IntVar(&o.maxInbox, "max-inbox", env.int("POD_MAX_INBOX", defaultMaxInboxPending),
+		"inbound high-water mark: above this many unprocessed bodies /receive answers 503 (POD_MAX_INBOX)")
+	fs.DurationVar(&o.retryBase, "retry-base", env.duration("POD_RETRY_BASE", 0),
+		"first retry `delay` of deliveries and of received bodies; 0 means 30s and 10s (POD_RETRY_BASE)")
 	return fs
 }
 
@@ -141,18 +208,63 @@ func (o *options) config(logger *slog.Logger) Config {
 	return cfg
 }
 
+// command is a subcommand of the pod.
+type command struct {
+	name, args, summary string
+	flags               []string // the pod flags it reads
+	run                 func(ctx context.Context, e *cmdEnv, args []string) error
+}
+
+// cmdEnv is what a command runs with.
+type cmdEnv struct {
+	o              options
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	logger         *slog.Logger
+}
+
+var storeFlags = []string{"data"}
+
+// commands lists every subcommand, in the order help shows them.
+var commands = []command{
+	{name: "serve", summary: "serve the pod: federation routes, JSON API, pages, inbox and outbox workers (the default)",
+		flags: []string{"addr", "url", "data", "dev", "retry-base", "max-inbox"},
+		run:   func(ctx context.Context, e *cmdEnv, _ []string) error { return serve(ctx, e.o, e.logger) }},
+	{name: "user add", args: "NAME", summary: "create a local person (new key, default aspects); prints the diaspora* ID",
+		flags: []string{"url", "addr", "data", "key-bits", "password"},
+		run:   func(ctx context.Context, e *cmdEnv, a []string) error { return userAdd(ctx, e, a[0]) }},
+	{name: "user suspend", args: "NAME", summary: "suspend a local account: it can no longer sign in, its sessions end",
+		flags: storeFlags, run: setSuspended(true)},
+	{name: "user unsuspend", args: "NAME", summary: "reinstate a suspended account",
+		flags: storeFlags, run: setSuspended(false)},
+	{name: "admin block", args: "HOST|URL", summary: "stop federating with a pod: nothing sent to it or accepted from it",
+		flags: storeFlags, run: setBlocked(true)},
+	{name: "admin unblock", args: "HOST|URL", summary: "federate with a blocked pod again",
+		flags: storeFlags, run: setBlocked(false)},
+	{name: "admin health", summary: "delivery health per pod as JSON: queue depth, last success, failures",
+		flags: storeFlags, run: adminHealth},
+	{name: "load", args: "[load flags]", summary: "receive benchmark on loopback: accepted/s, time to 202, drain (pod help load)"},
+	{name: "load fanout", args: "[fanout flags]", summary: "one public post to many loopback pods (pod help load fanout)"},
+	{name: "help", args: "[COMMAND]", summary: "show this help, or a command's flags"},
+}
+
 // run parses the command line; flags may come before or after the
 // subcommand's arguments.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "load" {
 		return runLoad(ctx, args[1:], stdout, stderr)
 	}
-	var o options
-	fs := newFlags(&o, stderr)
+	e := &cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr}
+	var env envReader
+	fs := newFlags(&e.o, stderr, &env)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return err
+			if errors.Is(err, flag.ErrHelp) {
+				printUsage(stdout, fs)
+				return flag.ErrHelp
+			}
+			return fmt.Errorf("%w (pod help lists the flags)", err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -160,36 +272,127 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if o.keyBits != 0 && o.keyBits < 2048 {
-		return errors.New("--key-bits must be at least 2048")
+	if len(pos) > 0 && pos[0] == "help" {
+		return help(ctx, stdout, fs, pos[1:])
 	}
-	cmd := strings.Join(pos, " ")
-	switch {
-	case len(pos) == 0 || cmd == "serve":
-		return serve(ctx, o, logger)
-	case len(pos) == 3 && pos[0] == "user" && pos[1] == "add":
-		return userAdd(ctx, o, pos[2], stdin, stdout, stderr)
-	case len(pos) == 3 && pos[0] == "user" && (pos[1] == "suspend" || pos[1] == "unsuspend"):
-		return withStore(ctx, o, func(s *Store) error { return s.SetSuspended(ctx, strings.ToLower(pos[2]), pos[1] == "suspend") })
-	case len(pos) == 3 && pos[0] == "admin" && (pos[1] == "block" || pos[1] == "unblock"):
-		return withStore(ctx, o, func(s *Store) error { return s.SetBlocked(ctx, strings.ToLower(pos[2]), pos[1] == "block") })
-	case cmd == "admin health":
-		return withStore(ctx, o, func(s *Store) error {
-			h, err := s.Health(ctx)
-			if err != nil {
-				return err
-			}
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(h)
-		})
+	if err := errors.Join(env.errs...); err != nil {
+		return err
 	}
-	return fmt.Errorf("unknown command %q; see go doc ./examples/pod", cmd)
+	if e.o.keyBits < 2048 {
+		return fmt.Errorf("--key-bits is %d: it must be at least 2048", e.o.keyBits)
+	}
+	e.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if len(pos) == 0 {
+		pos = []string{"serve"}
+	}
+	c, rest := findCommand(pos)
+	if c == nil || c.run == nil {
+		return fmt.Errorf("unknown command %q (pod help lists the commands)", strings.Join(pos, " "))
+	}
+	want := 0
+	if c.args != "" {
+		want = 1
+	}
+	if len(rest) != want {
+		return fmt.Errorf("usage: pod %s %s (pod help %s)", c.name, c.args, c.name)
+	}
+	return c.run(ctx, e, rest)
+}
+
+// findCommand finds the longest command name that starts pos.
+func findCommand(pos []string) (*command, []string) {
+	var best *command
+	var rest []string
+	for i := range commands {
+		words := strings.Fields(commands[i].name)
+		if len(words) <= len(pos) && slices.Equal(words, pos[:len(words)]) && (best == nil || len(words) > len(strings.Fields(best.name))) {
+			best, rest = &commands[i], pos[len(words):]
+		}
+	}
+	return best, rest
+}
+
+// help prints the usage, or a command's.
+func help(ctx context.Context, w io.Writer, fs *flag.FlagSet, topic []string) error {
+	if len(topic) == 0 {
+		printUsage(w, fs)
+		return nil
+	}
+	c, rest := findCommand(topic)
+	if c == nil || len(rest) > 0 {
+		return fmt.Errorf("no command %q (pod help lists the commands)", strings.Join(topic, " "))
+	}
+	if c.name == "load" || c.name == "load fanout" {
+		args := []string{"-h"}
+		if c.name == "load fanout" {
+			args = []string{"fanout", "-h"}
+		}
+		fmt.Fprintf(w, "Usage: pod %s %s\n\n%s.\n\nFlags:\n", c.name, c.args, c.summary)
+		if err := runLoad(ctx, args, w, w); !errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return nil
+	}
+	if c.name == "help" {
+		printUsage(w, fs)
+		return nil
+	}
+	fmt.Fprintf(w, "Usage: pod %s %s\n\n%s.\n\nFlags (and their environment variables):\n", c.name, c.args, c.summary)
+	printFlags(w, fs, c.flags)
+	return nil
+}
+
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `Usage: pod [COMMAND] [FLAGS]
+
+The reference diaspora* pod of github.com/go-diaspora/federation. Flags go
+before or after the command's arguments.
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-28s %s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
+	}
+	fmt.Fprint(w, "\nFlags (and their environment variables):\n")
+	var all []string
+	fs.VisitAll(func(f *flag.Flag) { all = append(all, f.Name) })
+	printFlags(w, fs, all)
+	fmt.Fprint(w, "\nBooleans take true/false, yes/no, on/off or 1/0. 'pod help COMMAND' shows a command's flags.\n")
+}
+
+func printFlags(w io.Writer, fs *flag.FlagSet, names []string) {
+	for _, n := range names {
+		f := fs.Lookup(n)
+		if f == nil {
+			continue
+		}
+		arg, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if arg != "" {
+			line += " " + arg
+		}
+		fmt.Fprintf(w, "%-28s %s", line, usage)
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "0s" && f.DefValue != "false" && f.Name != "password" {
+			fmt.Fprintf(w, " [default %s]", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// openExistingStore opens the store of an existing pod: a data directory
+// without a database is an error, not a new empty pod.
+func openExistingStore(ctx context.Context, dir string) (*Store, error) {
+	path := filepath.Join(dir, "pod.db")
+	if _, err := os.Stat(path); errors.Is(err, iofs.ErrNotExist) {
+		return nil, fmt.Errorf("no pod database in %s: pass the --data directory of your pod, or create a user first (pod user add NAME)", dir)
+	} else if err != nil {
+		return nil, err
+	}
+	return OpenStore(ctx, dir)
 }
 
 func withStore(ctx context.Context, o options, fn func(*Store) error) error {
-	s, err := OpenStore(ctx, o.data)
+	s, err := openExistingStore(ctx, o.data)
 	if err != nil {
 		return err
 	}
@@ -197,17 +400,85 @@ func withStore(ctx context.Context, o options, fn func(*Store) error) error {
 	return fn(s)
 }
 
-func userAdd(ctx context.Context, o options, name string, stdin io.Reader, stdout, stderr io.Writer) error {
-	pw := o.password
-	if pw == "" {
-		fmt.Fprint(stderr, "password for "+name+": ")
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return fmt.Errorf("reading the password: %w", err)
-		}
-		pw = strings.TrimRight(line, "\r\n")
+func setSuspended(suspended bool) func(context.Context, *cmdEnv, []string) error {
+	return func(ctx context.Context, e *cmdEnv, a []string) error {
+		name := strings.ToLower(a[0])
+		return withStore(ctx, e.o, func(s *Store) error {
+			err := s.SetSuspended(ctx, name, suspended)
+			if errors.Is(err, errNotFound) {
+				return fmt.Errorf("no local user %q", name)
+			}
+			return err
+		})
 	}
-	p, err := NewPod(ctx, o.config(slog.New(slog.DiscardHandler)))
+}
+
+func setBlocked(blocked bool) func(context.Context, *cmdEnv, []string) error {
+	return func(ctx context.Context, e *cmdEnv, a []string) error {
+		host, err := normalizeHost(a[0])
+		if err != nil {
+			return err
+		}
+		if err := withStore(ctx, e.o, func(s *Store) error { return s.SetBlocked(ctx, host, blocked) }); err != nil {
+			return err
+		}
+		verb := "blocked"
+		if !blocked {
+			verb = "unblocked"
+		}
+		fmt.Fprintln(e.stdout, verb, host)
+		return nil
+	}
+}
+
+// normalizeHost reads the pod of admin block: a host with an optional
+// port (pod.example, pod.example:8443, 127.0.0.1:3001) or an http(s) URL,
+// whose host is taken; the result is lower case, without a default port.
+func normalizeHost(s string) (string, error) {
+	raw := s
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+			return "", fmt.Errorf("%q is not a pod's URL (https://pod.example/) or host (pod.example)", raw)
+		}
+		s = u.Host
+		if h, port, ok := strings.Cut(s, ":"); ok && !strings.HasPrefix(s, "[") &&
+			((u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80")) {
+			s = h
+		}
+	}
+	s = strings.ToLower(strings.TrimSuffix(s, "."))
+	// A host is what follows the @ of a diaspora* ID: the protocol's rule.
+	if s == "" || discovery.ValidateID("x@"+s) != nil {
+		return "", fmt.Errorf("%q is not a pod's host (pod.example, pod.example:8443) or URL (https://pod.example/)", raw)
+	}
+	return s, nil
+}
+
+func adminHealth(ctx context.Context, e *cmdEnv, _ []string) error {
+	return withStore(ctx, e.o, func(s *Store) error {
+		h, err := s.Health(ctx)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(h)
+	})
+}
+
+// userAdd creates a local person. The password comes from --password,
+// else from a terminal (asked twice, not echoed) or one line of a pipe.
+func userAdd(ctx context.Context, e *cmdEnv, name string) error {
+	pw := e.o.password
+	if pw == "" {
+		var err error
+		if pw, err = readNewPassword(e.stdin, e.stderr, name); err != nil {
+			return err
+		}
+	}
+	p, err := NewPod(ctx, e.o.config(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return err
 	}
@@ -216,8 +487,37 @@ func userAdd(ctx context.Context, o options, name string, stdin io.Reader, stdou
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, id)
+	fmt.Fprintln(e.stdout, id)
 	return nil
+}
+
+// readNewPassword reads a new password: on a terminal without echo and
+// twice, from anything else one line.
+func readNewPassword(stdin io.Reader, prompt io.Writer, name string) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fd := int(f.Fd())
+		fmt.Fprintf(prompt, "password for %s: ", name)
+		first, err := term.ReadPassword(fd)
+		fmt.Fprintln(prompt)
+		if err != nil {
+			return "", fmt.Errorf("reading the password: %w", err)
+		}
+		fmt.Fprintf(prompt, "again, to be sure: ")
+		second, err := term.ReadPassword(fd)
+		fmt.Fprintln(prompt)
+		if err != nil {
+			return "", fmt.Errorf("reading the password: %w", err)
+		}
+		if string(first) != string(second) {
+			return "", errors.New("the two passwords differ; nothing was created")
+		}
+		return string(first), nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("reading the password from standard input: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
 
 func serve(ctx context.Context, o options, logger *slog.Logger) error {

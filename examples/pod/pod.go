@@ -95,7 +95,7 @@ type Pod struct {
 func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 	u, err := url.Parse(cfg.PublicURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("pod: public URL %q is not an http(s) URL", cfg.PublicURL)
+		return nil, fmt.Errorf("public URL %q is not an http(s) URL", cfg.PublicURL)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -152,7 +152,7 @@ func (p *Pod) Handler() http.Handler {
 		Logger:    p.log,
 	}
 	dh.Register(mux)
-	rh := &salmon.Handler{Inbox: storeInbox{s: p.store, wake: func() { notify(p.inWake) }},
+	rh := &salmon.Handler{Inbox: storeInbox{s: p.store, wake: func() { notify(p.inWake) }, log: p.log},
 		RetryAfter: receiveRetryAfter, Logger: p.log}
 	mux.Handle("/receive/", p.receiveGate(rh))
 	mux.Handle("GET /fetch/{type}/{guid}", &salmon.FetchHandler{Source: fetchSource{p}, Logger: p.log})
@@ -209,7 +209,7 @@ func (p *Pod) publicKey(ctx context.Context, author string) (*rsa.PublicKey, err
 		if b, err := p.store.Blocked(ctx, host); err != nil {
 			return nil, err
 		} else if b {
-			return nil, fmt.Errorf("%w: %s is on a blocked pod", magicenv.ErrKeyNotFound, author)
+			return nil, fmt.Errorf("%w: %w: %s", magicenv.ErrKeyNotFound, errBlockedPod, host)
 		}
 	}
 	pub, err := p.resolver.PublicKey(ctx, author)
@@ -222,6 +222,9 @@ func (p *Pod) publicKey(ctx context.Context, author string) (*rsa.PublicKey, err
 // --- receiving ---
 
 const maxInboxAttempts = 10
+
+// errBlockedPod: a body came from a pod the podmin blocked.
+var errBlockedPod = errors.New("refused because the pod is blocked")
 
 // finalError marks a refusal by the pod itself (not the SDK): no retry.
 type finalError struct{ err error }
@@ -308,7 +311,13 @@ func (p *Pod) process(ctx context.Context, it *InboxItem) {
 		}
 		return
 	}
-	p.log.InfoContext(ctx, "receive: rejected", "inbox_id", it.ID, "category", cat, "err", detail)
+	if errors.Is(err, errBlockedPod) {
+		cat = "blocked_pod"
+		detail = err
+		p.log.InfoContext(ctx, "receive: refused because the sender's pod is blocked", "inbox_id", it.ID, "err", detail)
+	} else {
+		p.log.InfoContext(ctx, "receive: rejected", "inbox_id", it.ID, "category", cat, "err", detail)
+	}
 	if err := p.store.InboxDead(ctx, it.ID, cat); err != nil {
 		p.log.ErrorContext(ctx, "inbox dead", "err", err)
 	}
@@ -352,7 +361,7 @@ func (p *Pod) apply(ctx context.Context, inboxID int64, msg *salmon.Message) err
 		if b, err := p.store.Blocked(ctx, host); err != nil {
 			return err
 		} else if b {
-			return finalError{fmt.Errorf("pod: sender %s is on a blocked pod", msg.Sender)}
+			return finalError{fmt.Errorf("%w: %s (sender %s)", errBlockedPod, host, msg.Sender)}
 		}
 	}
 	err := p.store.do(ctx, func(tx *sql.Tx) error {
@@ -375,14 +384,22 @@ func (p *Pod) applyTx(ctx context.Context, tx *sql.Tx, msg *salmon.Message) erro
 	case *entities.StatusMessage:
 		row := &postRow{GUID: e.GUID, Type: e.Type(), Author: e.Author, Text: e.Text, Public: e.Public, Payload: msg.Payload,
 			CreatedAt: e.CreatedAt, Extra: extraOf(e)}
-		if _, err := insertPost(ctx, tx, row, parseTags(e.Text), parseMentions(e.Text)); err != nil {
+		mentions := parseMentions(e.Text)
+		existed, err := insertPost(ctx, tx, row, parseTags(e.Text), mentions)
+		if err != nil {
 			return err
 		}
-		return p.addVisibility(ctx, tx, e.GUID, e.Public, msg.Recipient)
+		if err := p.addVisibility(ctx, tx, e.GUID, e.Public, msg.Recipient); err != nil || existed {
+			return err
+		}
+		return notifyMentioned(ctx, tx, e.GUID, e.Author, mentions)
 	case *entities.Reshare:
 		row := &postRow{GUID: e.GUID, Type: e.Type(), Author: e.Author, Public: true, RootGUID: e.RootGUID, Payload: msg.Payload, CreatedAt: e.CreatedAt}
-		_, err := insertPost(ctx, tx, row, nil, nil)
-		return err
+		existed, err := insertPost(ctx, tx, row, nil, nil)
+		if err != nil || existed {
+			return err
+		}
+		return notifyLocalAuthor(ctx, tx, e.RootGUID, "reshared", e.Author)
 	case *entities.Comment:
 		row := &interactionRow{GUID: e.GUID, Type: "Comment", Author: e.Author, ParentType: "Post", ParentGUID: e.ParentGUID,
 			PostGUID: e.ParentGUID, Text: e.Text, Positive: true, Payload: msg.Payload, CreatedAt: e.CreatedAt}
@@ -431,10 +448,9 @@ func (p *Pod) applyTx(ctx context.Context, tx *sql.Tx, msg *salmon.Message) erro
 		if err != nil {
 			return err
 		}
-		follows := e.Following && !e.Blocking
-		_, err = tx.ExecContext(ctx, `INSERT INTO contacts (username, person_id, follower) VALUES (?, ?, ?)
-			ON CONFLICT (username, person_id) DO UPDATE SET follower = excluded.follower`, u.Username, e.Author, follows)
-		return err
+		// diaspora*: the author shares with the recipient while the
+		// entity says sharing (a block says it does not).
+		return p.receiveSharing(ctx, tx, u, e.Author, e.Sharing && !e.Blocking)
 	case *entities.Profile:
 		name := e.FullName
 		if name == "" {
@@ -444,14 +460,15 @@ func (p *Pod) applyTx(ctx context.Context, tx *sql.Tx, msg *salmon.Message) erro
 		return err
 	case *entities.Conversation:
 		if !slices.Contains(e.ParticipantIDs(), msg.Recipient) {
-			return finalError{fmt.Errorf("pod: recipient %s is no participant", msg.Recipient)}
+			return finalError{fmt.Errorf("recipient %s is no participant", msg.Recipient)}
 		}
 		return storeConversation(ctx, tx, e)
 	case *entities.Message:
 		return storeMessage(ctx, tx, e)
 	case *entities.AccountDeletion:
 		for _, q := range []string{`DELETE FROM interactions WHERE author = ?`, `DELETE FROM posts WHERE author = ? AND local = 0`,
-			`DELETE FROM contacts WHERE person_id = ?`} {
+			`DELETE FROM contacts WHERE person_id = ?`, `DELETE FROM aspect_memberships WHERE person_id = ?`,
+			`DELETE FROM notifications WHERE actor = ?`} {
 			if _, err := tx.ExecContext(ctx, q, e.Author); err != nil {
 				return err
 			}
@@ -479,6 +496,9 @@ func (p *Pod) addVisibility(ctx context.Context, tx *sql.Tx, guid string, public
 func (p *Pod) storeRelayable(ctx context.Context, tx *sql.Tx, msg *salmon.Message, row *interactionRow) error {
 	existed, err := insertInteraction(ctx, tx, row)
 	if err != nil || existed {
+		return err
+	}
+	if err := notifyInteraction(ctx, tx, row); err != nil {
 		return err
 	}
 	post, err := getPost(ctx, tx, row.PostGUID)
@@ -522,7 +542,7 @@ func deliveriesFor(body []byte, pods []string) ([]salmon.Delivery, error) {
 	for _, pod := range pods {
 		u, err := url.Parse(pod)
 		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("pod: bad pod URL %q", pod)
+			return nil, fmt.Errorf("bad pod URL %q", pod)
 		}
 		ru := strings.TrimSuffix(pod, "/") + "/receive/public"
 		ds = append(ds, salmon.Delivery{ID: ru, URL: ru, ContentType: magicenv.ContentType, Body: body})
@@ -578,7 +598,7 @@ func (s fetchSource) Fetch(ctx context.Context, typ, guid string) (*salmon.Fetch
 	}
 	env, err := magicenv.Sign(payload, u.ID, u.Key)
 	if err != nil {
-		return nil, fmt.Errorf("pod: fetch: signing %s: %w", guid, err)
+		return nil, fmt.Errorf("fetch: signing %s: %w", guid, err)
 	}
 	return &salmon.Fetched{Envelope: env.Marshal()}, nil
 }

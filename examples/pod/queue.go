@@ -40,6 +40,7 @@ type InboxItem struct {
 type storeInbox struct {
 	s    *Store
 	wake func()
+	log  *slog.Logger
 }
 
 func (in storeInbox) Accept(ctx context.Context, m *salmon.Incoming) error {
@@ -59,6 +60,10 @@ func (in storeInbox) Accept(ctx context.Context, m *salmon.Incoming) error {
 					if b, err := in.s.blockedCached(ctx, strings.ToLower(host)); err != nil {
 						return err
 					} else if b {
+						if in.log != nil {
+							in.log.InfoContext(ctx, "receive: refused because the sender's pod is blocked",
+								"host", host, "sender", author, "remote_addr", m.RemoteAddr)
+						}
 						return salmon.ErrRejected
 					}
 				}

@@ -18,7 +18,7 @@ import (
 )
 
 // errNotFound is what store lookups return for a missing row.
-var errNotFound = errors.New("pod: not found")
+var errNotFound = errors.New("not found")
 
 // Store is the pod's SQLite database. Every table lives in one file,
 // pod.db in the data directory, opened in WAL mode with full sync so that a
@@ -234,6 +234,45 @@ BEGIN UPDATE inbox_pending SET n = n - 1; END;
 CREATE TRIGGER inbox_pending_update AFTER UPDATE OF state ON inbox WHEN OLD.state IS NOT NEW.state
 BEGIN UPDATE inbox_pending SET n = n + (NEW.state = 'pending') - (OLD.state = 'pending'); END;
 `,
+	// 3: diaspora*'s sharing model. A contact has two directions, sharing
+	// (the person shares with the user) and receiving (the user shares
+	// with the person: the person is in at least one of the user's
+	// aspects), and may be in several aspects. Notifications for the
+	// user arrive with what they are about.
+	`
+CREATE TABLE aspect_memberships (
+	aspect_id INTEGER NOT NULL REFERENCES aspects(id) ON DELETE CASCADE,
+	username  TEXT NOT NULL,
+	person_id TEXT NOT NULL,
+	PRIMARY KEY (aspect_id, person_id)
+);
+CREATE INDEX aspect_memberships_contact ON aspect_memberships (username, person_id);
+INSERT INTO aspect_memberships (aspect_id, username, person_id)
+	SELECT aspect_id, username, person_id FROM contacts WHERE following = 1 AND aspect_id IS NOT NULL;
+CREATE TABLE contacts_v3 (
+	username   TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+	person_id  TEXT NOT NULL,
+	sharing    INTEGER NOT NULL DEFAULT 0,   -- the person shares with the user
+	receiving  INTEGER NOT NULL DEFAULT 0,   -- the user shares with the person (aspect_memberships)
+	created_at INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (username, person_id)
+);
+INSERT INTO contacts_v3 (username, person_id, sharing, receiving)
+	SELECT username, person_id, follower, following FROM contacts WHERE follower = 1 OR following = 1;
+DROP TABLE contacts;
+ALTER TABLE contacts_v3 RENAME TO contacts;
+CREATE INDEX contacts_person ON contacts (person_id);
+CREATE TABLE notifications (
+	id          INTEGER PRIMARY KEY,
+	username    TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+	type        TEXT NOT NULL,               -- started_sharing, comment_on_post, liked, reshared, mentioned
+	actor       TEXT NOT NULL,               -- diaspora* ID of who did it
+	target_guid TEXT NOT NULL DEFAULT '',    -- the post it is about
+	unread      INTEGER NOT NULL DEFAULT 1,
+	created_at  INTEGER NOT NULL
+);
+CREATE INDEX notifications_user ON notifications (username, id);
+`,
 }
 
 // OpenStore opens (creating if needed) the database in dir and applies the
@@ -253,7 +292,7 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 	s := &Store{db: db}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("pod: migrating %s: %w", path, err)
+		return nil, fmt.Errorf("migrating %s: %w", path, err)
 	}
 	// The database holds private keys: keep it to its owner.
 	_ = os.Chmod(path, 0o600)
@@ -391,7 +430,7 @@ func (s *Store) CreateUser(ctx context.Context, username, id, guid, podURL strin
 			return err
 		}
 		if n > 0 {
-			return fmt.Errorf("pod: user %q already exists", username)
+			return fmt.Errorf("user %q already exists", username)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO people (id, guid, pod_url, public_key, full_name, local, discovered_at) VALUES (?, ?, ?, ?, ?, 1, ?)`,
 			id, guid, podURL, string(pubPEM), username, now()); err != nil {

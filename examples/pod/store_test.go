@@ -295,8 +295,8 @@ func TestSSRFGuardOnFollow(t *testing.T) {
 	}
 	u, _ := p.store.UserByName(context.Background(), "ivy")
 	for _, id := range []string{"victim@127.0.0.1:8080", "victim@localhost", "victim@10.0.0.1"} {
-		if _, err := p.Follow(context.Background(), u, id, "", true); !errors.Is(err, discovery.ErrBlockedAddress) && !errors.Is(err, discovery.ErrBlockedURL) {
-			t.Errorf("Follow(%s) without --dev = %v, want a blocked address", id, err)
+		if _, err := p.ShareWith(context.Background(), u, id, []string{"Friends"}, true); !errors.Is(err, discovery.ErrBlockedAddress) && !errors.Is(err, discovery.ErrBlockedURL) {
+			t.Errorf("ShareWith(%s) without --dev = %v, want a blocked address", id, err)
 		}
 	}
 	var n int
