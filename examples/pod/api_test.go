@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -193,4 +194,130 @@ func TestInboxSurvivesRestart(t *testing.T) {
 	if n := q.count(t, `SELECT COUNT(*) FROM inbox`); n != 0 {
 		t.Errorf("inbox rows left: %d", n)
 	}
+}
+
+// TestAPIAspects: list, create, rename and delete aspects with member
+// counts; a local contact in several aspects; deleting the last aspect of
+// a contact stops sharing.
+func TestAPIAspects(t *testing.T) {
+	p := startPod(t)
+	_, hanTok := p.user(t, "han")
+	leia, leiaTok := p.user(t, "leia")
+	var list struct{ Aspects []AspectView }
+	p.call(t, "GET", "/api/aspects", hanTok, nil, http.StatusOK, &list)
+	if len(list.Aspects) != len(DefaultAspects) || list.Aspects[0].Name != DefaultAspects[0] {
+		t.Fatalf("aspects = %+v, want the defaults", list.Aspects)
+	}
+	var pilots AspectView
+	p.call(t, "POST", "/api/aspects", hanTok, map[string]string{"name": "  Pilots "}, http.StatusCreated, &pilots)
+	if pilots.Name != "Pilots" || pilots.ID == 0 || pilots.Members != 0 {
+		t.Errorf("created %+v", pilots)
+	}
+	for _, bad := range []struct {
+		name string
+		want int
+	}{{"Pilots", http.StatusConflict}, {"", http.StatusUnprocessableEntity}, {"a\x00b", http.StatusUnprocessableEntity},
+		{strings.Repeat("x", 256), http.StatusUnprocessableEntity}} {
+		var e struct{ Error string }
+		p.call(t, "POST", "/api/aspects", hanTok, map[string]string{"name": bad.name}, bad.want, &e)
+		if e.Error == "" || strings.Contains(e.Error, "pod:") {
+			t.Errorf("aspect %q: error %q", bad.name, e.Error)
+		}
+	}
+	// Leia in two aspects: one contact, both directions known locally.
+	var c ContactView
+	p.call(t, "POST", "/api/contacts", hanTok, map[string]any{"id": leia, "aspects": []string{"Pilots", "Friends"}}, http.StatusCreated, &c)
+	if !c.Receiving || len(c.Aspects) != 2 {
+		t.Fatalf("contact = %+v", c)
+	}
+	var lc ContactView
+	p.call(t, "GET", "/api/contacts/han@"+p.Host, leiaTok, nil, http.StatusOK, &lc)
+	if !lc.Sharing || lc.Receiving {
+		t.Errorf("leia's contact of han = %+v, want sharing only", lc)
+	}
+	var renamed AspectView
+	p.call(t, "PUT", "/api/aspects/"+strconv.FormatInt(pilots.ID, 10), hanTok, map[string]string{"name": "Smugglers"}, http.StatusOK, &renamed)
+	if renamed.Name != "Smugglers" || renamed.Members != 1 {
+		t.Errorf("renamed = %+v", renamed)
+	}
+	p.call(t, "PUT", "/api/aspects/"+strconv.FormatInt(pilots.ID, 10), hanTok, map[string]string{"name": "Friends"}, http.StatusConflict, nil)
+	// Leia cannot see, rename or delete han's aspects.
+	p.call(t, "PUT", "/api/aspects/"+strconv.FormatInt(pilots.ID, 10), leiaTok, map[string]string{"name": "Mine"}, http.StatusNotFound, nil)
+	p.call(t, "DELETE", "/api/aspects/"+strconv.FormatInt(pilots.ID, 10), leiaTok, nil, http.StatusNotFound, nil)
+	p.call(t, "DELETE", "/api/aspects/abc", hanTok, nil, http.StatusNotFound, nil)
+
+	// Deleting one of leia's two aspects keeps sharing; the last stops it.
+	p.call(t, "DELETE", "/api/aspects/"+strconv.FormatInt(pilots.ID, 10), hanTok, nil, http.StatusNoContent, nil)
+	p.call(t, "GET", "/api/contacts/"+leia, hanTok, nil, http.StatusOK, &c)
+	if !c.Receiving || len(c.Aspects) != 1 || c.Aspects[0] != "Friends" {
+		t.Errorf("after deleting Smugglers: %+v", c)
+	}
+	p.call(t, "GET", "/api/aspects", hanTok, nil, http.StatusOK, &list)
+	var friends AspectView
+	for _, a := range list.Aspects {
+		if a.Name == "Friends" {
+			friends = a
+		}
+	}
+	if friends.Members != 1 {
+		t.Errorf("Friends = %+v, want 1 member", friends)
+	}
+	p.call(t, "DELETE", "/api/aspects/"+strconv.FormatInt(friends.ID, 10), hanTok, nil, http.StatusNoContent, nil)
+	p.call(t, "GET", "/api/contacts/"+leia, hanTok, nil, http.StatusNotFound, nil)
+	p.call(t, "GET", "/api/contacts/han@"+p.Host, leiaTok, nil, http.StatusNotFound, nil)
+	var contacts struct{ Contacts []ContactView }
+	p.call(t, "GET", "/api/contacts", hanTok, nil, http.StatusOK, &contacts)
+	if len(contacts.Contacts) != 0 {
+		t.Errorf("contacts = %+v, want none", contacts.Contacts)
+	}
+}
+
+// TestAPIValidation: requests the API refuses, each with a JSON error a
+// person understands and nothing stored.
+func TestAPIValidation(t *testing.T) {
+	p := startPod(t)
+	kim, kimTok := p.user(t, "kim")
+	cases := []struct {
+		method, path string
+		body         any
+		want         int
+		says         string
+	}{
+		{"POST", "/api/posts", map[string]any{"text": "to nobody", "public": false, "aspects": []string{"Nope"}}, 422, `no aspect named "Nope"`},
+		{"POST", "/api/posts", map[string]any{"text": "to nobody", "public": false}, 422, "needs at least one aspect"},
+		{"POST", "/api/posts", map[string]any{"text": "both", "aspects": []string{"Family"}}, 422, "public post"},
+		{"POST", "/api/posts", map[string]any{"text": ""}, 422, "needs text"},
+		{"POST", "/api/posts", map[string]any{"text": "x", "poll": map[string]any{"question": "?", "answers": []string{"one"}}}, 422, "two answers"},
+		{"POST", "/api/posts", map[string]any{"text": "x", "photos": []string{"javascript:alert(1)"}}, 422, "not an http(s) URL"},
+		{"POST", "/api/posts", map[string]any{"txt": "typo"}, 400, `unknown field "txt"`},
+		{"POST", "/api/posts", "not an object", 400, "not the JSON"},
+		{"POST", "/api/contacts", map[string]any{"id": "not an id"}, 422, "not a diaspora* ID"},
+		{"POST", "/api/contacts", map[string]any{"id": kim}, 422, "yourself"},
+		{"POST", "/api/contacts", map[string]any{"id": "x@" + p.Host, "aspect": "Nope"}, 422, `no aspect named "Nope"`},
+		{"PUT", "/api/contacts/x@" + p.Host, map[string]any{}, 422, `give "aspects"`},
+		{"GET", "/api/stream?limit=0", nil, 400, "limit"},
+		{"GET", "/api/notifications?unread=maybe", nil, 400, "unread"},
+		{"GET", "/api/nothing-here", nil, 404, "no API route"},
+		{"PATCH", "/api/me", nil, 405, "GET"},
+		{"GET", "/api/posts/0123456789abcdef0123456789abcdef", nil, 404, "not found"},
+	}
+	for _, c := range cases {
+		var e struct{ Error string }
+		p.call(t, c.method, c.path, kimTok, c.body, c.want, &e)
+		if !strings.Contains(e.Error, c.says) {
+			t.Errorf("%s %s: error %q, want it to say %q", c.method, c.path, e.Error, c.says)
+		}
+	}
+	if n := p.count(t, `SELECT COUNT(*) FROM posts`) + p.count(t, `SELECT COUNT(*) FROM contacts`); n != 0 {
+		t.Errorf("refused requests stored %d rows", n)
+	}
+	// The vote answers with the chosen answer, not in "text".
+	var post PostView
+	p.call(t, "POST", "/api/posts", kimTok, map[string]any{"text": "tea or coffee?", "poll": map[string]any{"question": "which?", "answers": []string{"tea", "coffee"}}}, http.StatusCreated, &post)
+	var vote map[string]any
+	p.call(t, "POST", "/api/posts/"+post.GUID+"/poll", kimTok, map[string]string{"answer": post.Poll.Answers[1].GUID}, http.StatusCreated, &vote)
+	if vote["answer"] != post.Poll.Answers[1].GUID || vote["text"] != nil {
+		t.Errorf("vote = %v, want the answer guid under \"answer\" and no text", vote)
+	}
+	p.call(t, "POST", "/api/posts/"+post.GUID+"/poll", kimTok, map[string]string{"answer": post.Poll.Answers[0].GUID}, http.StatusConflict, nil)
 }

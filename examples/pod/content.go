@@ -351,7 +351,7 @@ func (s *Store) Stream(ctx context.Context, u *User, tag, author string, limit i
 	}
 	args = append(args, limit)
 	guids, err := strings1(ctx, s.db, `SELECT p.guid FROM posts p WHERE `+visibleTo+` AND p.created_at < ? `+cond+
-		` ORDER BY p.created_at DESC LIMIT ?`, args...)
+		` ORDER BY p.created_at DESC, p.rowid DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
 	}

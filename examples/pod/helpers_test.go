@@ -42,12 +42,42 @@ func startPod(t *testing.T) *testPod {
 // shuts it down (server, workers, store) as a restart would.
 func startPodAt(t *testing.T, dir, addr string) (tp *testPod, stop func()) {
 	t.Helper()
+	return startPodLogging(t, dir, addr, testLogger(t))
+}
+
+// logBuffer collects a pod's log records for a test to read.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startLoggedPod starts a pod whose log records go to the returned buffer.
+func startLoggedPod(t *testing.T) (*testPod, *logBuffer) {
+	t.Helper()
+	lb := &logBuffer{}
+	tp, _ := startPodLogging(t, t.TempDir(), "127.0.0.1:0", slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	return tp, lb
+}
+
+func startPodLogging(t *testing.T, dir, addr string, logger *slog.Logger) (tp *testPod, stop func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	u := "http://" + ln.Addr().String() + "/"
-	logger := testLogger(t)
 	p, err := NewPod(context.Background(), Config{PublicURL: u, DataDir: dir, KeyBits: 2048, Dev: true,
 		BcryptCost: bcrypt.MinCost, Poll: 50 * time.Millisecond, BaseBackoff: 200 * time.Millisecond,
 		InboxBackoff: 200 * time.Millisecond, Logger: logger})
