@@ -1,6 +1,7 @@
 package main
 
 import (
+	_ "embed"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -27,9 +28,21 @@ type page struct {
 	Posts           []PostView
 }
 
+// setPageHeaders sets the headers of every HTML page: its type, and the
+// security headers (no scripts, no framing, no sniffing, no referrer to
+// other sites).
+func setPageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' https:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+}
+
 func (p *Pod) renderPage(w http.ResponseWriter, r *http.Request, pg page) {
 	pg.Base = p.base
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	setPageHeaders(w)
 	if err := pageTemplate.Execute(w, pg); err != nil {
 		p.log.ErrorContext(r.Context(), "rendering page", "err", err)
 	}
@@ -112,5 +125,58 @@ func (p *Pod) serveAtom(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
 	if err := atomTemplate.Execute(w, map[string]any{"Title": u.ID, "Base": p.base, "Name": u.Username, "Updated": updated, "Posts": posts}); err != nil {
 		p.log.ErrorContext(r.Context(), "rendering feed", "err", err)
+	}
+}
+
+// defaultAvatar is the picture the hCard advertises for people without
+// one (discovery.DefaultAvatar).
+//
+//go:embed default-avatar.png
+var defaultAvatar []byte
+
+func serveDefaultAvatar(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(defaultAvatar)
+}
+
+var homeTemplate = template.Must(template.New("home").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Domain}}: a diaspora* pod</title></head>
+<body>
+<h1>{{.Domain}}</h1>
+<p>This is a <a href="https://diasporafoundation.org/">diaspora*</a> pod, the reference pod of
+<a href="https://github.com/go-diaspora/federation">go-diaspora/federation</a>.</p>
+{{if eq .Users 0}}
+<h2>What to do next</h2>
+<p>Nobody has an account here yet. The podmin creates the first one on the pod's machine, with the
+same <code>--url</code> (or <code>--addr</code>) and <code>--data</code> the pod serves with:</p>
+<pre>pod user add NAME</pre>
+<p>(from a clone of the repository: <code>go run ./examples/pod user add NAME</code>). The new person
+is <code>NAME@{{.Domain}}</code>. <code>pod help</code> lists every command.</p>
+{{else}}
+<p>{{.Users}} {{if eq .Users 1}}person has{{else}}people have{{end}} an account here.</p>
+{{end}}
+<h2>Using the pod</h2>
+<p>People sign in through the JSON API (<code>POST /api/session</code>), described in
+<a href="https://github.com/go-diaspora/federation/blob/main/docs/api.md">docs/api.md</a>: posts, comments,
+likes, aspects, contacts, conversations and notifications. Public profiles are at
+<code>/u/NAME</code>; other diaspora* pods find people here through WebFinger.</p>
+</body></html>
+`))
+
+// serveHome is the pod's front page: what it is, and on a fresh pod what
+// the podmin does next.
+func (p *Pod) serveHome(w http.ResponseWriter, r *http.Request) {
+	var users int
+	if err := p.store.db.QueryRowContext(r.Context(), `SELECT COUNT(*) FROM users WHERE suspended = 0`).Scan(&users); err != nil {
+		p.log.ErrorContext(r.Context(), "home page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	setPageHeaders(w)
+	if err := homeTemplate.Execute(w, map[string]any{"Domain": p.domain, "Users": users}); err != nil {
+		p.log.ErrorContext(r.Context(), "rendering home", "err", err)
 	}
 }

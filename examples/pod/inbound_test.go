@@ -86,7 +86,7 @@ func TestInboxHighWaterMark(t *testing.T) {
 func TestMaxInboxConfig(t *testing.T) {
 	parse := func(args ...string) int {
 		var o options
-		if err := newFlags(&o, io.Discard, &envReader{}).Parse(args); err != nil {
+		if err := newFlags(&o, &envReader{}).Parse(args); err != nil {
 			t.Fatal(err)
 		}
 		return o.config(nil).MaxInboxPending

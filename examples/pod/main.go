@@ -81,6 +81,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -178,9 +179,9 @@ func parseBool(s string) (bool, error) {
 
 // newFlags defines the pod's flags with their environment variables as
 // defaults; env collects the variables that do not parse.
-func newFlags(o *options, out io.Writer, env *envReader) *flag.FlagSet {
+func newFlags(o *options, env *envReader) *flag.FlagSet {
 	fs := flag.NewFlagSet("pod", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(io.Discard) // run reports parse errors and prints the usage itself
 	fs.Usage = func() {}
 	fs.StringVar(&o.addr, "addr", env.str("POD_ADDR", "localhost:3000"), "listen `address` (POD_ADDR)")
 	fs.StringVar(&o.url, "url", env.str("POD_URL", ""), "public base `URL`; default http://ADDR/ (POD_URL)")
@@ -256,7 +257,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	e := &cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr}
 	var env envReader
-	fs := newFlags(&e.o, stderr, &env)
+	fs := newFlags(&e.o, &env)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -448,12 +449,42 @@ func normalizeHost(s string) (string, error) {
 			s = h
 		}
 	}
-	s = strings.ToLower(strings.TrimSuffix(s, "."))
-	// A host is what follows the @ of a diaspora* ID: the protocol's rule.
-	if s == "" || discovery.ValidateID("x@"+s) != nil {
+	s = strings.ToLower(s)
+	// A host is what follows the @ of a diaspora* ID (the protocol's
+	// rule), and a name or address a pod can have.
+	if s == "" || discovery.ValidateID("x@"+s) != nil || !validHostPort(s) {
 		return "", fmt.Errorf("%q is not a pod's host (pod.example, pod.example:8443) or URL (https://pod.example/)", raw)
 	}
 	return s, nil
+}
+
+// validHostPort reports a DNS name of letters, digits and inner hyphens
+// or an IP address, with an optional port from 1 to 65535.
+func validHostPort(s string) bool {
+	host, port := s, ""
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		host, port = h, p
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	labels := strings.Split(host, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+				return false
+			}
+		}
+	}
+	return len(host) <= 253
 }
 
 func adminHealth(ctx context.Context, e *cmdEnv, _ []string) error {
