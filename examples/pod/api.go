@@ -237,7 +237,7 @@ func (p *Pod) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errConflict):
 		writeError(w, http.StatusConflict, strings.TrimPrefix(err.Error(), errConflict.Error()+": "))
 	case errors.Is(err, discovery.ErrInvalidID):
-		writeError(w, http.StatusUnprocessableEntity, "that is not a diaspora* ID (name@pod.example)")
+		writeError(w, http.StatusUnprocessableEntity, "that is not a diaspora* ID (like someone@example.org)")
 	case discovery.IsTemporary(err):
 		writeError(w, http.StatusBadGateway, "the other pod could not be reached; try again later")
 	case errors.Is(err, discovery.ErrBlockedAddress), errors.Is(err, discovery.ErrBlockedURL):

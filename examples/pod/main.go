@@ -4,23 +4,28 @@
 // SDK's Sender, /fetch, HTML profile pages and a JSON API with bearer
 // tokens, all stored in one SQLite file (pod.db in the data directory).
 //
-// Usage:
+// Usage (pod help lists the commands and their flags, pod help COMMAND
+// one command's):
 //
-//	pod [flags]                      serve (default localhost:3000, data in ./pod-data)
+//	pod [serve] [flags]              serve (default localhost:3000, data in ./pod-data)
 //	pod user add NAME [flags]        create a local person; prints the diaspora* ID
 //	pod user suspend|unsuspend NAME  suspend or reinstate a local account
-//	pod admin block|unblock HOST     stop or resume federating with a pod (host[:port])
+//	pod admin block|unblock HOST|URL stop or resume federating with a pod
 //	pod admin health                 delivery health per pod (JSON)
 //	pod load [load flags]            receive benchmark on loopback (see below)
 //	pod load fanout [fanout flags]   one public post to many loopback pods
+//	pod help [COMMAND]               the usage
 //
 // Flags (and environment variables): --addr (POD_ADDR), --url (POD_URL),
-// --data (POD_DATA), --key-bits (POD_KEY_BITS), --dev (POD_DEV=1),
+// --data (POD_DATA), --key-bits (POD_KEY_BITS), --dev (POD_DEV),
 // --retry-base (POD_RETRY_BASE, first retry delay of deliveries and of
 // received bodies), --max-inbox (POD_MAX_INBOX, the inbound high-water mark:
 // above this many unprocessed received bodies, 10,000 by default, the
-// receive routes answer 503 with Retry-After), --password (POD_PASSWORD, for user add; else read from
-// stdin).
+// receive routes answer 503 with Retry-After), --password (POD_PASSWORD, for
+// user add; else asked for twice without echo on a terminal, or read as
+// one line from a pipe). Environment variables are read strictly: a value
+// that does not parse is an error; booleans take true/false, yes/no,
+// on/off or 1/0. Admin commands need an existing database in --data.
 // Use the same --url (or --addr) for user add and for serving: it is the
 // domain of the diaspora* IDs.
 //
@@ -43,30 +48,15 @@
 // Federation routes: /.well-known/host-meta, /.well-known/webfinger,
 // /hcard/users/{guid}, /.well-known/nodeinfo, /nodeinfo/2.1,
 // POST /receive/public, POST /receive/users/{guid}, GET /fetch/{type}/{guid};
-// HTML: /u/{name}, /posts/{guid}, /people/{guid}, Atom: /public/{name}.atom.
+// HTML: / (what the pod is and, on a fresh pod, what to do next), /u/{name},
+// /posts/{guid}, /people/{guid}; Atom: /public/{name}.atom; the default
+// avatar the hCard names, /assets/user/default.png.
 //
-// JSON API (Authorization: Bearer TOKEN except for the login):
-//
-//	POST   /api/session                      {"username","password"} -> {"token",...}
-//	DELETE /api/session                      log out (revokes the token)
-//	GET    /api/me
-//	POST   /api/posts                        {"text","public","aspects","photos","location","poll"}
-//	GET    /api/stream?limit=&before=        followed people, own, shared with or mentioning me
-//	GET    /api/tags/{tag}                   tag stream
-//	GET    /api/posts/{guid}                 a post with comments, likes and poll counts
-//	DELETE /api/posts/{guid}                 retraction
-//	POST   /api/posts/{guid}/comments        {"text"}
-//	POST   /api/posts/{guid}/likes
-//	POST   /api/posts/{guid}/reshares
-//	POST   /api/posts/{guid}/poll            {"answer": answer guid}
-//	POST   /api/contacts                     {"id","aspect"} follow
-//	DELETE /api/contacts/{id}                stop following
-//	PUT    /api/profile                      {"full_name","bio"}
-//	DELETE /api/account                      {"password"} account deletion
-//	GET    /api/conversations
-//	POST   /api/conversations                {"subject","text","participants"}
-//	GET    /api/conversations/{guid}
-//	POST   /api/conversations/{guid}/messages {"text"}
+// The JSON API under /api/ (sessions, posts, comments, likes, reshares,
+// polls, contacts and aspects in diaspora*'s sharing model, people,
+// notifications, profile, conversations, account deletion) is described
+// route by route in docs/api.md, whose examples TestAPIDoc runs against
+// a pod.
 package main
 
 import (

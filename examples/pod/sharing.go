@@ -370,7 +370,7 @@ func (p *Pod) receiveSharing(ctx context.Context, tx *sql.Tx, u *User, author st
 func (p *Pod) ShareWith(ctx context.Context, u *User, rawID string, aspects []string, add bool) (*ContactView, error) {
 	id, err := discovery.NormalizeID(rawID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q is not a diaspora* ID (name@pod.example): %v", errInvalid, rawID, err)
+		return nil, fmt.Errorf("%w: %q is not a diaspora* ID (like someone@example.org)", errInvalid, rawID)
 	}
 	if id == u.ID {
 		return nil, fmt.Errorf("%w: you cannot share with yourself", errInvalid)
