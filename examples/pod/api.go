@@ -215,6 +215,11 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, "the body is larger than "+strconv.Itoa(maxAPIBody>>10)+" KiB")
+			return false
+		}
 		writeError(w, http.StatusBadRequest, "the body is not the JSON this route takes: "+strings.TrimPrefix(err.Error(), "json: "))
 		return false
 	}

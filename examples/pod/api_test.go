@@ -300,6 +300,7 @@ func TestAPIValidation(t *testing.T) {
 		{"GET", "/api/nothing-here", nil, 404, "no API route"},
 		{"PATCH", "/api/me", nil, 405, "GET"},
 		{"GET", "/api/posts/0123456789abcdef0123456789abcdef", nil, 404, "not found"},
+		{"POST", "/api/posts", map[string]any{"text": strings.Repeat("x", 300<<10)}, 413, "larger than 256 KiB"},
 	}
 	for _, c := range cases {
 		var e struct{ Error string }
