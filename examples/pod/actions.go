@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-diaspora/federation/discovery"
@@ -66,21 +67,32 @@ func (p *Pod) AddUser(ctx context.Context, username, password string) (string, e
 }
 
 // Login checks a password; a wrong user and a wrong password look alike.
-func (p *Pod) Login(ctx context.Context, username, password string) (*User, error) {
+// addr is the client's address: checks are throttled per account and per
+// address, and bounded in number (see loginLimits); a refused check is
+// errThrottled.
+func (p *Pod) Login(ctx context.Context, username, password, addr string) (*User, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
+	done, err := p.logins.begin(ctx, username, addr)
+	if err != nil {
+		return nil, err
+	}
 	hash, err := p.store.PasswordHash(ctx, username)
 	if errors.Is(err, errNotFound) {
 		// Spend the same time as a real check, so that timing does not
 		// tell which usernames exist.
 		bcrypt.CompareHashAndPassword(p.dummyHash(), []byte(password))
+		done(false)
 		return nil, errForbidden
 	}
 	if err != nil {
+		done(true)
 		return nil, err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		done(false)
 		return nil, errForbidden
 	}
+	done(true)
 	return p.store.UserByName(ctx, username)
 }
 
@@ -92,14 +104,56 @@ type PostInput struct {
 	Photos   []string      `json:"photos"`  // image URLs
 	Location *LocationView `json:"location"`
 	Poll     *PollInput    `json:"poll"`
+	// IdempotencyKey, when set (the API's Idempotency-Key header), makes a
+	// retried request with the same key within idempotencyWindow return
+	// the post the first one made instead of a second post.
+	IdempotencyKey string `json:"-"`
+}
+
+const (
+	// idempotencyWindow is how long an Idempotency-Key is remembered.
+	idempotencyWindow = 24 * time.Hour
+	// maxIdempotencyKey is the longest Idempotency-Key taken.
+	maxIdempotencyKey = 255
+	// maxMentionLookups caps the unknown mentioned people a post makes
+	// the pod discover; mentionDeadline bounds those lookups in all. They
+	// run after the post is stored, so a slow pod never delays the answer.
+	maxMentionLookups = 20
+	mentionDeadline   = 30 * time.Second
+	// maxMentions caps the mentions stored (and notified) per post.
+	maxMentions = 100
+)
+
+// postByRequest returns the post an earlier request with the same
+// Idempotency-Key made, or "".
+func postByRequest(ctx context.Context, q queryer, username, key string) (string, error) {
+	var guid string
+	err := q.QueryRowContext(ctx, `SELECT post_guid FROM post_requests WHERE username = ? AND key = ? AND created_at >= ?`,
+		username, key, now()-idempotencyWindow.Milliseconds()).Scan(&guid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return guid, err
 }
 
 // CreatePost stores a status message and queues its deliveries in the
 // same transaction. A public post is signed once and sent once to the
 // pod of every contact of the author (either direction) and of every
-// person it mentions; a limited post is encrypted for each remote member
-// of the chosen aspects.
+// person it mentions (people the pod does not know yet are discovered
+// after the post is stored, see maxMentionLookups); a limited post is
+// encrypted for each remote member of the chosen aspects.
 func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView, error) {
+	if len(in.IdempotencyKey) > maxIdempotencyKey {
+		return nil, fmt.Errorf("%w: an Idempotency-Key has at most %d bytes", errInvalid, maxIdempotencyKey)
+	}
+	if in.IdempotencyKey != "" {
+		if guid, err := postByRequest(ctx, p.store.db, u.Username, in.IdempotencyKey); err != nil || guid != "" {
+			if err != nil {
+				return nil, err
+			}
+			return p.store.PostView(ctx, u, guid)
+		}
+	}
 	public := in.Public == nil || *in.Public
 	sm := &entities.StatusMessage{Author: u.ID, GUID: newGUID(), CreatedAt: time.Now().UTC().Truncate(time.Second),
 		Public: public, Text: in.Text}
@@ -120,8 +174,12 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 		return nil, err
 	}
 	mentions := parseMentions(in.Text)
+	if len(mentions) > maxMentions {
+		mentions = mentions[:maxMentions]
+	}
 	var ds []salmon.Delivery
-	var pods []string
+	var pods, unknown []string
+	var signed []byte
 	var localRecipients, remoteRecipients []string
 	if public {
 		pods, err = contactPods(ctx, p.store.db, u.Username)
@@ -129,11 +187,20 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 			return nil, err
 		}
 		for _, m := range mentions {
-			if per, err := p.lookup(ctx, m); err == nil && per.PodURL != p.base {
+			per, err := (personCache{p.store}).Get(ctx, m)
+			switch {
+			case err == nil && normPod(per.PodURL) != p.base:
 				pods = appendOnce(pods, normPod(per.PodURL))
+			case errors.Is(err, discovery.ErrCacheMiss) && len(unknown) < maxMentionLookups:
+				unknown = append(unknown, m)
 			}
 		}
-		if ds, err = salmon.PublicDeliveries(payload, u.ID, p.signer(u.Key), pods, p.envOpts); err != nil {
+		env, err := p.envOpts.Sign(payload, u.ID, p.signer(u.Key))
+		if err != nil {
+			return nil, err
+		}
+		signed = env.Marshal()
+		if ds, err = deliveriesFor(signed, pods); err != nil {
 			return nil, err
 		}
 	} else {
@@ -149,7 +216,19 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 			return nil, err
 		}
 	}
+	guid := sm.GUID
 	err = p.store.do(ctx, func(tx *sql.Tx) error {
+		if in.IdempotencyKey != "" {
+			earlier, err := postByRequest(ctx, tx, u.Username, in.IdempotencyKey)
+			if err != nil || earlier != "" {
+				guid, unknown = earlier, nil
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO post_requests (username, key, post_guid, created_at) VALUES (?, ?, ?, ?)`,
+				u.Username, in.IdempotencyKey, sm.GUID, now()); err != nil {
+				return err
+			}
+		}
 		row := &postRow{GUID: sm.GUID, Type: sm.Type(), Author: u.ID, Text: sm.Text, Public: public, Local: true, Payload: payload,
 			CreatedAt: sm.CreatedAt, Extra: extraOf(sm)}
 		if _, err := insertPost(ctx, tx, row, parseTags(sm.Text), mentions); err != nil {
@@ -179,7 +258,64 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 		return nil, err
 	}
 	notify(p.queue.wake)
-	return p.store.PostView(ctx, u, sm.GUID)
+	if len(unknown) > 0 {
+		p.bg.Add(1)
+		go func() {
+			defer p.bg.Done()
+			p.deliverToMentioned(sm.GUID, signed, unknown)
+		}()
+	}
+	return p.store.PostView(ctx, u, guid)
+}
+
+// deliverToMentioned discovers the mentioned people of a public post the
+// pod did not know (within mentionDeadline in all) and sends the signed
+// post to those of their pods it has not gone to yet.
+func (p *Pod) deliverToMentioned(guid string, signed []byte, ids []string) {
+	ctx, cancel := context.WithTimeout(p.bgCtx, mentionDeadline)
+	defer cancel()
+	found := make([]string, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if per, err := p.findPerson(ctx, id, mentionDeadline, true); err == nil {
+				found[i] = normPod(per.PodURL)
+			} else {
+				p.log.InfoContext(ctx, "mentioned person not found", "post", guid, "id", id, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	err := p.store.do(ctx, func(tx *sql.Tx) error {
+		if _, err := getPost(ctx, tx, guid); err != nil {
+			return nil // retracted meanwhile
+		}
+		var pods []string
+		for _, pod := range found {
+			if pod == "" || pod == p.base {
+				continue
+			}
+			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_pods (post_guid, pod_url) VALUES (?, ?)`, guid, pod)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				pods = append(pods, pod)
+			}
+		}
+		ds, err := deliveriesFor(signed, pods)
+		if err != nil {
+			return err
+		}
+		return enqueue(ctx, tx, "status_message:"+guid, ds)
+	})
+	if err != nil {
+		p.log.ErrorContext(ctx, "delivering to mentioned people", "post", guid, "err", err)
+		return
+	}
+	notify(p.queue.wake)
 }
 
 // signer is a local user's key, counted in p.signatures when it signs an
@@ -197,11 +333,10 @@ func appendOnce(list []string, s string) []string {
 	return append(list, s)
 }
 
-// lookup finds a person in the store or through discovery.
+// lookup finds a person in the store or through discovery, for a
+// person's request (see findPerson).
 func (p *Pod) lookup(ctx context.Context, id string) (*discovery.Person, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	return p.resolver.Person(ctx, id)
+	return p.findPerson(ctx, id, apiLookupTimeout, true)
 }
 
 // aspectMembers returns the remote recipients and local usernames of the
@@ -365,7 +500,12 @@ func (p *Pod) sendInteraction(ctx context.Context, u *User, post *postRow, rel e
 		return nil, err
 	}
 	err = p.store.do(ctx, func(tx *sql.Tx) error {
-		if _, err := insertInteraction(ctx, tx, row); err != nil {
+		if _, err := insertInteraction(ctx, tx, row); errors.Is(err, errSecondVote) {
+			if row.Type == "Like" {
+				return fmt.Errorf("%w: you already like this post", errConflict)
+			}
+			return fmt.Errorf("%w: you already voted in this poll", errConflict)
+		} else if err != nil {
 			return err
 		}
 		if err := notifyInteraction(ctx, tx, row); err != nil {
@@ -445,6 +585,9 @@ func (p *Pod) interactionDeliveries(ctx context.Context, u *User, post *postRow,
 // DeletePost retracts a post of the user: deleted here, and a Retraction
 // goes to every pod the post went to.
 func (p *Pod) DeletePost(ctx context.Context, u *User, guid string) error {
+	if _, err := p.store.PostView(ctx, u, guid); err != nil {
+		return err // a post the user cannot see is not found
+	}
 	post, err := getPost(ctx, p.store.db, guid)
 	if err != nil {
 		return err

@@ -7,7 +7,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -146,7 +149,7 @@ func (p *Pod) apiDeleteAccount(w http.ResponseWriter, r *http.Request, u *User) 
 	if !readJSON(w, r, &in) {
 		return
 	}
-	if err := p.DeleteAccount(r.Context(), u, in.Password); err != nil {
+	if err := p.DeleteAccount(r.Context(), u, in.Password, clientAddr(r)); err != nil {
 		p.fail(w, r, err)
 		return
 	}
@@ -220,7 +223,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 			writeError(w, http.StatusRequestEntityTooLarge, "the body is larger than "+strconv.Itoa(maxAPIBody>>10)+" KiB")
 			return false
 		}
-		writeError(w, http.StatusBadRequest, "the body is not the JSON this route takes: "+strings.TrimPrefix(err.Error(), "json: "))
+		writeError(w, http.StatusBadRequest, "the body is not the JSON this route takes: "+jsonProblem(err))
 		return false
 	}
 	if dec.More() {
@@ -230,11 +233,51 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// jsonProblem says what is wrong with a request body in the API's terms
+// (no Go type names).
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return "not valid JSON"
+	case errors.Is(err, io.EOF):
+		return "empty body"
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Sprintf("%q must be %s, not %s", typ.Field, jsonKind(typ.Type.Kind()), typ.Value)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("it must be %s, not %s", jsonKind(typ.Type.Kind()), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	}
+	return "not valid JSON"
+}
+
+// jsonKind names a Go kind as JSON does.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct, reflect.Pointer:
+		return "an object"
+	}
+	return "a number"
+}
+
 // fail maps an action's error to a status: one place for every handler.
 func (p *Pod) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, errNotFound), errors.Is(err, discovery.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not found")
+	case errors.As(err, new(errThrottled)):
+		var t errThrottled
+		errors.As(err, &t)
+		w.Header().Set("Retry-After", strconv.Itoa(int(t.Retry.Seconds()+0.999)))
+		writeError(w, http.StatusTooManyRequests, t.Error())
 	case errors.Is(err, errForbidden):
 		writeError(w, http.StatusForbidden, "you may not do that")
 	case errors.Is(err, errInvalid):
@@ -264,7 +307,7 @@ func (p *Pod) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &in) {
 		return
 	}
-	u, err := p.Login(r.Context(), in.Username, in.Password)
+	u, err := p.Login(r.Context(), in.Username, in.Password, clientAddr(r))
 	if errors.Is(err, errForbidden) {
 		writeError(w, http.StatusUnauthorized, "wrong username or password")
 		return
@@ -297,6 +340,7 @@ func (p *Pod) apiCreatePost(w http.ResponseWriter, r *http.Request, u *User) {
 	if !readJSON(w, r, &in) {
 		return
 	}
+	in.IdempotencyKey = r.Header.Get("Idempotency-Key")
 	v, err := p.CreatePost(r.Context(), u, in)
 	if err != nil {
 		p.fail(w, r, err)

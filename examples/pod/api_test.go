@@ -119,8 +119,10 @@ func TestReceiveHandler(t *testing.T) {
 	if rec.Code != http.StatusNotFound {
 		t.Errorf("unknown recipient = %d, want 404", rec.Code)
 	}
-	// A garbage public envelope is accepted (202), stored, then dead-lettered.
-	req = httptest.NewRequest("POST", "/receive/public", strings.NewReader(`<me:env xmlns:me="http://salmon-protocol.org/ns/magic-env"><me:data type="text/plain">AAAA</me:data><me:encoding>base64url</me:encoding><me:alg>RSA-SHA256</me:alg><me:sig key_id="bm9ib2R5QG5vd2hlcmUuaW52YWxpZA">AAAA</me:sig></me:env>`))
+	// A public envelope whose signature is garbage is accepted (202),
+	// stored, then refused by the worker: only its hash, size and first
+	// bytes are kept.
+	req = httptest.NewRequest("POST", "/receive/public", strings.NewReader(`<me:env xmlns:me="http://salmon-protocol.org/ns/magic-env"><me:data type="application/xml">AAAA</me:data><me:encoding>base64url</me:encoding><me:alg>RSA-SHA256</me:alg><me:sig key_id="bm9ib2R5QG5vd2hlcmUuaW52YWxpZA">AAAA</me:sig></me:env>`))
 	req.Header.Set("Content-Type", "application/magic-envelope+xml")
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -128,8 +130,23 @@ func TestReceiveHandler(t *testing.T) {
 		t.Fatalf("public body = %d, want 202", rec.Code)
 	}
 	waitFor(t, "the body to be judged", func() bool {
-		return p.count(t, `SELECT COUNT(*) FROM inbox WHERE state = 'dead' AND error != ''`) == 1
+		return p.count(t, `SELECT COUNT(*) FROM inbox_rejected WHERE category != '' AND length(sha256) = 64 AND size > 64 AND length(prefix) = 128`) == 1
 	})
+	if n := p.count(t, `SELECT COUNT(*) FROM inbox`); n != 0 {
+		t.Errorf("%d inbox rows left after the refusal", n)
+	}
+	// A body that is no envelope at all is refused at the door: 202,
+	// nothing stored, not even a record.
+	req = httptest.NewRequest("POST", "/receive/public", strings.NewReader(`<me:env xmlns:me="http://salmon-protocol.org/ns/magic-env">`+strings.Repeat("A", 4096)))
+	req.Header.Set("Content-Type", "application/magic-envelope+xml")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("junk body = %d, want 202", rec.Code)
+	}
+	if n := p.count(t, `SELECT COUNT(*) FROM inbox`) + p.count(t, `SELECT COUNT(*) FROM inbox_rejected`); n != 1 {
+		t.Errorf("the junk body left %d rows beside the earlier record", n-1)
+	}
 
 	// A body from a blocked pod: 202, nothing stored.
 	if err := p.store.SetBlocked(context.Background(), "blocked.example", true); err != nil {
@@ -147,8 +164,8 @@ func TestReceiveHandler(t *testing.T) {
 	if rec.Code != http.StatusAccepted {
 		t.Fatalf("blocked body = %d, want 202", rec.Code)
 	}
-	if n := p.count(t, `SELECT COUNT(*) FROM inbox`); n != 1 {
-		t.Errorf("inbox rows = %d, want only the earlier one", n)
+	if n := p.count(t, `SELECT COUNT(*) FROM inbox`) + p.count(t, `SELECT COUNT(*) FROM inbox_rejected`); n != 1 {
+		t.Errorf("inbox and rejected rows = %d, want only the earlier record", n)
 	}
 }
 

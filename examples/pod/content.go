@@ -86,7 +86,14 @@ func insertPost(ctx context.Context, tx *sql.Tx, p *postRow, tags, mentions []st
 	return false, nil
 }
 
-// insertInteraction stores a comment or like once, with the same rules.
+// errSecondVote: a person's second like of a post or vote in a poll
+// (under another GUID). Nothing is stored.
+var errSecondVote = errors.New("one like per post and one vote per poll")
+
+// insertInteraction stores a comment or like once, with the same rules;
+// a like or poll vote by someone who already has one on that parent is
+// errSecondVote (the unique index interactions_one_per_person holds it
+// against races too).
 func insertInteraction(ctx context.Context, tx *sql.Tx, i *interactionRow) (bool, error) {
 	if dead, err := tombstoned(ctx, tx, i.Type, i.GUID); err != nil || dead {
 		return true, err
@@ -101,6 +108,16 @@ func insertInteraction(ctx context.Context, tx *sql.Tx, i *interactionRow) (bool
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return false, err
+	}
+	if i.Type == "Like" || i.Type == "PollParticipation" {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM interactions WHERE type = ? AND author = ? AND parent_guid = ?`,
+			i.Type, i.Author, i.ParentGUID).Scan(&n); err != nil {
+			return false, err
+		}
+		if n > 0 {
+			return true, errSecondVote
+		}
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO interactions (guid, type, author, parent_type, parent_guid, post_guid, text, positive, payload, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, i.GUID, i.Type, i.Author, i.ParentType, i.ParentGUID, i.PostGUID, i.Text,
@@ -325,8 +342,11 @@ type InteractionView struct {
 	CreatedAt string `json:"created_at"`
 }
 
-// visibleTo is the SQL condition for posts a user may read.
-const visibleTo = `(p.public = 1 OR p.author = ? OR EXISTS (SELECT 1 FROM post_visibility v WHERE v.post_guid = p.guid AND v.username = ?))`
+// visibleTo is the SQL condition for posts a user may read (arguments:
+// the user's ID and username). Posts of suspended local accounts are
+// nobody's to read.
+const visibleTo = `(p.public = 1 OR p.author = ? OR EXISTS (SELECT 1 FROM post_visibility v WHERE v.post_guid = p.guid AND v.username = ?))
+	AND NOT EXISTS (SELECT 1 FROM users su WHERE su.person_id = p.author AND su.suspended = 1)`
 
 // Stream lists, newest first, the posts a user may read of the user's
 // own and of the people in the user's aspects (diaspora*'s stream); with
@@ -373,27 +393,44 @@ func (s *Store) PostView(ctx context.Context, u *User, guid string) (*PostView, 
 	if err != nil {
 		return nil, err
 	}
-	if !p.Public {
-		if u == nil {
-			return nil, errNotFound
-		}
-		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM posts p WHERE p.guid = ? AND `+visibleTo, guid, u.ID, u.Username).Scan(&n); err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return nil, errNotFound
-		}
+	if u == nil && !p.Public {
+		return nil, errNotFound
+	}
+	id, name := "", ""
+	if u != nil {
+		id, name = u.ID, u.Username
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM posts p WHERE p.guid = ? AND `+visibleTo, guid, id, name).Scan(&n); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, errNotFound
 	}
 	v := &PostView{GUID: p.GUID, Type: p.Type, Author: p.Author, Text: p.Text, Public: p.Public, RootGUID: p.RootGUID,
 		CreatedAt: p.CreatedAt.Format(time.RFC3339), PostExtra: p.Extra, Comments: []InteractionView{}, Likes: []InteractionView{}}
 	if v.Poll != nil {
-		for i := range v.Poll.Answers {
-			a := &v.Poll.Answers[i]
-			if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM interactions WHERE type = 'PollParticipation' AND parent_guid = ? AND text = ?`,
-				v.Poll.GUID, a.GUID).Scan(&a.Votes); err != nil {
+		// One indexed query for all answers.
+		rows, err := s.db.QueryContext(ctx, `SELECT text, COUNT(*) FROM interactions WHERE type = 'PollParticipation' AND parent_guid = ? GROUP BY text`, v.Poll.GUID)
+		if err != nil {
+			return nil, err
+		}
+		votes := map[string]int{}
+		for rows.Next() {
+			var answer string
+			var n int
+			if err := rows.Scan(&answer, &n); err != nil {
+				rows.Close()
 				return nil, err
 			}
+			votes[answer] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for i := range v.Poll.Answers {
+			v.Poll.Answers[i].Votes = votes[v.Poll.Answers[i].GUID]
 		}
 	}
 	if v.Tags, err = strings1(ctx, s.db, `SELECT tag FROM post_tags WHERE post_guid = ? ORDER BY tag`, guid); err != nil {
@@ -427,13 +464,16 @@ func (s *Store) PostView(ctx context.Context, u *User, guid string) (*PostView, 
 
 // PublicPostsBy lists a person's public posts, newest first (profile page).
 func (s *Store) PublicPostsBy(ctx context.Context, author string, limit int) ([]PostView, error) {
-	guids, err := strings1(ctx, s.db, `SELECT guid FROM posts WHERE author = ? AND public = 1 ORDER BY created_at DESC LIMIT ?`, author, limit)
+	guids, err := strings1(ctx, s.db, `SELECT guid FROM posts WHERE author = ? AND public = 1 ORDER BY created_at DESC, rowid DESC LIMIT ?`, author, limit)
 	if err != nil {
 		return nil, err
 	}
 	var out []PostView
 	for _, g := range guids {
 		v, err := s.PostView(ctx, nil, g)
+		if errors.Is(err, errNotFound) {
+			continue // gone meanwhile, or its author is suspended
+		}
 		if err != nil {
 			return nil, err
 		}

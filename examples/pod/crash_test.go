@@ -23,6 +23,7 @@ import (
 // with SIGKILL: no deferred code, no graceful shutdown.
 type subPod struct {
 	bin, dir, addr string
+	flags          []string // added when serving
 	cmd            *exec.Cmd
 	log            *os.File
 }
@@ -40,7 +41,7 @@ func (s *subPod) run(t *testing.T, args ...string) {
 
 func (s *subPod) start(t *testing.T) {
 	t.Helper()
-	s.cmd = exec.Command(s.bin, "--addr", s.addr, "--data", s.dir, "--dev", "--retry-base", "200ms")
+	s.cmd = exec.Command(s.bin, append([]string{"--addr", s.addr, "--data", s.dir, "--dev", "--retry-base", "200ms"}, s.flags...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -51,8 +51,8 @@ func (p *Pod) UpdateProfile(ctx context.Context, u *User, in ProfileInput) error
 // content and sessions are deleted, the account stays as a suspended
 // tombstone (so the ID is never reused) and an AccountDeletion goes to
 // every connected pod.
-func (p *Pod) DeleteAccount(ctx context.Context, u *User, password string) error {
-	if _, err := p.Login(ctx, u.Username, password); err != nil {
+func (p *Pod) DeleteAccount(ctx context.Context, u *User, password, addr string) error {
+	if _, err := p.Login(ctx, u.Username, password, addr); err != nil {
 		return err
 	}
 	ds, err := p.toAudience(ctx, u, &entities.AccountDeletion{Author: u.ID})
@@ -75,7 +75,7 @@ func (p *Pod) DeleteAccount(ctx context.Context, u *User, password string) error
 			`DELETE FROM aspect_memberships WHERE username = ?`,
 			`DELETE FROM notifications WHERE username = ?`,
 			`DELETE FROM sessions WHERE username = ?`,
-			`UPDATE users SET suspended = 1, password_hash = '' WHERE username = ?`,
+			`UPDATE users SET suspended = 1, password_hash = '', private_key = '' WHERE username = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, u.Username); err != nil {
 				return err
@@ -99,6 +99,9 @@ func (p *Pod) DeleteAccount(ctx context.Context, u *User, password string) error
 // Reshare shares a public post with the user's contacts; the root
 // author's pod gets it too.
 func (p *Pod) Reshare(ctx context.Context, u *User, rootGUID string) (*PostView, error) {
+	if _, err := p.store.PostView(ctx, u, rootGUID); err != nil {
+		return nil, err // a post the user cannot see is not found
+	}
 	root, err := getPost(ctx, p.store.db, rootGUID)
 	if err != nil {
 		return nil, err

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-diaspora/federation/discovery"
@@ -17,6 +19,9 @@ import (
 // of the body is read:
 //   - 404 for a private route whose guid is no local person (the handler
 //     would read the body up to its cap first, SECURITY.md PD-02);
+//   - 503 or 429 with Retry-After past the receive limits (receiveLimits):
+//     bodies in flight in all and per client address, bytes per address
+//     and minute;
 //   - 503 with Retry-After while more than Config.MaxInboxPending bodies
 //     wait to be processed (the inbound high-water mark, T19): the peer
 //     keeps the message and retries, nothing is stored.
@@ -47,6 +52,15 @@ func (p *Pod) receiveGate(next http.Handler) http.Handler {
 			p.plainStatus(w, r, http.StatusServiceUnavailable)
 			return
 		}
+		addr := clientAddr(r)
+		if status, retry := p.limits.enter(addr, r.ContentLength); status != 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())))
+			p.plainStatus(w, r, status)
+			return
+		}
+		body := &countingBody{ReadCloser: r.Body}
+		r.Body = body
+		defer func() { p.limits.leave(addr, body.n) }()
 		p.receiving.Add(1)
 		defer p.receiving.Add(-1)
 		next.ServeHTTP(w, r)
@@ -142,4 +156,112 @@ func (p *Pod) yieldToReceives(ctx context.Context, worked time.Duration) {
 			t.Reset(inboxYieldPolling)
 		}
 	}
+}
+
+// receiveLimits bounds what strangers can make the pod hold and store
+// before anything is checked: receive bodies in flight in all and per
+// client address (past either, 503 or 429 with Retry-After before a byte
+// is read), and the bytes one address may send per minute (a token
+// bucket of one minute's worth; past it, 429).
+type receiveLimits struct {
+	maxInFlight, maxPerAddr int
+	bytesPerMinute          int64
+
+	mu       sync.Mutex
+	inFlight int
+	addrs    map[string]*addrBudget
+}
+
+type addrBudget struct {
+	inFlight int
+	tokens   float64 // bytes
+	at       time.Time
+}
+
+// maxTrackedAddrs bounds the addresses receiveLimits remembers; idle ones
+// with a full budget are forgotten first.
+const maxTrackedAddrs = 10000
+
+// refill brings a budget up to now.
+func (l *receiveLimits) refill(b *addrBudget, t time.Time) {
+	b.tokens = min(float64(l.bytesPerMinute), b.tokens+t.Sub(b.at).Minutes()*float64(l.bytesPerMinute))
+	b.at = t
+}
+
+// enter admits a receive request of declared length n (-1 unknown) from
+// addr, or says why not and when to come back.
+func (l *receiveLimits) enter(addr string, n int64) (status int, retry time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := time.Now()
+	b := l.addrs[addr]
+	if b == nil {
+		if len(l.addrs) >= maxTrackedAddrs {
+			for k, o := range l.addrs {
+				l.refill(o, t)
+				if o.inFlight == 0 && o.tokens >= float64(l.bytesPerMinute) {
+					delete(l.addrs, k)
+				}
+			}
+		}
+		if l.addrs == nil {
+			l.addrs = map[string]*addrBudget{}
+		}
+		b = &addrBudget{tokens: float64(l.bytesPerMinute), at: t}
+		l.addrs[addr] = b
+	}
+	l.refill(b, t)
+	switch {
+	case l.inFlight >= l.maxInFlight:
+		return http.StatusServiceUnavailable, 5 * time.Second
+	case b.inFlight >= l.maxPerAddr:
+		return http.StatusTooManyRequests, 5 * time.Second
+	case b.tokens <= 0 || (n > 0 && float64(n) > b.tokens):
+		need := float64(max(n, 1)) - b.tokens
+		wait := time.Duration(need / float64(l.bytesPerMinute) * float64(time.Minute))
+		return http.StatusTooManyRequests, min(max(wait, time.Second), time.Minute)
+	}
+	l.inFlight++
+	b.inFlight++
+	return 0, 0
+}
+
+// leave ends a request that read n bytes of body.
+func (l *receiveLimits) leave(addr string, n int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inFlight--
+	if b := l.addrs[addr]; b != nil {
+		b.inFlight--
+		b.tokens -= float64(n)
+	}
+}
+
+// countingBody counts the bytes a handler reads from a request body.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// clientAddr is the address receive limits are kept by: the peer's IP.
+func clientAddr(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+// loopbackBurst lifts the per-address receive limits for load runs and
+// tests whose simulated senders (many pods) all share one loopback
+// address; the limit on bodies in flight in all stays.
+func loopbackBurst(c *Config, senders int) {
+	c.MaxReceiving = max(c.MaxReceiving, senders)
+	c.MaxReceivingPerAddr = max(c.MaxReceivingPerAddr, senders)
+	c.ReceiveBytesPerMinute = 1 << 40
 }

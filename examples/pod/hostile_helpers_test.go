@@ -245,7 +245,7 @@ func postEnvelope(t *testing.T, tp *testPod, body []byte) int {
 // snapshot counts the rows of every table a received body could change.
 type snapshot map[string]int
 
-var oracleTables = []string{"inbox", "posts", "interactions", "contacts", "people", "conversations", "messages", "polls",
+var oracleTables = []string{"inbox", "inbox_rejected", "posts", "interactions", "contacts", "people", "conversations", "messages", "polls",
 	"tombstones", "outbox", "outbox_bodies", "post_visibility"}
 
 func (tp *testPod) snapshot(t *testing.T) snapshot {
@@ -258,8 +258,9 @@ func (tp *testPod) snapshot(t *testing.T) snapshot {
 }
 
 // nothingProcessed is the ∅ oracle of SECURITY.md §6.1: no table changed
-// except by the allowed deltas (e.g. {"inbox": 1} for a body that was
-// accepted with 202 and kept as dead for forensics).
+// except by the allowed deltas (e.g. {"inbox_rejected": 1} for a body
+// that was accepted with 202 and refused by the worker, which keeps only
+// its hash and first bytes).
 func (tp *testPod) nothingProcessed(t *testing.T, before snapshot, allowed map[string]int) {
 	t.Helper()
 	after := tp.snapshot(t)

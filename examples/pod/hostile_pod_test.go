@@ -395,13 +395,13 @@ func casePD02(t *testing.T) map[string]func(*testing.T, podVariant) {
 			}
 			tp.waitInboxSettled(t)
 			var cat string
-			if err := tp.store.db.QueryRow(`SELECT error FROM inbox WHERE state = 'dead' ORDER BY id DESC LIMIT 1`).Scan(&cat); err != nil {
+			if err := tp.store.db.QueryRow(`SELECT category FROM inbox_rejected ORDER BY id DESC LIMIT 1`).Scan(&cat); err != nil {
 				t.Fatal(err)
 			}
 			if cat != v.ExpectCategory {
 				t.Errorf("dead inbox row category %q, want %q", cat, v.ExpectCategory)
 			}
-			tp.nothingProcessed(t, before, map[string]int{"inbox": 1}) // kept dead for forensics
+			tp.nothingProcessed(t, before, map[string]int{"inbox_rejected": 1}) // its hash and first bytes kept for the podmin
 		},
 	}
 	for _, name := range []string{"fetch_private_post", "fetch_private_status_message", "fetch_missing_post", "fetch_type_traversal",
@@ -469,7 +469,7 @@ func casePD03(t *testing.T) map[string]func(*testing.T, podVariant) {
 				t.Fatalf("status %d, want %d", st, v.ExpectStatus)
 			}
 			tp.waitInboxSettled(t)
-			tp.nothingProcessed(t, before, map[string]int{"inbox": 1})
+			tp.nothingProcessed(t, before, map[string]int{"inbox_rejected": 1})
 			canary.check(t)
 		}
 	}
@@ -525,7 +525,7 @@ func casePD04(t *testing.T) map[string]func(*testing.T, podVariant) {
 			t.Fatalf("status %d, want %d", st, v.ExpectStatus)
 		}
 		tp.waitInboxSettled(t)
-		tp.nothingProcessed(t, before, map[string]int{"inbox": 1})
+		tp.nothingProcessed(t, before, map[string]int{"inbox_rejected": 1})
 		canary.check(t)
 	}
 	return map[string]func(*testing.T, podVariant){

@@ -129,7 +129,10 @@ func TestReceiveBurst(t *testing.T) {
 	// The whole burst may sit in the inbox: keep the high-water mark
 	// above it (the default 10,000 answers some of a 10,000-message
 	// burst with 503, as it should).
-	tp := startHostilePod(t, func(c *Config) { c.MaxInboxPending = max(defaultMaxInboxPending, 2*(n+dups)) }, nil, true)
+	tp := startHostilePod(t, func(c *Config) {
+		c.MaxInboxPending = max(defaultMaxInboxPending, 2*(n+dups))
+		loopbackBurst(c, senders)
+	}, nil, true)
 	r := plantRemote(t, tp.Pod, "burst", "http://"+canary.addr()+"/", 0)
 
 	// Sign everything before the clock starts.

@@ -148,6 +148,7 @@ func startLoadPod(ctx context.Context, dir string, tune func(*Config)) (*loadPod
 	u := "http://" + ln.Addr().String() + "/"
 	cfg := Config{PublicURL: u, DataDir: dir, KeyBits: 2048, Dev: true, BcryptCost: bcrypt.MinCost,
 		Poll: 50 * time.Millisecond, BaseBackoff: 200 * time.Millisecond, InboxBackoff: 200 * time.Millisecond}
+	loopbackBurst(&cfg, 256) // every simulated sender is 127.0.0.1
 	if tune != nil {
 		tune(&cfg)
 	}
@@ -473,7 +474,7 @@ func postOnce(ctx context.Context, client *http.Client, target string, body []by
 // verify compares what the pod stored with what it accepted.
 func (rep *ReceiveReport) verify(ctx context.Context, s *Store, authors []string, reqs []loadRequest, accepted map[string]bool) error {
 	var err error
-	if rep.Dead, err = s.count(ctx, `SELECT COUNT(*) FROM inbox WHERE state = 'dead'`); err != nil {
+	if rep.Dead, err = s.count(ctx, `SELECT COUNT(*) FROM inbox_rejected`); err != nil {
 		return err
 	}
 	stored := map[string]int{} // guid -> post rows

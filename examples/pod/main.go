@@ -88,6 +88,7 @@ import (
 )
 
 func main() {
+	restrictUmask()
 	err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return // --help asked for the usage, which is printed
@@ -102,6 +103,8 @@ type options struct {
 	addr, url, data, password string
 	retryBase                 time.Duration
 	keyBits, maxInbox         int
+	receivePerAddr            int
+	receiveMiBPerMinute       int
 	dev                       bool
 }
 
@@ -181,6 +184,10 @@ func newFlags(o *options, env *envReader) *flag.FlagSet {
 	fs.StringVar(&o.password, "password", env.str("POD_PASSWORD", ""), "password for user add; asked for if empty (POD_PASSWORD)")
 	fs.IntVar(&o.maxInbox, "max-inbox", env.int("POD_MAX_INBOX", defaultMaxInboxPending),
 		"inbound high-water mark: above this many unprocessed bodies /receive answers 503 (POD_MAX_INBOX)")
+	fs.IntVar(&o.receivePerAddr, "receive-per-addr", env.int("POD_RECEIVE_PER_ADDR", 8),
+		"receive requests one client address may have in flight; past it 429 (POD_RECEIVE_PER_ADDR)")
+	fs.IntVar(&o.receiveMiBPerMinute, "receive-mib-per-minute", env.int("POD_RECEIVE_MIB_PER_MINUTE", 64),
+		"MiB one client address may send to the receive routes per minute; past it 429 (POD_RECEIVE_MIB_PER_MINUTE)")
 	fs.DurationVar(&o.retryBase, "retry-base", env.duration("POD_RETRY_BASE", 0),
 		"first retry `delay` of deliveries and of received bodies; 0 means 30s and 10s (POD_RETRY_BASE)")
 	return fs
@@ -191,7 +198,8 @@ func (o *options) config(logger *slog.Logger) Config {
 	if u == "" {
 		u = "http://" + o.addr + "/"
 	}
-	cfg := Config{PublicURL: u, DataDir: o.data, KeyBits: o.keyBits, Dev: o.dev, MaxInboxPending: o.maxInbox, Logger: logger}
+	cfg := Config{PublicURL: u, DataDir: o.data, KeyBits: o.keyBits, Dev: o.dev, MaxInboxPending: o.maxInbox, Logger: logger,
+		MaxReceivingPerAddr: o.receivePerAddr, ReceiveBytesPerMinute: int64(o.receiveMiBPerMinute) << 20}
 	if o.retryBase > 0 {
 		cfg.BaseBackoff, cfg.InboxBackoff = o.retryBase, o.retryBase
 		cfg.Poll = min(o.retryBase, time.Second)
@@ -219,7 +227,7 @@ var storeFlags = []string{"data"}
 // commands lists every subcommand, in the order help shows them.
 var commands = []command{
 	{name: "serve", summary: "serve the pod: federation routes, JSON API, pages, inbox and outbox workers (the default)",
-		flags: []string{"addr", "url", "data", "dev", "retry-base", "max-inbox"},
+		flags: []string{"addr", "url", "data", "dev", "retry-base", "max-inbox", "receive-per-addr", "receive-mib-per-minute"},
 		run:   func(ctx context.Context, e *cmdEnv, _ []string) error { return serve(ctx, e.o, e.logger) }},
 	{name: "user add", args: "NAME", summary: "create a local person (new key, default aspects); prints the diaspora* ID",
 		flags: []string{"url", "addr", "data", "key-bits", "password"},
@@ -268,6 +276,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if err := errors.Join(env.errs...); err != nil {
 		return err
+	}
+	if e.o.receivePerAddr < 1 || e.o.receiveMiBPerMinute < 1 {
+		return errors.New("--receive-per-addr and --receive-mib-per-minute must be at least 1")
 	}
 	if e.o.keyBits < 2048 {
 		return fmt.Errorf("--key-bits is %d: it must be at least 2048", e.o.keyBits)

@@ -63,6 +63,13 @@ func extraOf(sm *entities.StatusMessage) PostExtra {
 // attach adds photos (by URL), a location and a poll to a new status
 // message.
 func attach(sm *entities.StatusMessage, photos []string, loc *LocationView, poll *PollInput) error {
+	// The limits other pods hold received posts to (the SDK's defaults).
+	if len(photos) > entities.DefaultMaxPhotos {
+		return fmt.Errorf("%w: a post has at most %d photos", errInvalid, entities.DefaultMaxPhotos)
+	}
+	if poll != nil && len(poll.Answers) > entities.DefaultMaxPollAnswers {
+		return fmt.Errorf("%w: a poll has at most %d answers", errInvalid, entities.DefaultMaxPollAnswers)
+	}
 	for _, raw := range photos {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

@@ -51,6 +51,15 @@ type Config struct {
 	// receive routes answer 503 with Retry-After without reading or
 	// storing the body (10,000 if 0).
 	MaxInboxPending int
+	// MaxReceiving caps the receive requests whose bodies are being read
+	// at once (64 if 0); past it the receive routes answer 503.
+	MaxReceiving int
+	// MaxReceivingPerAddr caps them per client address (8 if 0); past it,
+	// 429.
+	MaxReceivingPerAddr int
+	// ReceiveBytesPerMinute is what one client address may send to the
+	// receive routes per minute (64 MiB if 0); past it, 429.
+	ReceiveBytesPerMinute int64
 	// Logger receives the pod's records; nil discards them.
 	Logger *slog.Logger
 }
@@ -89,6 +98,18 @@ type Pod struct {
 	signatures atomic.Int64
 	// receiving counts receive requests in flight (see yieldToReceives).
 	receiving atomic.Int64
+	// limits bounds receive requests per client address (receiveGate).
+	limits *receiveLimits
+	// lookups bounds and remembers discovery of unknown people.
+	lookups lookups
+	// logins throttles password checks (Login).
+	logins *loginLimits
+	// fetched keeps the bodies /fetch signed.
+	fetched fetchedCache
+	// bg runs work that outlives a request (mention lookups) until Close.
+	bg       sync.WaitGroup
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
 }
 
 // NewPod opens the store in cfg.DataDir and wires the SDK's parts.
@@ -112,6 +133,15 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 	if cfg.MaxInboxPending <= 0 {
 		cfg.MaxInboxPending = defaultMaxInboxPending
 	}
+	if cfg.MaxReceiving <= 0 {
+		cfg.MaxReceiving = 64
+	}
+	if cfg.MaxReceivingPerAddr <= 0 {
+		cfg.MaxReceivingPerAddr = 8
+	}
+	if cfg.ReceiveBytesPerMinute <= 0 {
+		cfg.ReceiveBytesPerMinute = 64 << 20
+	}
 	st, err := OpenStore(ctx, cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -123,7 +153,10 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 		store:  st,
 		log:    cfg.Logger,
 		inWake: make(chan struct{}, 1),
+		logins: newLoginLimits(),
+		limits: &receiveLimits{maxInFlight: cfg.MaxReceiving, maxPerAddr: cfg.MaxReceivingPerAddr, bytesPerMinute: cfg.ReceiveBytesPerMinute},
 	}
+	p.bgCtx, p.bgCancel = context.WithCancel(context.Background())
 	p.disc = &discovery.Client{UserAgent: "go-diaspora-pod/0.1", Logger: p.log, AllowHTTP: cfg.Dev}
 	if cfg.Dev {
 		p.disc.AllowedAddrs = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0"), netip.MustParseAddrPort("[::1]:0")}
@@ -139,7 +172,11 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 }
 
 // Close closes the store.
-func (p *Pod) Close() error { return p.store.Close() }
+func (p *Pod) Close() error {
+	p.bgCancel()
+	p.bg.Wait()
+	return p.store.Close()
+}
 
 // Handler returns the pod's routes.
 func (p *Pod) Handler() http.Handler {
@@ -152,7 +189,7 @@ func (p *Pod) Handler() http.Handler {
 		Logger:    p.log,
 	}
 	dh.Register(mux)
-	rh := &salmon.Handler{Inbox: storeInbox{s: p.store, wake: func() { notify(p.inWake) }, log: p.log},
+	rh := &salmon.Handler{Inbox: storeInbox{s: p.store, wake: func() { notify(p.inWake) }, log: p.log, envOpts: p.envOpts},
 		RetryAfter: receiveRetryAfter, Logger: p.log}
 	mux.Handle("/receive/", p.receiveGate(rh))
 	mux.Handle("GET /fetch/{type}/{guid}", &salmon.FetchHandler{Source: fetchSource{p}, Logger: p.log})
@@ -214,12 +251,23 @@ func (p *Pod) publicKey(ctx context.Context, author string) (*rsa.PublicKey, err
 			return nil, fmt.Errorf("%w: %w: %s", magicenv.ErrKeyNotFound, errBlockedPod, host)
 		}
 	}
-	pub, err := p.resolver.PublicKey(ctx, author)
-	if err == nil || ctx.Err() != nil || discovery.IsTemporary(err) {
-		return pub, err
+	per, err := p.findPerson(ctx, author, inboxLookupTimeout, false)
+	if err == nil {
+		return per.PublicKey, nil
+	}
+	var busy errHostBusy
+	if ctx.Err() != nil || discovery.IsTemporary(err) || errors.As(err, &busy) {
+		return nil, temporaryKeyError{&discovery.KeyError{Author: author, Err: err}}
 	}
 	return nil, fmt.Errorf("%w: %w", magicenv.ErrKeyNotFound, err)
 }
+
+// temporaryKeyError is a key lookup to try again later: the receive
+// pipeline reads its Temporary method (see magicenv.KeyLookupError).
+type temporaryKeyError struct{ error }
+
+func (e temporaryKeyError) Unwrap() error { return e.error }
+func (temporaryKeyError) Temporary() bool { return true }
 
 // --- receiving ---
 
@@ -234,13 +282,40 @@ type finalError struct{ err error }
 func (e finalError) Error() string { return e.err.Error() }
 func (e finalError) Unwrap() error { return e.err }
 
+// inboxWorkers is how many received bodies are processed at once: a
+// body whose sender's key lookup hangs holds one worker, not the inbox
+// (writes are serialized by the store all the same).
+const inboxWorkers = 8
+
 func (p *Pod) runInbox(ctx context.Context) {
+	jobs := make(chan *InboxItem)
+	var wg sync.WaitGroup
+	for range inboxWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var worked time.Duration
+			for it := range jobs {
+				p.yieldToReceives(ctx, worked)
+				start := time.Now()
+				p.process(ctx, it)
+				worked = time.Since(start)
+			}
+		}()
+	}
+	defer func() {
+		close(jobs)
+		wg.Wait()
+	}()
 	var purged time.Time
 	for ctx.Err() == nil {
 		if time.Since(purged) > time.Hour {
 			purged = time.Now()
-			if err := p.store.PurgeDeadInbox(ctx, 7*24*time.Hour); err != nil && ctx.Err() == nil {
+			if err := p.store.PurgeRejected(ctx, 7*24*time.Hour); err != nil && ctx.Err() == nil {
 				p.log.ErrorContext(ctx, "inbox purge", "err", err)
+			}
+			if err := p.store.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+				p.log.ErrorContext(ctx, "session purge", "err", err)
 			}
 		}
 		its, err := p.store.ClaimInboxBatch(ctx, inboxBatch)
@@ -255,15 +330,21 @@ func (p *Pod) runInbox(ctx context.Context) {
 			}
 			continue
 		}
-		var worked time.Duration
 		for _, it := range its {
-			p.yieldToReceives(ctx, worked)
-			start := time.Now()
-			p.process(ctx, it)
-			worked = time.Since(start)
+			select {
+			case jobs <- it:
+			case <-ctx.Done():
+				return // the leases run out and the rows are taken again
+			}
 		}
 	}
 }
+
+// maxKeyLookupAttempts is how often a body is tried whose sender's key
+// could not be looked up (the sender's pod did not answer): fewer than
+// other temporary failures, since a stranger's unreachable host is the
+// cheapest way to make the pod retry.
+const maxKeyLookupAttempts = 4
 
 // process runs one inbox body through the SDK's receive pipeline and
 // stores its effects. Payloads are never logged.
@@ -305,6 +386,19 @@ func (p *Pod) process(ctx context.Context, it *InboxItem) {
 	if it.Route == salmon.RoutePrivate {
 		detail = "(private: redacted)"
 	}
+	var busy errHostBusy
+	var kerr *magicenv.KeyLookupError
+	switch {
+	case errors.As(err, &busy):
+		// Another body of the same host is being looked up: come back
+		// soon, without spending an attempt.
+		if err := p.store.InboxRetry(ctx, it.ID, it.Attempts, time.Now().Add(time.Second), "lookup_busy"); err != nil {
+			p.log.ErrorContext(ctx, "inbox retry", "err", err)
+		}
+		return
+	case temporary && errors.As(err, &kerr) && it.Attempts+1 >= maxKeyLookupAttempts:
+		temporary = false
+	}
 	if temporary && it.Attempts+1 < maxInboxAttempts {
 		delay := time.Duration(1<<it.Attempts) * p.cfg.InboxBackoff
 		p.log.WarnContext(ctx, "receive: will retry", "inbox_id", it.ID, "category", cat, "err", detail, "in", delay)
@@ -320,7 +414,7 @@ func (p *Pod) process(ctx context.Context, it *InboxItem) {
 	} else {
 		p.log.InfoContext(ctx, "receive: rejected", "inbox_id", it.ID, "category", cat, "err", detail)
 	}
-	if err := p.store.InboxDead(ctx, it.ID, cat); err != nil {
+	if err := p.store.InboxDead(ctx, it, cat); err != nil {
 		p.log.ErrorContext(ctx, "inbox dead", "err", err)
 	}
 }
@@ -496,7 +590,20 @@ func (p *Pod) addVisibility(ctx context.Context, tx *sql.Tx, guid string, public
 // storeRelayable stores a received comment or like and, when the post
 // is local, relays it exactly as the author signed it.
 func (p *Pod) storeRelayable(ctx context.Context, tx *sql.Tx, msg *salmon.Message, row *interactionRow) error {
+	// On a local limited post only its recipients may answer.
+	if post, err := getPost(ctx, tx, row.PostGUID); err == nil && post.Local && !post.Public && row.Author != post.Author {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM post_recipients WHERE post_guid = ? AND person_id = ?`, post.GUID, row.Author).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return finalError{fmt.Errorf("%s is no recipient of the limited post %s", row.Author, post.GUID)}
+		}
+	}
 	existed, err := insertInteraction(ctx, tx, row)
+	if errors.Is(err, errSecondVote) {
+		return nil // the author's first like or vote stands; this one is dropped
+	}
 	if err != nil || existed {
 		return err
 	}
@@ -598,11 +705,45 @@ func (s fetchSource) Fetch(ctx context.Context, typ, guid string) (*salmon.Fetch
 	if err != nil || u.Suspended {
 		return nil, salmon.ErrNotFound
 	}
-	env, err := magicenv.Sign(payload, u.ID, u.Key)
+	key := typ + ":" + guid
+	if body, ok := p.fetched.get(key); ok {
+		return &salmon.Fetched{Envelope: body}, nil
+	}
+	env, err := p.envOpts.Sign(payload, u.ID, p.signer(u.Key))
 	if err != nil {
 		return nil, fmt.Errorf("fetch: signing %s: %w", guid, err)
 	}
-	return &salmon.Fetched{Envelope: env.Marshal()}, nil
+	body := env.Marshal()
+	p.fetched.put(key, body)
+	return &salmon.Fetched{Envelope: body}, nil
+}
+
+// maxFetchedCached bounds the signed bodies /fetch keeps.
+const maxFetchedCached = 1024
+
+// fetchedCache keeps the envelopes /fetch signed, by type and guid: a
+// post's payload never changes, so strangers asking again cost no RSA
+// signature. Whether the post may still be served is checked before the
+// cache is asked.
+type fetchedCache struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (c *fetchedCache) get(k string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[k]
+	return b, ok
+}
+
+func (c *fetchedCache) put(k string, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxFetchedCached {
+		c.m = map[string][]byte{}
+	}
+	c.m[k] = b
 }
 
 // --- helpers ---

@@ -3,7 +3,10 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,36 +41,54 @@ type InboxItem struct {
 // inbox table (committed, fsynced, in a group commit with the bodies of
 // concurrent requests) before the handler answers 202.
 type storeInbox struct {
-	s    *Store
-	wake func()
-	log  *slog.Logger
+	s       *Store
+	wake    func()
+	log     *slog.Logger
+	envOpts magicenv.Options
 }
 
+// refuse logs a body refused at the door: nothing of it is stored.
+func (in storeInbox) refuse(ctx context.Context, m *salmon.Incoming, reason string, attrs ...any) error {
+	if in.log != nil {
+		in.log.InfoContext(ctx, "receive: "+reason, append(attrs, "remote_addr", m.RemoteAddr, "size", len(m.Body))...)
+	}
+	return salmon.ErrRejected
+}
+
+// Accept checks what can be checked without a key lookup (the envelope's
+// structure, the sender's pod on the public route) and stores the body.
+// A refused body is answered 202 like any other and leaves nothing
+// behind.
 func (in storeInbox) Accept(ctx context.Context, m *salmon.Incoming) error {
+	switch m.Format {
+	case salmon.FormatMagicEnvelope:
+		env, err := in.envOpts.Parse(m.Body)
+		if err != nil {
+			return in.refuse(ctx, m, "refused a malformed envelope", "err", err)
+		}
+		author, err := env.Author()
+		if err != nil {
+			return in.refuse(ctx, m, "refused an envelope without a valid author", "err", err)
+		}
+		// The public route's envelopes name their sender: refuse blocked
+		// pods at once.
+		if _, host, ok := strings.Cut(author, "@"); ok && m.Route == salmon.RoutePublic {
+			if b, err := in.s.blockedCached(ctx, strings.ToLower(host)); err != nil {
+				return err
+			} else if b {
+				return in.refuse(ctx, m, "refused because the sender's pod is blocked", "host", host, "sender", author)
+			}
+		}
+	case salmon.FormatEncryptedMagicEnvelope:
+		if !encryptedShape(m.Body) {
+			return in.refuse(ctx, m, "refused a malformed encrypted envelope")
+		}
+	}
 	if m.Route == salmon.RoutePrivate {
 		if _, err := in.s.UserByGUID(ctx, m.RecipientGUID); errors.Is(err, errNotFound) {
 			return salmon.ErrRecipientNotFound
 		} else if err != nil {
 			return err
-		}
-	}
-	if m.Route == salmon.RoutePublic && m.Format == salmon.FormatMagicEnvelope {
-		// A public envelope names its sender: refuse blocked pods at once
-		// (answered 202 all the same, nothing stored).
-		if env, err := magicenv.Parse(m.Body); err == nil {
-			if author, err := env.Author(); err == nil {
-				if _, host, ok := strings.Cut(author, "@"); ok {
-					if b, err := in.s.blockedCached(ctx, strings.ToLower(host)); err != nil {
-						return err
-					} else if b {
-						if in.log != nil {
-							in.log.InfoContext(ctx, "receive: refused because the sender's pod is blocked",
-								"host", host, "sender", author, "remote_addr", m.RemoteAddr)
-						}
-						return salmon.ErrRejected
-					}
-				}
-			}
 		}
 	}
 	route := "public"
@@ -84,6 +105,23 @@ func (in storeInbox) Accept(ctx context.Context, m *salmon.Incoming) error {
 		in.wake()
 	}
 	return err
+}
+
+// encryptedShape reports whether a body is the JSON object of an
+// encrypted envelope: exactly aes_key and encrypted_magic_envelope, both
+// non-empty strings. The worker decrypts and checks the rest.
+func encryptedShape(body []byte) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil || len(m) != 2 {
+		return false
+	}
+	for _, k := range []string{"aes_key", "encrypted_magic_envelope"} {
+		var v string
+		if json.Unmarshal(m[k], &v) != nil || strings.TrimSpace(v) == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // ClaimInbox leases the next due inbox row, or returns errNotFound.
@@ -151,17 +189,41 @@ func inboxDone(ctx context.Context, tx *sql.Tx, id int64) error {
 	return err
 }
 
-// PurgeDeadInbox deletes refused bodies kept longer than the forensics
-// window.
-func (s *Store) PurgeDeadInbox(ctx context.Context, olderThan time.Duration) error {
-	_, err := s.exec(ctx, `DELETE FROM inbox WHERE state = 'dead' AND received_at < ?`, time.Now().Add(-olderThan).UnixMilli())
+// PurgeRejected deletes the records of refused bodies older than the
+// forensics window.
+func (s *Store) PurgeRejected(ctx context.Context, olderThan time.Duration) error {
+	_, err := s.exec(ctx, `DELETE FROM inbox_rejected WHERE rejected_at < ?`, time.Now().Add(-olderThan).UnixMilli())
 	return err
 }
 
-// InboxDead keeps a refused body for forensics with the error category.
-func (s *Store) InboxDead(ctx context.Context, id int64, category string) error {
-	_, err := s.exec(ctx, `UPDATE inbox SET state = 'dead', error = ?, lease_until = 0 WHERE id = ?`, category, id)
-	return err
+// rejectedPrefix is how many bytes of a refused body are kept.
+const rejectedPrefix = 64
+
+// maxRejectedKept caps the records of refused bodies: the oldest go first.
+const maxRejectedKept = 10000
+
+// InboxDead drops a refused body, keeping for the podmin only its size,
+// SHA-256, first bytes and error category (inbox_rejected, at most
+// maxRejectedKept rows).
+func (s *Store) InboxDead(ctx context.Context, it *InboxItem, category string) error {
+	sum := sha256.Sum256(it.Body)
+	prefix := it.Body[:min(len(it.Body), rejectedPrefix)]
+	route := "public"
+	if it.Route == salmon.RoutePrivate {
+		route = "private"
+	}
+	return s.do(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_rejected (route, remote_addr, size, sha256, prefix, category, received_at, rejected_at)
+			SELECT ?, remote_addr, ?, ?, ?, ?, received_at, ? FROM inbox WHERE id = ?`,
+			route, len(it.Body), hex.EncodeToString(sum[:]), strings.ToUpper(hex.EncodeToString(prefix)), category, now(), it.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM inbox WHERE id = ?`, it.ID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM inbox_rejected WHERE id <= (SELECT id FROM inbox_rejected ORDER BY id DESC LIMIT 1 OFFSET ?)`, maxRejectedKept)
+		return err
+	})
 }
 
 // InboxRetry puts a row back for a later attempt.

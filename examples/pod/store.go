@@ -29,7 +29,8 @@ var errNotFound = errors.New("not found")
 // busy handler sleeps up to 100 ms between tries), and received bodies
 // are written by one goroutine in group commits (see inboxWriter).
 type Store struct {
-	db *sql.DB
+	db   *sql.DB
+	path string // of pod.db
 
 	wmu   sync.Mutex // held around every write transaction of this process
 	inbox *inboxWriter
@@ -38,8 +39,9 @@ type Store struct {
 	blockedAt    time.Time
 	blockedHosts map[string]bool // cache of the blocked pods (see blockedCached)
 
-	keysMu sync.Mutex
-	keys   map[string]*rsa.PublicKey // parsed public keys by PEM (see parsedKey)
+	keysMu   sync.Mutex
+	keys     map[string]*rsa.PublicKey  // parsed public keys by PEM (see parsedKey)
+	privKeys map[string]*rsa.PrivateKey // parsed private keys by PEM (see privateKey)
 
 	checkpoints      chan struct{} // closed to stop the checkpointer
 	checkpointerDone chan struct{}
@@ -273,6 +275,37 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_user ON notifications (username, id);
 `,
+	// 4: no refused body is kept, only its hash and a short prefix for the
+	// podmin (under a cap, see maxRejectedKept); one like per person and
+	// post, one vote per person and poll; post creation retried with the
+	// same Idempotency-Key gives the same post.
+	`
+CREATE TABLE inbox_rejected (
+	id          INTEGER PRIMARY KEY,
+	route       TEXT NOT NULL,
+	remote_addr TEXT NOT NULL DEFAULT '',
+	size        INTEGER NOT NULL,
+	sha256      TEXT NOT NULL,               -- hex; '' for rows from before migration 4
+	prefix      TEXT NOT NULL,               -- the first bytes, hex
+	category    TEXT NOT NULL,
+	received_at INTEGER NOT NULL,
+	rejected_at INTEGER NOT NULL
+);
+INSERT INTO inbox_rejected (route, remote_addr, size, sha256, prefix, category, received_at, rejected_at)
+	SELECT route, remote_addr, length(body), '', hex(substr(body, 1, 64)), error, received_at, received_at FROM inbox WHERE state = 'dead';
+DELETE FROM inbox WHERE state = 'dead';
+DELETE FROM interactions WHERE type IN ('Like', 'PollParticipation') AND rowid NOT IN
+	(SELECT MIN(rowid) FROM interactions WHERE type IN ('Like', 'PollParticipation') GROUP BY type, author, parent_guid);
+CREATE UNIQUE INDEX interactions_one_per_person ON interactions (type, author, parent_guid) WHERE type IN ('Like', 'PollParticipation');
+CREATE INDEX interactions_parent ON interactions (parent_guid, type);
+CREATE TABLE post_requests (
+	username   TEXT NOT NULL,
+	key        TEXT NOT NULL,                -- the client's Idempotency-Key
+	post_guid  TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (username, key)
+);
+`,
 }
 
 // OpenStore opens (creating if needed) the database in dir and applies the
@@ -280,6 +313,15 @@ CREATE INDEX notifications_user ON notifications (username, id);
 func OpenStore(ctx context.Context, dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
+	}
+	// The directory holds private keys: a group- or world-readable one
+	// (made by hand, or under a permissive umask) is closed to its owner.
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, err
+	} else if fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("the data directory %s is readable by others and cannot be closed: %w", dir, err)
+		}
 	}
 	path := filepath.Join(dir, "pod.db")
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
@@ -294,8 +336,15 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrating %s: %w", path, err)
 	}
-	// The database holds private keys: keep it to its owner.
-	_ = os.Chmod(path, 0o600)
+	// The database, its WAL and shared memory hold private keys: keep
+	// them to their owner.
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(f, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			db.Close()
+			return nil, err
+		}
+	}
+	s.path = path
 	s.inbox = startInboxWriter(s)
 	s.checkpoints = make(chan struct{})
 	s.checkpointerDone = make(chan struct{})
@@ -310,8 +359,15 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 // for.
 const checkpointInterval = 250 * time.Millisecond
 
+// walTruncateAt is the WAL size above which the checkpointer truncates
+// the WAL file: a passive checkpoint copies pages back but leaves the
+// file as large as it grew.
+const walTruncateAt = 16 << 20
+
 // checkpointer runs passive checkpoints (they neither wait for nor block
-// writers) until the store closes.
+// writers) until the store closes, and truncates the WAL once it has
+// grown past walTruncateAt (holding the write lock, so that no commit of
+// this process waits on it).
 func (s *Store) checkpointer() {
 	defer close(s.checkpointerDone)
 	t := time.NewTicker(checkpointInterval)
@@ -322,6 +378,11 @@ func (s *Store) checkpointer() {
 			return
 		case <-t.C:
 			_, _ = s.db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			if fi, err := os.Stat(s.path + "-wal"); err == nil && fi.Size() > walTruncateAt {
+				s.wmu.Lock()
+				_, _ = s.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+				s.wmu.Unlock()
+			}
 		}
 	}
 }
@@ -462,11 +523,36 @@ func (s *Store) userWhere(ctx context.Context, q queryer, cond string, arg any) 
 	if err != nil {
 		return nil, err
 	}
-	u.Key, err = magicenv.Options{MinKeyBits: 1024}.ParsePrivateKey([]byte(keyPEM))
+	if keyPEM == "" { // a deleted account keeps no key
+		return &u, nil
+	}
+	u.Key, err = s.privateKey(keyPEM)
 	if err != nil {
 		return nil, err
 	}
 	return &u, nil
+}
+
+// privateKey parses a PEM private key of the users table, keeping the
+// result (parsing a 4096-bit key costs more than many requests do).
+func (s *Store) privateKey(pem string) (*rsa.PrivateKey, error) {
+	s.keysMu.Lock()
+	k, ok := s.privKeys[pem]
+	s.keysMu.Unlock()
+	if ok {
+		return k, nil
+	}
+	k, err := magicenv.Options{MinKeyBits: 1024}.ParsePrivateKey([]byte(pem))
+	if err != nil {
+		return nil, err
+	}
+	s.keysMu.Lock()
+	if s.privKeys == nil || len(s.privKeys) >= maxParsedKeys {
+		s.privKeys = map[string]*rsa.PrivateKey{}
+	}
+	s.privKeys[pem] = k
+	s.keysMu.Unlock()
+	return k, nil
 }
 
 type queryer interface {
@@ -533,6 +619,16 @@ func (s *Store) SessionUser(ctx context.Context, tokenHash []byte) (*User, error
 		return nil, err
 	}
 	return s.UserByName(ctx, name)
+}
+
+// PurgeExpired deletes expired sessions and post-request keys older than
+// a day (their retry window).
+func (s *Store) PurgeExpired(ctx context.Context) error {
+	if _, err := s.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, now()); err != nil {
+		return err
+	}
+	_, err := s.exec(ctx, `DELETE FROM post_requests WHERE created_at < ?`, now()-idempotencyWindow.Milliseconds())
+	return err
 }
 
 // DeleteSession ends a session.
