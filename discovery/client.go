@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -166,6 +167,9 @@ func (c *Client) httpClient() *http.Client {
 			if err := c.checkURL(req.URL); err != nil {
 				return err
 			}
+			if host, ok := req.Context().Value(sameHostKey{}).(string); ok && !sameHost(host, req.URL) {
+				return fmt.Errorf("%w: hCard of an ID on %s redirected to %s", ErrForeignHCard, host, truncate(req.URL.Redacted(), 200))
+			}
 			status := 0
 			from := ""
 			if req.Response != nil {
@@ -265,7 +269,8 @@ func (c *Client) get(ctx context.Context, rawURL, accept string) (*response, err
 // our message) but leaves timeouts and other network errors intact.
 func unwrapURLError(err error) error {
 	var ue *url.Error
-	if errors.As(err, &ue) && (errors.Is(ue.Err, ErrBlockedAddress) || errors.Is(ue.Err, ErrBlockedURL) || errors.Is(ue.Err, ErrTooManyRedirects)) {
+	if errors.As(err, &ue) && (errors.Is(ue.Err, ErrBlockedAddress) || errors.Is(ue.Err, ErrBlockedURL) ||
+		errors.Is(ue.Err, ErrTooManyRedirects) || errors.Is(ue.Err, ErrForeignHCard)) {
 		return ue.Err
 	}
 	return err
@@ -309,40 +314,50 @@ func escapeNonASCII(s string) string {
 // id, otherwise the error wraps ErrSubjectMismatch. The ID is normalized
 // and validated before any URL is built from it (ErrInvalidID).
 func (c *Client) WebFinger(ctx context.Context, id string) (*WebFinger, error) {
-	nid, err := NormalizeID(id)
-	if err != nil {
-		return nil, err
-	}
-	w, err := c.webFingerJRD(ctx, nid)
-	if err == nil || c.NoHostMetaFallback || final(ctx, err) {
-		return w, err
-	}
-	w, err2 := c.webFingerLegacy(ctx, nid)
-	if err2 == nil {
-		return w, nil
-	}
-	return nil, fmt.Errorf("%w; legacy host-meta fallback: %w", err, err2)
+	w, _, err := c.webFinger(ctx, id)
+	return w, err
 }
 
-func (c *Client) webFingerJRD(ctx context.Context, id string) (*WebFinger, error) {
+// webFinger is [Client.WebFinger] that also returns the URL the document
+// was finally read from (after redirects), the base of relative links.
+func (c *Client) webFinger(ctx context.Context, id string) (*WebFinger, string, error) {
+	nid, err := NormalizeID(id)
+	if err != nil {
+		return nil, "", err
+	}
+	w, doc, err := c.webFingerJRD(ctx, nid)
+	if err == nil || c.NoHostMetaFallback || final(ctx, err) {
+		return w, doc, err
+	}
+	w, doc, err2 := c.webFingerLegacy(ctx, nid)
+	if err2 == nil {
+		return w, doc, nil
+	}
+	return nil, "", fmt.Errorf("%w; legacy host-meta fallback: %w", err, err2)
+}
+
+func (c *Client) webFingerJRD(ctx context.Context, id string) (*WebFinger, string, error) {
 	r, err := c.getFallback(ctx, idHost(id)+"/.well-known/webfinger?resource=acct:"+escapeNonASCII(id),
 		"application/jrd+json, application/json;q=0.9")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	w, err := ParseJRD(r.body)
 	if err != nil {
-		return nil, fmt.Errorf("%w (%s)", err, r.url)
+		return nil, "", fmt.Errorf("%w (%s)", err, r.url)
 	}
-	return w, checkSubject(w, id)
+	if err := checkSubject(w, id); err != nil {
+		return nil, "", err
+	}
+	return w, r.url, nil
 }
 
-func (c *Client) webFingerLegacy(ctx context.Context, id string) (*WebFinger, error) {
+func (c *Client) webFingerLegacy(ctx context.Context, id string) (*WebFinger, string, error) {
 	host := idHost(id)
 	r, err := c.getFallback(ctx, host+"/.well-known/host-meta",
 		"application/xrd+xml, application/xml;q=0.9, application/json;q=0.5")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var hm *HostMeta
 	if looksLikeJSON(r.body) {
@@ -351,20 +366,20 @@ func (c *Client) webFingerLegacy(ctx context.Context, id string) (*WebFinger, er
 		hm, err = ParseHostMeta(r.body)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w (%s)", err, r.url)
+		return nil, "", fmt.Errorf("%w (%s)", err, r.url)
 	}
 	tmpl := hm.WebFingerTemplate()
 	target := strings.ReplaceAll(tmpl, "{uri}", "acct:"+escapeNonASCII(id))
 	tu, err := url.Parse(target)
 	if err != nil {
-		return nil, fmt.Errorf("%w: lrdd template %q: %v", ErrBlockedURL, truncate(tmpl, 200), err)
+		return nil, "", fmt.Errorf("%w: lrdd template %q: %v", ErrBlockedURL, truncate(tmpl, 200), err)
 	}
 	if !strings.EqualFold(tu.Hostname(), hostOnly(host)) {
-		return nil, fmt.Errorf("%w: lrdd template points to another host: %s", ErrBlockedURL, truncate(tmpl, 200))
+		return nil, "", fmt.Errorf("%w: lrdd template points to another host: %s", ErrBlockedURL, truncate(tmpl, 200))
 	}
 	r, err = c.get(ctx, target, "application/xrd+xml, application/xml;q=0.9, application/jrd+json;q=0.5")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var w *WebFinger
 	if looksLikeJSON(r.body) {
@@ -373,9 +388,12 @@ func (c *Client) webFingerLegacy(ctx context.Context, id string) (*WebFinger, er
 		w, err = ParseXRD(r.body)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w (%s)", err, r.url)
+		return nil, "", fmt.Errorf("%w (%s)", err, r.url)
 	}
-	return w, checkSubject(w, id)
+	if err := checkSubject(w, id); err != nil {
+		return nil, "", err
+	}
+	return w, r.url, nil
 }
 
 func hostOnly(hostport string) string {
@@ -415,13 +433,27 @@ func (c *Client) HCard(ctx context.Context, rawURL string) (*HCard, error) {
 // whose key must decode to an RSA key of at least [MinKeyBits]. Errors
 // wrap the sentinels of this package; [IsTemporary] tells whether trying
 // again later may help.
+//
+// The hCard must be served from the host of the ID: its URL (resolved
+// against the WebFinger document's URL when relative) must name the same
+// host, compared case-insensitively, and the same port, an explicit
+// default port of its scheme (443 for https, 80 for http) counting as
+// none. Otherwise the error wraps [ErrForeignHCard] and nothing is
+// requested from the other host; an hCard request redirected to another
+// host is refused the same way. The GUID and key of a person thus come
+// from the pod that answers for the ID, never from a pod a stranger's
+// WebFinger document points at.
 func (c *Client) Lookup(ctx context.Context, id string) (*Person, error) {
-	w, err := c.WebFinger(ctx, id)
+	w, doc, err := c.webFinger(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	nid := normalizeSubject(w.Subject)
-	h, err := c.HCard(ctx, w.HCardURL())
+	hcardURL, err := c.hcardURL(nid, doc, w.HCardURL())
+	if err != nil {
+		return nil, err
+	}
+	h, err := c.HCard(context.WithValue(ctx, sameHostKey{}, idHost(nid)), hcardURL)
 	if err != nil {
 		return nil, err
 	}
@@ -447,12 +479,91 @@ func (c *Client) Lookup(ctx context.Context, id string) (*Person, error) {
 		AvatarSmall:      resolveRef(pod, h.PhotoSmall),
 		PodURL:           pod,
 		ProfileURL:       w.ProfileURL(),
-		HCardURL:         w.HCardURL(),
+		HCardURL:         hcardURL,
 		ReceiveURL:       pod + "receive/users/" + url.PathEscape(h.GUID),
 		PublicReceiveURL: pod + "receive/public",
 	}
 	c.logger().InfoContext(ctx, "discovery found person", "author", p.ID, "guid", p.GUID, "remote_host", idHost(p.ID))
 	return p, nil
+}
+
+// sameHostKey is the context key under which Lookup passes the host of
+// the ID to the redirect check of the hCard request.
+type sameHostKey struct{}
+
+// hcardURL returns the hCard link href of the WebFinger document of id,
+// read from docURL, once it passes the client's URL policy and is on the
+// host of id: relative references are resolved against docURL, a URL the
+// client would not fetch is refused as [Client.HCard] would refuse it
+// (ErrBlockedURL, ErrBlockedAddress), and a URL on another host wraps
+// ErrForeignHCard.
+func (c *Client) hcardURL(id, docURL, href string) (string, error) {
+	u, err := url.Parse(href)
+	if err != nil {
+		return "", fmt.Errorf("%w: hCard URL: %v", ErrBlockedURL, err)
+	}
+	if !u.IsAbs() {
+		base, err := url.Parse(docURL)
+		if err != nil {
+			return "", fmt.Errorf("%w: WebFinger document URL: %v", ErrBlockedURL, err)
+		}
+		u = base.ResolveReference(u)
+		href = u.String()
+	}
+	if err := c.checkURL(u); err != nil {
+		return "", err
+	}
+	if !sameHost(idHost(id), u) {
+		return "", fmt.Errorf("%w: %s links %s", ErrForeignHCard, id, truncate(u.Redacted(), 200))
+	}
+	return href, nil
+}
+
+// sameHost reports whether u is on idHost, the host[:port] of a diaspora*
+// ID: the same host name (ASCII case-insensitively) or IP address, and the
+// same port, where the default port of u's scheme (443 for https, 80 for
+// http) equals no port on either side.
+func sameHost(idHost string, u *url.URL) bool {
+	h1, p1 := idHost, ""
+	if h, p, err := net.SplitHostPort(idHost); err == nil {
+		h1, p1 = h, p
+	}
+	h1 = strings.Trim(h1, "[]")
+	def := uint64(DefaultPort)
+	if u.Scheme == "http" {
+		def = DefaultHTTPPort
+	}
+	port := func(s string) (uint64, bool) {
+		if s == "" {
+			return def, true
+		}
+		n, err := strconv.ParseUint(s, 10, 16)
+		return n, err == nil
+	}
+	n1, ok1 := port(p1)
+	n2, ok2 := port(u.Port())
+	if !ok1 || !ok2 || n1 != n2 {
+		return false
+	}
+	h2 := u.Hostname()
+	if a1, err := netip.ParseAddr(h1); err == nil {
+		a2, err := netip.ParseAddr(h2)
+		return err == nil && a1 == a2
+	}
+	return asciiLower(h1) == asciiLower(h2)
+}
+
+// asciiLower lowercases the ASCII letters of s and nothing else: host
+// names are compared without Unicode case folding, which would equate
+// distinct names (U+212A KELVIN SIGN folds to "k").
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // PublicKey looks up author and returns the public key of its hCard. It

@@ -438,3 +438,124 @@ func TestLookupIgnoresProxyEnvironment(t *testing.T) {
 		t.Errorf("the proxy from the environment got %d connections", n)
 	}
 }
+
+// GUIDs of the identity-poisoning tests: evil's own, and vic's on pod B.
+const (
+	evilGUID = "e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0"
+	vicGUID  = "7e57c0de7e57c0de7e57c0de7e57c0de"
+)
+
+// evilJRD is the WebFinger document of evil@host linking hcard.
+func evilJRD(host, hcard string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jrd+json")
+		fmt.Fprintf(w, `{"subject":"acct:evil@%s","links":[{"rel":"http://microformats.org/profile/hcard","type":"text/html","href":%q},{"rel":"http://joindiaspora.com/seed_location","type":"text/html","href":"https://%s/"}]}`,
+			host, hcard, host)
+	}
+}
+
+// TestLookupHCardOnAnotherPod is identity poisoning with the default
+// client: evil@A's WebFinger links vic's hCard on pod B (another port of
+// 127.0.0.1, which the client may reach). The lookup is refused before
+// anything is asked of B.
+func TestLookupHCardOnAnotherPod(t *testing.T) {
+	a, b := newPod(t, true), newPod(t, true)
+	a.handle("/.well-known/webfinger", evilJRD(a.host, "https://"+b.host+"/hcard/users/"+aliceGUID))
+	c := a.client()
+	c.AllowedAddrs = append(c.AllowedAddrs, b.client().AllowedAddrs...)
+	if _, err := b.client().Lookup(ctxT(t), b.id()); err != nil { // B itself is reachable
+		t.Fatalf("Lookup of B's own person: %v", err)
+	}
+	before := b.requests()
+	person, err := c.Lookup(ctxT(t), "evil@"+a.host)
+	if !errors.Is(err, discovery.ErrForeignHCard) {
+		t.Fatalf("Lookup = %+v, %v; want ErrForeignHCard", person, err)
+	}
+	if discovery.IsTemporary(err) || discovery.Category(err) != "foreign_hcard" {
+		t.Errorf("IsTemporary = %v, Category = %q; want final foreign_hcard", discovery.IsTemporary(err), discovery.Category(err))
+	}
+	if n := b.requests() - before; n != 0 {
+		t.Errorf("pod B received %d requests", n)
+	}
+	if n := a.count("/.well-known/host-meta"); n != 0 {
+		t.Errorf("fell back to host-meta %d times after a foreign hCard", n)
+	}
+}
+
+// TestLookupHCardHost checks the hCard host rule with pods reached by name:
+// evil@a.example's WebFinger (on pod A) links the hCard of each case. Pod
+// B answers for b.example and for a.example:8443 and x.a.example; it serves
+// vic's hCard and must never be asked. Pod P is a plain-http a.example:80.
+func TestLookupHCardHost(t *testing.T) {
+	tests := []struct {
+		name      string
+		href      string
+		serve     map[string]http.HandlerFunc // extra paths of pod A
+		allowHTTP bool
+		want      error  // nil: accepted
+		wantURL   string // Person.HCardURL when accepted; "" means href
+	}{
+		{name: "other host", href: "https://b.example/hcard/users/" + vicGUID, want: discovery.ErrForeignHCard},
+		{name: "subdomain", href: "https://x.a.example/hcard/users/" + vicGUID, want: discovery.ErrForeignHCard},
+		{name: "other port", href: "https://a.example:8443/hcard/users/" + vicGUID, want: discovery.ErrForeignHCard},
+		{name: "scheme-relative other host", href: "//b.example/hcard/users/" + vicGUID, want: discovery.ErrForeignHCard},
+		{name: "redirect to other host", href: "https://a.example/moved/" + vicGUID, want: discovery.ErrForeignHCard,
+			serve: map[string]http.HandlerFunc{"/moved/" + vicGUID: func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, "https://b.example/hcard/users/"+vicGUID, http.StatusFound)
+			}}},
+		{name: "legacy XRD links other host", want: discovery.ErrForeignHCard,
+			serve: map[string]http.HandlerFunc{
+				"/.well-known/webfinger": notFound,
+				"/.well-known/webfinger.xml": func(w http.ResponseWriter, r *http.Request) {
+					wf := discovery.NewWebFinger("https://a.example/", "evil@a.example", evilGUID)
+					wf.Links[0].Href = "https://b.example/hcard/users/" + vicGUID
+					w.Write(wf.XRD())
+				},
+			}},
+		{name: "same host", href: "https://a.example/hcard/users/" + evilGUID},
+		{name: "same host in upper case", href: "https://A.Example/hcard/users/" + evilGUID},
+		{name: "explicit default https port", href: "https://a.example:443/hcard/users/" + evilGUID},
+		{name: "explicit default http port", href: "http://a.example:80/hcard/users/" + evilGUID, allowHTTP: true},
+		{name: "scheme-relative same host", href: "//a.example/hcard/users/" + evilGUID, wantURL: "https://a.example/hcard/users/" + evilGUID},
+		{name: "redirect within the host", href: "https://a.example/moved/" + evilGUID,
+			serve: map[string]http.HandlerFunc{"/moved/" + evilGUID: func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, "/hcard/users/"+evilGUID, http.StatusFound)
+			}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newPod(t, true).rename("a.example", "evil", evilGUID)
+			b := newPod(t, true).rename("b.example", "vic", vicGUID)
+			plain := newPod(t, false).rename("a.example", "evil", evilGUID)
+			if tt.href != "" {
+				a.handle("/.well-known/webfinger", evilJRD("a.example", tt.href))
+			}
+			for path, f := range tt.serve {
+				a.handle(path, f)
+			}
+			c := namedClient(t, map[string]*pod{"a.example:443": a, "a.example:80": plain,
+				"b.example:443": b, "a.example:8443": b, "x.a.example:443": b})
+			c.AllowHTTP = tt.allowHTTP
+			person, err := c.Lookup(ctxT(t), "evil@a.example")
+			if n := b.requests(); n != 0 {
+				t.Errorf("pod B received %d requests", n)
+			}
+			if tt.want != nil {
+				if !errors.Is(err, tt.want) || discovery.IsTemporary(err) {
+					t.Fatalf("Lookup = %+v, %v; want final %v", person, err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Lookup: %v", err)
+			}
+			wantURL := tt.wantURL
+			if wantURL == "" {
+				wantURL = tt.href
+			}
+			if person.ID != "evil@a.example" || person.GUID != evilGUID || person.HCardURL != wantURL {
+				t.Errorf("Lookup = ID %q GUID %q HCardURL %q; want evil@a.example, %s, %s", person.ID, person.GUID, person.HCardURL, evilGUID, wantURL)
+			}
+		})
+	}
+}

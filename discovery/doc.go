@@ -23,7 +23,10 @@
 // A zero [Client] is ready to use. [Client.Lookup] normalizes the ID,
 // fetches the WebFinger JRD over https, falls back to host-meta and the
 // legacy XRD template, checks that the subject is the person asked for,
-// fetches and validates the hCard and returns a [Person].
+// fetches and validates the hCard and returns a [Person]. The hCard must
+// be on the host and port of the ID ([ErrForeignHCard] otherwise, before
+// any request to another host), so that no one can claim the GUID and key
+// of a person on another pod.
 // [Client.PublicKey] makes a Client usable as the key resolver of the
 // receive pipeline. The client is safe by default: https only, port 443
 // only ([Client.AllowedPorts]), the address actually dialled is checked
@@ -31,7 +34,9 @@
 // IPv4-mapped ranges and the port policy before connecting, at most
 // [MaxRedirects] redirects each re-checked, no proxy from the environment,
 // bounded bodies and time. [Cache] and [MemoryCache] keep what was found
-// without ever replacing a known key silently.
+// without ever replacing a known key silently, nor giving one GUID to two
+// IDs ([ErrGUIDConflict]); [Resolver] re-discovers the holder of a
+// conflicting GUID and drops its entry when it is stale.
 //
 // # Serving
 //
@@ -44,6 +49,6 @@
 // Errors are prefixed "discovery:" and wrap sentinels such as
 // [ErrNotFound], [ErrInvalidDocument], [ErrSubjectMismatch],
 // [ErrBlockedAddress] and [ErrTooManyRedirects], or are typed:
-// [*HTTPError], [*ValidationError], [*WeakKeyError]. [IsTemporary] tells
+// [*HTTPError], [*ValidationError], [*WeakKeyError], [*GUIDConflictError]. [IsTemporary] tells
 // network failures and 5xx answers (retry later) from final refusals.
 package discovery

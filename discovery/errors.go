@@ -79,7 +79,39 @@ var (
 	// for the ID. The stored key is kept; the caller decides what to do
 	// (only a verified AccountMigration should change it).
 	ErrKeyConflict = errors.New("discovery: a different public key is already known for this ID")
+
+	// ErrForeignHCard means the WebFinger document links an hCard that is
+	// not served from the host of the person's diaspora* ID. Whoever
+	// serves WebFinger for an ID could otherwise claim the GUID and key of
+	// a person on another pod. [Client.Lookup] refuses such a link before
+	// fetching it, and an hCard request redirected to another host. It is
+	// final; its neutral category is "foreign_hcard".
+	ErrForeignHCard = errors.New("discovery: hCard not on the host of the diaspora* ID")
+
+	// ErrGUIDConflict means a [Cache] already holds the GUID for another
+	// diaspora* ID. The error of a Cache is a [*GUIDConflictError]. It is
+	// final; its neutral category is "guid_conflict".
+	ErrGUIDConflict = errors.New("discovery: GUID belongs to another person")
 )
+
+// GUIDConflictError is the [ErrGUIDConflict] of a [Cache]: GUID is held by
+// Holder, not by ID.
+type GUIDConflictError struct {
+	// GUID is the GUID both people claim.
+	GUID string
+	// ID is the diaspora* ID whose Put was refused.
+	ID string
+	// Holder is the diaspora* ID the cache holds the GUID for.
+	Holder string
+}
+
+// Error implements error.
+func (e *GUIDConflictError) Error() string {
+	return fmt.Sprintf("%s: %s is held by %s, not by %s", ErrGUIDConflict, truncate(e.GUID, 80), e.Holder, e.ID)
+}
+
+// Is makes a GUIDConflictError match [ErrGUIDConflict].
+func (e *GUIDConflictError) Is(target error) bool { return target == ErrGUIDConflict }
 
 // HTTPError reports a response with a status other than 2xx. It matches
 // [ErrNotFound] for 404 and 410.
@@ -162,13 +194,18 @@ func (e *WeakKeyError) Is(target error) bool { return target == ErrWeakKey }
 // Category returns the neutral error category of the test-vector manifests
 // for err: "invalid_discovery_document" for [ErrInvalidDocument],
 // "validation" for [ErrValidation], [ErrInvalidID], [ErrInvalidKey] and
-// [ErrWeakKey]. Errors outside that vocabulary get "not_found",
+// [ErrWeakKey]. Errors outside that vocabulary get "foreign_hcard"
+// ([ErrForeignHCard]), "guid_conflict" ([ErrGUIDConflict]), "not_found",
 // "subject_mismatch", "blocked", "network" or "other". A nil error has
 // category "".
 func Category(err error) string {
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, ErrForeignHCard):
+		return "foreign_hcard"
+	case errors.Is(err, ErrGUIDConflict):
+		return "guid_conflict"
 	case errors.Is(err, ErrInvalidDocument):
 		return "invalid_discovery_document"
 	case errors.Is(err, ErrValidation), errors.Is(err, ErrInvalidID),
@@ -191,14 +228,17 @@ func Category(err error) string {
 // failure, a timeout, or an HTTP status such as 503 or 429. A receiver
 // answers such a failure with a 5xx status or retries later. Refusals
 // (invalid documents, subject mismatch, blocked addresses, 404) are not
-// temporary. A cancelled context is not temporary either: the caller
-// stopped.
+// temporary, and neither are an hCard on another host ([ErrForeignHCard])
+// and a GUID held by another person ([ErrGUIDConflict]), even when they
+// wrap a network failure. A cancelled context is not temporary either:
+// the caller stopped.
 func IsTemporary(err error) bool {
 	if err == nil {
 		return false
 	}
 	if errors.Is(err, ErrBlockedAddress) || errors.Is(err, ErrBlockedURL) ||
-		errors.Is(err, ErrTooManyRedirects) || errors.Is(err, context.Canceled) {
+		errors.Is(err, ErrTooManyRedirects) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, ErrForeignHCard) || errors.Is(err, ErrGUIDConflict) {
 		return false
 	}
 	return anyInTree(err, func(e error) bool {

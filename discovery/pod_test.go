@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -137,6 +138,56 @@ func (p *pod) client() *discovery.Client {
 		AllowedAddrs:    []netip.AddrPort{netip.MustParseAddrPort(p.host)},
 		Timeout:         5 * time.Second,
 	}
+}
+
+// requests returns how many requests the pod received, on any path.
+func (p *pod) requests() int64 {
+	var n int64
+	p.hits.Range(func(_, c any) bool {
+		n += c.(*atomic.Int64).Load()
+		return true
+	})
+	return n
+}
+
+// rename makes the pod answer as the pod at name (the host[:port] of its
+// URLs and of its person's ID): its base URL becomes https://name/ and its
+// only person user@name, with GUID guid.
+func (p *pod) rename(name, user, guid string) *pod {
+	p.dir.mu.Lock()
+	p.dir.people[0].ID = user + "@" + name
+	p.dir.people[0].GUID = guid
+	p.dir.mu.Unlock()
+	p.handler.BaseURL = "https://" + name + "/"
+	return p
+}
+
+// namedClient returns a Client that reaches test pods by name: a request
+// for host:port is dialled at names[host:port] (host lowercased), any other
+// address is refused by the test's dialer. The pods' certificate is trusted
+// for every name. AllowedPorts admits 80, 443 and 8443.
+func namedClient(t *testing.T, names map[string]*pod) *discovery.Client {
+	t.Helper()
+	pool := x509.NewCertPool()
+	for _, p := range names {
+		if cert := p.srv.Certificate(); cert != nil {
+			pool.AddCert(cert)
+		}
+	}
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			p, ok := names[strings.ToLower(addr)]
+			if !ok {
+				return nil, fmt.Errorf("test dialer: %s is not a test pod", addr)
+			}
+			return d.DialContext(ctx, network, p.host)
+		},
+		// httptest's certificate is for example.com (and loopback).
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "example.com"},
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &discovery.Client{HTTPClient: &http.Client{Transport: tr}, AllowedPorts: []uint16{80, 443, 8443}, Timeout: 5 * time.Second}
 }
 
 // canary is a loopback listener that must never see a connection.

@@ -3,6 +3,7 @@ package discovery_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -118,6 +119,9 @@ func TestCategory(t *testing.T) {
 		{&discovery.HTTPError{StatusCode: 404, URL: "https://x/"}, "not_found"},
 		{&discovery.HTTPError{StatusCode: 503, URL: "https://x/"}, "network"},
 		{discovery.ErrSubjectMismatch, "subject_mismatch"},
+		{fmt.Errorf("%w: alice@a.example links https://b.example/hcard", discovery.ErrForeignHCard), "foreign_hcard"},
+		{&discovery.GUIDConflictError{GUID: "g", ID: "a@b.example", Holder: "c@d.example"}, "guid_conflict"},
+		{fmt.Errorf("%w; re-discovery: %w", &discovery.GUIDConflictError{}, &discovery.HTTPError{StatusCode: 503, URL: "https://x/"}), "guid_conflict"},
 		{discovery.ErrBlockedAddress, "blocked"},
 		{errors.New("x"), "other"},
 	}

@@ -85,6 +85,9 @@ type Variant struct {
 	AllowedOutbound []string `json:"allowed_outbound"`
 	// LookupID is the diaspora* ID a discovery case looks up (templated).
 	LookupID string `json:"lookup_id,omitempty"`
+	// Holder is the diaspora* ID the cache already holds the looked-up
+	// person's GUID for (templated; discovery_guid_conflict).
+	Holder string `json:"holder,omitempty"`
 	// Serve overrides paths of the fake pod: "file:<name>" (templated),
 	// "gen:<generator>", "status:<code>", "redirect:<url>" (templated) or
 	// "special:<behaviour>". Other paths are served by discovery.Handler
@@ -151,6 +154,8 @@ var sentinels = map[string]error{
 	"discovery.ErrInvalidKey":          discovery.ErrInvalidKey,
 	"discovery.ErrWeakKey":             discovery.ErrWeakKey,
 	"discovery.ErrKeyConflict":         discovery.ErrKeyConflict,
+	"discovery.ErrForeignHCard":        discovery.ErrForeignHCard,
+	"discovery.ErrGUIDConflict":        discovery.ErrGUIDConflict,
 }
 
 var (

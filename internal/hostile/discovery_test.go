@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +52,11 @@ type fakePod struct {
 	host     string
 	scheme   string
 	requests atomic.Int64
+	hcards   atomic.Int64 // requests for /hcard/...
 	subst    func([]byte) []byte
+	// otherHost is the address of the other fake pod ({{OTHER_POD}}),
+	// when the variant has one.
+	otherHost string
 	// canaryPort is admitted by the client's port policy, so that the
 	// canary's address is what the guard refuses.
 	canaryPort uint16
@@ -80,6 +85,9 @@ func newFakePod(t *testing.T, m Meta, v Variant, useTLS bool, can *canary) *fake
 	var handler *discovery.Handler
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.requests.Add(1)
+		if strings.HasPrefix(r.URL.Path, "/hcard/") {
+			p.hcards.Add(1)
+		}
 		spec, ok := v.Serve[r.URL.Path]
 		if !ok {
 			handler.ServeHTTP(w, r)
@@ -121,7 +129,9 @@ func newFakePod(t *testing.T, m Meta, v Variant, useTLS bool, can *canary) *fake
 	p.canaryPort = uint16(cp)
 	_, podPort, _ := net.SplitHostPort(p.host)
 	rep := strings.NewReplacer("{{POD}}", p.host, "{{CANARY}}", can.addr(), "{{CANARY_PORT}}", canaryPort, "{{POD_PORT}}", podPort, "{{SCHEME}}", p.scheme)
-	p.subst = func(b []byte) []byte { return []byte(rep.Replace(string(b))) }
+	p.subst = func(b []byte) []byte {
+		return []byte(strings.ReplaceAll(rep.Replace(string(b)), "{{OTHER_POD}}", p.otherHost))
+	}
 	key, err := os.ReadFile(filepath.Join(filepath.Dir(manifestPath), "keys", "alice.pub.pem"))
 	if err != nil {
 		t.Fatal(err)
@@ -242,12 +252,27 @@ func replayDiscovery(t *testing.T, m Meta, v Variant) {
 		}
 		return
 	}
+	// The other fake pod serves alice's genuine documents on another
+	// port of 127.0.0.1, which the client may reach: the hCard host rule,
+	// not the address guard, is what keeps it out of a lookup.
+	var other *fakePod
+	if v.has("other_pod") || v.Entry == "discovery_guid_conflict" {
+		ov := v
+		ov.Serve = nil
+		other = newFakePod(t, m, ov, useTLS, can)
+		p.otherHost = other.host
+	}
 	client := p.client(v, useTLS)
+	if other != nil {
+		client.AllowedAddrs = append(client.AllowedAddrs, netip.MustParseAddrPort(other.host))
+	}
 	cache := &discovery.MemoryCache{}
 	id := p.substString(v.LookupID)
 	var err error
 	var person *discovery.Person
 	switch v.Entry {
+	case "discovery_guid_conflict":
+		replayGUIDConflict(t, v, p, other, client, cache, id)
 	case "discovery_rediscover":
 		stored, perr := magicenv.Options{MinKeyBits: 1024}.ParsePublicKey(input(t, m, v))
 		if perr != nil {
@@ -317,6 +342,68 @@ func replayDiscovery(t *testing.T, m Meta, v Variant) {
 	}
 	if len(v.AllowedOutbound) == 0 && p.requests.Load() != 0 {
 		t.Errorf("fake pod saw %d requests; none allowed", p.requests.Load())
+	}
+	if other != nil && !slices.Contains(v.AllowedOutbound, "the other fake pod") && other.requests.Load() != 0 {
+		t.Errorf("the other fake pod saw %d requests; none allowed", other.requests.Load())
+	}
+}
+
+// replayGUIDConflict is the discovery_guid_conflict entry: the cache
+// holds v.Holder with alice's GUID, either discovered through the
+// Resolver (the holder's documents are the fake pod's) or, with the
+// option poisoned_cache, stored directly as a Lookup without the hCard
+// host rule would have stored it. Then the Resolver looks up id, alice on
+// the other fake pod, which serves the same GUID: the holder must be
+// re-discovered, and the cache either repaired (holder deleted, alice
+// stored) or left unchanged with a *GUIDConflictError.
+func replayGUIDConflict(t *testing.T, v Variant, p, other *fakePod, client *discovery.Client, cache *discovery.MemoryCache, id string) {
+	ctx := ctxT(t)
+	holder := p.substString(v.Holder)
+	r := &discovery.Resolver{Client: client, Cache: cache}
+	alicePub := privateKey(t, alice).PublicKey
+	if v.has("poisoned_cache") {
+		pemText, err := discovery.MarshalPublicKey(&alicePub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cache.Put(ctx, &discovery.Person{ID: holder, GUID: aliceGUID, PublicKey: &alicePub, PublicKeyPEM: pemText}); err != nil {
+			t.Fatal(err)
+		}
+	} else if hp, err := r.Person(ctx, holder); err != nil || hp.GUID != aliceGUID {
+		t.Fatalf("discovering the holder %s: %+v, %v; want alice's GUID", holder, hp, err)
+	}
+	holderRequests, otherHCards := p.requests.Load(), other.hcards.Load()
+	person, err := r.Person(ctx, id)
+	checkErr(t, v, err, discoveryCategory)
+	if p.requests.Load() == holderRequests {
+		t.Error("the holder was not re-discovered")
+	}
+	if n := other.hcards.Load() - otherHCards; n != 1 {
+		t.Errorf("the other fake pod served %d hCards; want 1, to the lookup of %s only", n, id)
+	}
+	held, herr := cache.Get(ctx, holder)
+	stored, serr := cache.Get(ctx, id)
+	if err == nil {
+		if person.GUID != aliceGUID || !person.PublicKey.Equal(&alicePub) {
+			t.Errorf("control: %+v is not alice", person)
+		}
+		if !errors.Is(herr, discovery.ErrCacheMiss) {
+			t.Errorf("the holder's entry is still cached: %+v, %v", held, herr)
+		}
+		if serr != nil || stored.GUID != aliceGUID {
+			t.Errorf("alice not cached: %+v, %v", stored, serr)
+		}
+		return
+	}
+	var ge *discovery.GUIDConflictError
+	if !errors.As(err, &ge) || ge.GUID != aliceGUID || ge.ID != id || ge.Holder != holder {
+		t.Errorf("error %v is not the *GUIDConflictError of %s with %s", err, id, holder)
+	}
+	if herr != nil || held.GUID != aliceGUID {
+		t.Errorf("the holder's entry changed: %+v, %v", held, herr)
+	}
+	if !errors.Is(serr, discovery.ErrCacheMiss) {
+		t.Errorf("%s cached despite the conflict: %+v, %v", id, stored, serr)
 	}
 }
 

@@ -151,4 +151,27 @@ func buildDiscoveryCases(t *testing.T, newCase func(id, name string, threats []s
 		AllowedOutbound: []string{"the fake pod"}}, "pem", readVector(t, "keys/alice.pub.pem"))
 	c.add(Variant{Name: "https_fails_http_not_tried", Entry: "discovery_no_downgrade", LookupID: me, Templated: true, ExpectCategory: "network",
 		AllowedOutbound: []string{"the fake pod (TLS handshake only)"}}, "", nil)
+
+	c = newCase("DI-07", "identity-poisoning", []string{"T6", "T13"},
+		"A stranger's WebFinger document for evil@{{POD}} links the hCard of alice on the other fake pod ({{OTHER_POD}}, another port of 127.0.0.1 that the client may reach, so that the hCard host rule and not the address guard refuses it). Accepted, it would give evil alice's GUID and key, and a cache with unique GUIDs could then never store alice. discovery.Client.Lookup refuses an hCard that is not on the host (and port) of the ID with discovery.ErrForeignHCard before requesting it. discovery_guid_conflict: the cache holds the holder evil@{{POD}} with alice's GUID and the Resolver looks alice up on the other pod; the holder is re-discovered: if it still validly claims the GUID (its own host serves an hCard with it) the answer is discovery.ErrGUIDConflict and the cache is unchanged; if its re-discovery is refused (a cache poisoned before the host rule) its entry is deleted and alice stored.")
+	const evil = "evil@{{POD}}"
+	foreign := jrd("acct:"+evil, "{{SCHEME}}://{{OTHER_POD}}/hcard/users/"+aliceGUID, seed)
+	own := jrd("acct:"+evil, hcard, seed)
+	v = Variant{Name: "foreign_hcard", Entry: "discovery_lookup", Options: []string{"other_pod"}, LookupID: evil, Templated: true,
+		ExpectCategory: "foreign_hcard", ExpectSentinel: "discovery.ErrForeignHCard", Serve: fileServe("foreign_hcard"), AllowedOutbound: []string{"the fake pod"},
+		Notes: "the other fake pod must see no request"}
+	c.add(v, "json", []byte(foreign))
+	v = Variant{Name: "guid_conflict", Entry: "discovery_guid_conflict", LookupID: "alice@{{OTHER_POD}}", Holder: evil, Templated: true,
+		ExpectCategory: "guid_conflict", ExpectSentinel: "discovery.ErrGUIDConflict", Serve: fileServe("guid_conflict"),
+		AllowedOutbound: []string{"the fake pod", "the other fake pod"},
+		Notes:           "the holder's WebFinger links an hCard on its own host that carries alice's GUID: a valid claim, first come; the cache keeps the holder and does not store alice"}
+	c.add(v, "json", []byte(own))
+	v = Variant{Name: "control_hcard_on_own_host", Entry: "discovery_lookup", Options: []string{"other_pod"}, LookupID: evil, Templated: true, Positive: true,
+		Serve: fileServe("control_hcard_on_own_host"), AllowedOutbound: []string{"the fake pod"}}
+	c.add(v, "json", []byte(own))
+	v = Variant{Name: "control_poisoned_cache_repaired", Entry: "discovery_guid_conflict", Options: []string{"poisoned_cache"}, LookupID: "alice@{{OTHER_POD}}", Holder: evil,
+		Templated: true, Positive: true, Serve: map[string]string{jrdPath: "file:input.foreign_hcard.json", hmPath: noMeta},
+		AllowedOutbound: []string{"the fake pod", "the other fake pod"},
+		Notes:           "the cache holds evil with alice's GUID and key, as a lookup of foreign_hcard stored it before the host rule; re-discovering evil is refused (final), so evil's entry is deleted and alice stored; the other pod serves alice's hCard once, to alice's own lookup"}
+	c.add(v, "", nil)
 }

@@ -252,7 +252,7 @@ func runVariant(t *testing.T, m Meta, v Variant) {
 		replayFetch(t, m, v)
 	case "receive_public_discovery":
 		replayDiscoveredSender(t, m, v)
-	case "discovery_lookup", "discovery_rediscover", "discovery_no_downgrade":
+	case "discovery_lookup", "discovery_rediscover", "discovery_no_downgrade", "discovery_guid_conflict":
 		replayDiscovery(t, m, v)
 	case "discovery_parse_hcard", "discovery_parse_host_meta", "discovery_parse_jrd":
 		replayDiscoveryParse(t, m, v)
