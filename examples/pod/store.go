@@ -716,6 +716,14 @@ func (c personCache) Put(ctx context.Context, p *discovery.Person) error {
 		if !errors.Is(err, errNotFound) {
 			return err
 		}
+		// A GUID is one person's: another ID claiming it is refused (the
+		// resolver then re-discovers the holder, see discovery.Resolver).
+		var holder string
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM people WHERE guid = ?`, p.GUID).Scan(&holder); err == nil {
+			return &discovery.GUIDConflictError{GUID: p.GUID, ID: p.ID, Holder: holder}
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		key := p.PublicKeyPEM
 		if key == "" && p.PublicKey != nil {
 			k, err := magicenv.MarshalPublicKey(p.PublicKey)
