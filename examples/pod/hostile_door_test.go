@@ -120,11 +120,11 @@ func casePD06(t *testing.T) map[string]func(*testing.T, podVariant) {
 
 // tarpit accepts connections and never answers; it counts them.
 type tarpit struct {
-	ln           net.Listener
-	open, max    atomic.Int64
-	total        atomic.Int64
-	mu           sync.Mutex
-	conns        []net.Conn
+	ln        net.Listener
+	open, max atomic.Int64
+	total     atomic.Int64
+	mu        sync.Mutex
+	conns     []net.Conn
 }
 
 func newTarpit(t *testing.T) *tarpit {
