@@ -104,32 +104,43 @@ func newLoginLimits() *loginLimits {
 
 // begin admits a password check for account from addr and takes a
 // check slot; done must be called with whether the password was right.
+// The check is counted as a failure from the start (a token of both
+// buckets is taken at once, so that parallel guesses cannot all pass
+// before the first fails) and given back when the password was right.
 func (l *loginLimits) begin(ctx context.Context, account, addr string) (done func(ok bool), err error) {
 	l.mu.Lock()
 	now := time.Now()
-	wait := max(l.accounts.wait(l.accounts.get(account, now)), l.addrs.wait(l.addrs.get(addr, now)))
-	l.mu.Unlock()
-	if wait > 0 {
+	acct, from := l.accounts.get(account, now), l.addrs.get(addr, now)
+	if wait := max(l.accounts.wait(acct), l.addrs.wait(from)); wait > 0 {
+		l.mu.Unlock()
 		return nil, errThrottled{wait}
+	}
+	acct.tokens--
+	from.tokens--
+	l.mu.Unlock()
+	refund := func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		now := time.Now()
+		a, f := l.accounts.get(account, now), l.addrs.get(addr, now)
+		a.tokens = min(l.accounts.burst, a.tokens+1)
+		f.tokens = min(l.addrs.burst, f.tokens+1)
 	}
 	t := time.NewTimer(passwordCheckWait)
 	defer t.Stop()
 	select {
 	case l.slots <- struct{}{}:
 	case <-t.C:
+		refund()
 		return nil, errThrottled{time.Second}
 	case <-ctx.Done():
+		refund()
 		return nil, ctx.Err()
 	}
 	return func(ok bool) {
 		<-l.slots
 		if ok {
-			return
+			refund()
 		}
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		now := time.Now()
-		l.accounts.get(account, now).tokens--
-		l.addrs.get(addr, now).tokens--
 	}, nil
 }
