@@ -217,14 +217,15 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 		}
 	}
 	guid := sm.GUID
-	err = p.store.do(ctx, func(tx *sql.Tx) error {
+	err = p.store.do(ctx, func(tx *sqlTx) error {
 		if in.IdempotencyKey != "" {
 			earlier, err := postByRequest(ctx, tx, u.Username, in.IdempotencyKey)
 			if err != nil || earlier != "" {
 				guid, unknown = earlier, nil
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO post_requests (username, key, post_guid, created_at) VALUES (?, ?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO post_requests (username, key, post_guid, created_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (username, key) DO UPDATE SET post_guid = excluded.post_guid, created_at = excluded.created_at`,
 				u.Username, in.IdempotencyKey, sm.GUID, now()); err != nil {
 				return err
 			}
@@ -235,17 +236,17 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 			return err
 		}
 		for _, pod := range pods {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_pods (post_guid, pod_url) VALUES (?, ?)`, sm.GUID, pod); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO post_pods (post_guid, pod_url) VALUES (?, ?) ON CONFLICT DO NOTHING`, sm.GUID, pod); err != nil {
 				return err
 			}
 		}
 		for _, id := range remoteRecipients {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_recipients (post_guid, person_id) VALUES (?, ?)`, sm.GUID, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO post_recipients (post_guid, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, sm.GUID, id); err != nil {
 				return err
 			}
 		}
 		for _, name := range localRecipients {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_visibility (post_guid, username) VALUES (?, ?)`, sm.GUID, name); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO post_visibility (post_guid, username) VALUES (?, ?) ON CONFLICT DO NOTHING`, sm.GUID, name); err != nil {
 				return err
 			}
 		}
@@ -288,7 +289,7 @@ func (p *Pod) deliverToMentioned(guid string, signed []byte, ids []string) {
 		}()
 	}
 	wg.Wait()
-	err := p.store.do(ctx, func(tx *sql.Tx) error {
+	err := p.store.do(ctx, func(tx *sqlTx) error {
 		if _, err := getPost(ctx, tx, guid); err != nil {
 			return nil // retracted meanwhile
 		}
@@ -297,7 +298,7 @@ func (p *Pod) deliverToMentioned(guid string, signed []byte, ids []string) {
 			if pod == "" || pod == p.base {
 				continue
 			}
-			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_pods (post_guid, pod_url) VALUES (?, ?)`, guid, pod)
+			res, err := tx.ExecContext(ctx, `INSERT INTO post_pods (post_guid, pod_url) VALUES (?, ?) ON CONFLICT DO NOTHING`, guid, pod)
 			if err != nil {
 				return err
 			}
@@ -499,7 +500,7 @@ func (p *Pod) sendInteraction(ctx context.Context, u *User, post *postRow, rel e
 	if err != nil {
 		return nil, err
 	}
-	err = p.store.do(ctx, func(tx *sql.Tx) error {
+	err = p.store.do(ctx, func(tx *sqlTx) error {
 		if _, err := insertInteraction(ctx, tx, row); errors.Is(err, errSecondVote) {
 			if row.Type == "Like" {
 				return fmt.Errorf("%w: you already like this post", errConflict)
@@ -604,7 +605,7 @@ func (p *Pod) DeletePost(ctx context.Context, u *User, guid string) error {
 	if err != nil {
 		return err
 	}
-	err = p.store.do(ctx, func(tx *sql.Tx) error {
+	err = p.store.do(ctx, func(tx *sqlTx) error {
 		if err := retract(ctx, tx, "Post", guid, u.ID); err != nil {
 			return err
 		}

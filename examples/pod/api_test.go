@@ -191,7 +191,7 @@ func TestInboxSurvivesRestart(t *testing.T) {
 	resp.Body.Close()
 
 	// A pod whose workers are not running: the handler alone stores the body.
-	p, err := NewPod(context.Background(), Config{PublicURL: "http://127.0.0.1:1/", DataDir: dir, KeyBits: 2048, Dev: true, Logger: testLogger(t)})
+	p, err := NewPod(context.Background(), Config{PublicURL: "http://127.0.0.1:1/", DB: testDBAt(t, dir), DataDir: dir, KeyBits: 2048, Dev: true, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // podCLI runs the built pod binary as a podmin would, with env added to
@@ -85,6 +87,7 @@ func TestCLI(t *testing.T) {
 		{nil, []string{"admin", "health", "--data", data}, "no pod database in " + data},
 		{nil, []string{"admin", "block", "pod.example", "--data", data}, "no pod database"},
 		{nil, []string{"user", "suspend", "alice", "--data", data}, "no pod database"},
+		{nil, []string{"admin", "health", "--db", "mysql://pod"}, "--db takes a postgres:// URL"},
 	}
 	for _, f := range fails {
 		code, _, errOut := c.run(t, "", f.env, f.args...)
@@ -135,6 +138,10 @@ func TestCLI(t *testing.T) {
 	if code != 0 || strings.TrimSpace(out) != "unblocked bad.example" {
 		t.Errorf("unblock = %d %q", code, out)
 	}
+	code, out, _ = c.run(t, "", nil, "migrate", "--data", data)
+	if code != 0 || strings.TrimSpace(out) != fmt.Sprintf("schema version %d (sqlite)", len(sqliteMigrations)) {
+		t.Errorf("migrate = %d %q", code, out)
+	}
 	code, _, errOut = c.run(t, "", nil, "user", "suspend", "nobody", "--data", data)
 	if code != 1 || !strings.Contains(errOut, `no local user "nobody"`) {
 		t.Errorf("suspend nobody = %d %q", code, errOut)
@@ -174,9 +181,29 @@ func TestCLIPasswordPrompt(t *testing.T) {
 				screen.WriteByte(b)
 			}
 		}
+		// A person types after the prompt; a test must also wait until
+		// the pod has turned echo off (the prompt comes just before).
+		echoOff := func() {
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tio.Lflag&unix.ECHO == 0 {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the terminal still echoes 10 s after the prompt")
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
 		readUntil("password for " + name + ": ")
+		echoOff()
 		io.WriteString(tty, answers[0]+"\r")
 		readUntil("again, to be sure: ")
+		echoOff()
 		io.WriteString(tty, answers[1]+"\r")
 		rest, _ := io.ReadAll(rd) // until the process closes the terminal
 		screen.Write(rest)

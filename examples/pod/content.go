@@ -35,7 +35,7 @@ type interactionRow struct {
 }
 
 // tombstoned reports a retracted (type family, guid).
-func tombstoned(ctx context.Context, tx *sql.Tx, family, guid string) (bool, error) {
+func tombstoned(ctx context.Context, tx *sqlTx, family, guid string) (bool, error) {
 	var n int
 	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tombstones WHERE type = ? AND guid = ?`, family, guid).Scan(&n)
 	return n > 0, err
@@ -44,7 +44,7 @@ func tombstoned(ctx context.Context, tx *sql.Tx, family, guid string) (bool, err
 // insertPost stores a post once: the same (guid, author) again is a
 // no-op, another author for a known guid is errWrongAuthor, and a
 // retracted guid stays retracted.
-func insertPost(ctx context.Context, tx *sql.Tx, p *postRow, tags, mentions []string) (bool, error) {
+func insertPost(ctx context.Context, tx *sqlTx, p *postRow, tags, mentions []string) (bool, error) {
 	if dead, err := tombstoned(ctx, tx, "Post", p.GUID); err != nil || dead {
 		return true, err
 	}
@@ -69,17 +69,17 @@ func insertPost(ctx context.Context, tx *sql.Tx, p *postRow, tags, mentions []st
 		return false, err
 	}
 	if p.Extra.Poll != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO polls (guid, post_guid) VALUES (?, ?)`, p.Extra.Poll.GUID, p.GUID); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO polls (guid, post_guid) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.Extra.Poll.GUID, p.GUID); err != nil {
 			return false, err
 		}
 	}
 	for _, t := range tags {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_tags (post_guid, tag) VALUES (?, ?)`, p.GUID, t); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO post_tags (post_guid, tag) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.GUID, t); err != nil {
 			return false, err
 		}
 	}
 	for _, m := range mentions {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_mentions (post_guid, person_id) VALUES (?, ?)`, p.GUID, m); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO post_mentions (post_guid, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.GUID, m); err != nil {
 			return false, err
 		}
 	}
@@ -94,7 +94,7 @@ var errSecondVote = errors.New("one like per post and one vote per poll")
 // a like or poll vote by someone who already has one on that parent is
 // errSecondVote (the unique index interactions_one_per_person holds it
 // against races too).
-func insertInteraction(ctx context.Context, tx *sql.Tx, i *interactionRow) (bool, error) {
+func insertInteraction(ctx context.Context, tx *sqlTx, i *interactionRow) (bool, error) {
 	if dead, err := tombstoned(ctx, tx, i.Type, i.GUID); err != nil || dead {
 		return true, err
 	}
@@ -161,7 +161,7 @@ func getInteraction(ctx context.Context, q queryer, guid string) (*interactionRo
 
 // retract deletes a post or an interaction and leaves a tombstone.
 // Retracting something unknown or already gone is a no-op.
-func retract(ctx context.Context, tx *sql.Tx, family, guid, author string) error {
+func retract(ctx context.Context, tx *sqlTx, family, guid, author string) error {
 	switch family {
 	case "Post":
 		if _, err := tx.ExecContext(ctx, `DELETE FROM interactions WHERE post_guid = ?`, guid); err != nil {
@@ -180,7 +180,7 @@ func retract(ctx context.Context, tx *sql.Tx, family, guid, author string) error
 	default:
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO tombstones (type, guid, author, deleted_at) VALUES (?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO tombstones (type, guid, author, deleted_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		family, guid, author, now())
 	return err
 }

@@ -23,6 +23,7 @@ import (
 // with SIGKILL: no deferred code, no graceful shutdown.
 type subPod struct {
 	bin, dir, addr string
+	dbURL          string   // --db: "" for SQLite in dir (see testDB)
 	flags          []string // added when serving
 	cmd            *exec.Cmd
 	log            *os.File
@@ -32,7 +33,7 @@ func (s *subPod) url() string { return "http://" + s.addr + "/" }
 
 func (s *subPod) run(t *testing.T, args ...string) {
 	t.Helper()
-	cmd := exec.Command(s.bin, append(args, "--addr", s.addr, "--data", s.dir, "--dev", "--key-bits", "2048", "--retry-base", "200ms")...)
+	cmd := exec.Command(s.bin, append(args, "--addr", s.addr, "--data", s.dir, "--db", s.dbURL, "--dev", "--key-bits", "2048", "--retry-base", "200ms")...)
 	cmd.Env = append(os.Environ(), "POD_PASSWORD=password-alice")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("pod %v: %v\n%s", args, err, out)
@@ -41,7 +42,7 @@ func (s *subPod) run(t *testing.T, args ...string) {
 
 func (s *subPod) start(t *testing.T) {
 	t.Helper()
-	s.cmd = exec.Command(s.bin, append([]string{"--addr", s.addr, "--data", s.dir, "--dev", "--retry-base", "200ms"}, s.flags...)...)
+	s.cmd = exec.Command(s.bin, append([]string{"--addr", s.addr, "--data", s.dir, "--db", s.dbURL, "--dev", "--retry-base", "200ms"}, s.flags...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -157,7 +158,7 @@ func TestKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	a := &subPod{bin: bin, dir: filepath.Join(tmp, "a"), addr: freeAddr(t), log: logf}
+	a := &subPod{bin: bin, dir: filepath.Join(tmp, "a"), dbURL: testDB(t), addr: freeAddr(t), log: logf}
 	a.run(t, "user", "add", "alice")
 	a.start(t)
 	defer func() {
@@ -185,7 +186,7 @@ func TestKill9(t *testing.T) {
 	// A knows when they are created (under load A may still be working
 	// on bob's Contact).
 	waitFor(t, "A to learn its follower", func() bool {
-		st, err := OpenStore(context.Background(), a.dir)
+		st, err := openStore(context.Background(), a.dbURL, a.dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,7 +296,7 @@ func TestKill9(t *testing.T) {
 	// A's own store is the truth: every post it holds must reach B once,
 	// and every acknowledged post must be in it.
 	countA := func(query string, args ...any) int {
-		st, err := OpenStore(context.Background(), a.dir)
+		st, err := openStore(context.Background(), a.dbURL, a.dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,7 +313,7 @@ func TestKill9(t *testing.T) {
 	settled := time.Since(start)
 	a.stop(t) // gracefully, to read its store
 
-	st, err := OpenStore(context.Background(), a.dir)
+	st, err := openStore(context.Background(), a.dbURL, a.dir)
 	if err != nil {
 		t.Fatal(err)
 	}

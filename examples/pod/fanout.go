@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -381,7 +380,7 @@ func plantFollowers(ctx context.Context, s *Store, username string, pods []strin
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, func(tx *sql.Tx) error {
+	return s.do(ctx, func(tx *sqlTx) error {
 		for i, pod := range pods {
 			id := fmt.Sprintf("follower%d@%s", i, hostOf(pod))
 			if _, err := tx.ExecContext(ctx, `INSERT INTO people (id, guid, pod_url, public_key, full_name, local, discovered_at)

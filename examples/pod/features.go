@@ -33,7 +33,7 @@ func (p *Pod) UpdateProfile(ctx context.Context, u *User, in ProfileInput) error
 	if err != nil {
 		return err
 	}
-	err = p.store.do(ctx, func(tx *sql.Tx) error {
+	err = p.store.do(ctx, func(tx *sqlTx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE people SET full_name = ?, bio = ? WHERE id = ?`, in.FullName, in.Bio, u.ID); err != nil {
 			return err
 		}
@@ -59,7 +59,7 @@ func (p *Pod) DeleteAccount(ctx context.Context, u *User, password, addr string)
 	if err != nil {
 		return err
 	}
-	err = p.store.do(ctx, func(tx *sql.Tx) error {
+	err = p.store.do(ctx, func(tx *sqlTx) error {
 		for _, q := range []string{
 			`DELETE FROM interactions WHERE author = ?`,
 			`DELETE FROM interactions WHERE post_guid IN (SELECT guid FROM posts WHERE author = ?)`,
@@ -131,7 +131,7 @@ func (p *Pod) Reshare(ctx context.Context, u *User, rootGUID string) (*PostView,
 	if err != nil {
 		return nil, err
 	}
-	err = p.store.do(ctx, func(tx *sql.Tx) error {
+	err = p.store.do(ctx, func(tx *sqlTx) error {
 		row := &postRow{GUID: rs.GUID, Type: rs.Type(), Author: u.ID, Public: true, Local: true, RootGUID: root.GUID,
 			Payload: payload, CreatedAt: rs.CreatedAt}
 		if _, err := insertPost(ctx, tx, row, nil, nil); err != nil {
@@ -141,7 +141,7 @@ func (p *Pod) Reshare(ctx context.Context, u *User, rootGUID string) (*PostView,
 			return err
 		}
 		for _, pod := range pods {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_pods (post_guid, pod_url) VALUES (?, ?)`, rs.GUID, pod); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO post_pods (post_guid, pod_url) VALUES (?, ?) ON CONFLICT DO NOTHING`, rs.GUID, pod); err != nil {
 				return err
 			}
 		}
@@ -215,7 +215,7 @@ func (p *Pod) StartConversation(ctx context.Context, u *User, in ConversationInp
 	if err != nil {
 		return nil, err
 	}
-	err = p.store.do(ctx, func(tx *sql.Tx) error {
+	err = p.store.do(ctx, func(tx *sqlTx) error {
 		if err := storeConversation(ctx, tx, conv); err != nil {
 			return err
 		}
@@ -272,7 +272,7 @@ func (p *Pod) SendMessage(ctx context.Context, u *User, convGUID, text string) (
 	if err != nil {
 		return nil, err
 	}
-	err = p.store.do(ctx, func(tx *sql.Tx) error {
+	err = p.store.do(ctx, func(tx *sqlTx) error {
 		if err := storeMessage(ctx, tx, m); err != nil {
 			return err
 		}
@@ -287,7 +287,7 @@ func (p *Pod) SendMessage(ctx context.Context, u *User, convGUID, text string) (
 
 // storeConversation stores a conversation once (same guid and author
 // again is a no-op) with its participants and messages.
-func storeConversation(ctx context.Context, tx *sql.Tx, c *entities.Conversation) error {
+func storeConversation(ctx context.Context, tx *sqlTx, c *entities.Conversation) error {
 	var author string
 	err := tx.QueryRowContext(ctx, `SELECT author FROM conversations WHERE guid = ?`, c.GUID).Scan(&author)
 	if err == nil {
@@ -304,7 +304,7 @@ func storeConversation(ctx context.Context, tx *sql.Tx, c *entities.Conversation
 		return err
 	}
 	for _, id := range c.ParticipantIDs() {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO conversation_participants (conversation_guid, person_id) VALUES (?, ?)`, c.GUID, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_participants (conversation_guid, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, c.GUID, id); err != nil {
 			return err
 		}
 	}
@@ -321,7 +321,7 @@ var errUnknownConversation = errors.New("unknown conversation")
 
 // storeMessage stores a message once; its author must take part in the
 // conversation.
-func storeMessage(ctx context.Context, tx *sql.Tx, m *entities.Message) error {
+func storeMessage(ctx context.Context, tx *sqlTx, m *entities.Message) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations WHERE guid = ?`, m.ConversationGUID).Scan(&n); err != nil {
 		return err

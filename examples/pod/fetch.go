@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 
@@ -39,7 +38,7 @@ func (p *Pod) fetcher() *salmon.Fetcher {
 		},
 		Receiver: r,
 		Store: func(ctx context.Context, msg *salmon.Message) error {
-			if err := p.store.do(ctx, func(tx *sql.Tx) error { return p.applyTx(ctx, tx, msg) }); err != nil {
+			if err := p.store.do(ctx, func(tx *sqlTx) error { return p.applyTx(ctx, tx, msg) }); err != nil {
 				return err
 			}
 			p.log.InfoContext(ctx, "fetched", "entity_type", msg.Entity.Type(), "author", entities.Author(msg.Entity))

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -78,7 +80,7 @@ func startPodLogging(t *testing.T, dir, addr string, logger *slog.Logger) (tp *t
 		t.Fatal(err)
 	}
 	u := "http://" + ln.Addr().String() + "/"
-	p, err := NewPod(context.Background(), Config{PublicURL: u, DataDir: dir, KeyBits: 2048, Dev: true,
+	p, err := NewPod(context.Background(), Config{PublicURL: u, DB: testDBAt(t, dir), DataDir: dir, KeyBits: 2048, Dev: true,
 		BcryptCost: bcrypt.MinCost, Poll: 50 * time.Millisecond, BaseBackoff: 200 * time.Millisecond,
 		InboxBackoff: 200 * time.Millisecond, Logger: logger})
 	if err != nil {
@@ -198,4 +200,77 @@ func (tp *testPod) count(t *testing.T, query string, args ...any) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// testDB returns the database of a test pod: "" (the SQLite file in the
+// pod's data directory) or, when POD_TEST_POSTGRES holds the URL of a
+// PostgreSQL database, a schema of its own in that database, dropped when
+// the test ends. .ci/run starts a PostgreSQL server and runs the pod's
+// tests once with each store.
+func testDB(t testing.TB) string {
+	t.Helper()
+	return testDBAt(t, "")
+}
+
+// testDBs keeps the database of each data directory of a test run, so
+// that a pod restarted on the same directory finds its data again.
+var testDBs sync.Map
+
+// testDBAt is testDB for the pod whose data directory is dir: a restart
+// on the same dir gets the same database.
+func testDBAt(t testing.TB, dir string) string {
+	t.Helper()
+	base := os.Getenv("POD_TEST_POSTGRES")
+	if base == "" {
+		return ""
+	}
+	if dir != "" {
+		if u, ok := testDBs.Load(dir); ok {
+			return u.(string)
+		}
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := "pod_test_" + newGUID()[:20]
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		admin.Close()
+		t.Fatalf("creating a schema in POD_TEST_POSTGRES: %v", err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	if dir != "" {
+		testDBs.Store(dir, u.String())
+	}
+	return u.String()
+}
+
+// TestPostgresAvailable tells whether the pod's tests ran on PostgreSQL
+// too; with POD_REQUIRE_POSTGRES set (as .ci/run sets it) a missing
+// server is a failure.
+func TestPostgresAvailable(t *testing.T) {
+	if os.Getenv("POD_TEST_POSTGRES") == "" {
+		if os.Getenv("POD_REQUIRE_POSTGRES") != "" {
+			t.Fatal("POD_REQUIRE_POSTGRES is set but POD_TEST_POSTGRES names no database")
+		}
+		t.Skip("the pod's tests ran on SQLite only: install PostgreSQL (Debian's postgresql package) and set POD_TEST_POSTGRES to a database URL to run them on PostgreSQL too, as .ci/run does")
+	}
+	s, err := openStore(t.Context(), testDB(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != len(postgresMigrations) {
+		t.Fatalf("schema version %d, %v; want %d", v, err, len(postgresMigrations))
+	}
 }

@@ -37,7 +37,7 @@ func startHostilePod(t *testing.T, cfg func(*Config), pre func(*Pod), run bool) 
 		t.Fatal(err)
 	}
 	u := "http://" + ln.Addr().String() + "/"
-	c := Config{PublicURL: u, DataDir: t.TempDir(), KeyBits: 2048, Dev: true, BcryptCost: bcrypt.MinCost,
+	c := Config{PublicURL: u, DB: testDB(t), DataDir: t.TempDir(), KeyBits: 2048, Dev: true, BcryptCost: bcrypt.MinCost,
 		Poll: 50 * time.Millisecond, BaseBackoff: 200 * time.Millisecond, InboxBackoff: 200 * time.Millisecond, Logger: testLogger(t)}
 	if cfg != nil {
 		cfg(&c)

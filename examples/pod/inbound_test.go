@@ -101,7 +101,7 @@ func TestMaxInboxConfig(t *testing.T) {
 	if n := parse(); n != 42 {
 		t.Errorf("POD_MAX_INBOX=42 gives %d", n)
 	}
-	p, err := NewPod(context.Background(), Config{PublicURL: "http://127.0.0.1:1/", DataDir: t.TempDir()})
+	p, err := NewPod(context.Background(), Config{PublicURL: "http://127.0.0.1:1/", DB: testDB(t), DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,6 +101,7 @@ func main() {
 
 type options struct {
 	addr, url, data, password string
+	db                        string
 	retryBase                 time.Duration
 	keyBits, maxInbox         int
 	receivePerAddr            int
@@ -179,6 +180,7 @@ func newFlags(o *options, env *envReader) *flag.FlagSet {
 	fs.StringVar(&o.addr, "addr", env.str("POD_ADDR", "localhost:3000"), "listen `address` (POD_ADDR)")
 	fs.StringVar(&o.url, "url", env.str("POD_URL", ""), "public base `URL`; default http://ADDR/ (POD_URL)")
 	fs.StringVar(&o.data, "data", env.str("POD_DATA", "pod-data"), "data `directory` (POD_DATA)")
+	fs.StringVar(&o.db, "db", env.str("POD_DB", ""), "database: empty for the SQLite file in --data, or a postgres:// `URL` (POD_DB)")
 	fs.IntVar(&o.keyBits, "key-bits", env.int("POD_KEY_BITS", 4096), "RSA key size of new users, at least 2048 (POD_KEY_BITS)")
 	fs.BoolVar(&o.dev, "dev", env.bool("POD_DEV", false), "development mode: allow http, loopback peers and any port (POD_DEV)")
 	fs.StringVar(&o.password, "password", env.str("POD_PASSWORD", ""), "password for user add; asked for if empty (POD_PASSWORD)")
@@ -198,7 +200,7 @@ func (o *options) config(logger *slog.Logger) Config {
 	if u == "" {
 		u = "http://" + o.addr + "/"
 	}
-	cfg := Config{PublicURL: u, DataDir: o.data, KeyBits: o.keyBits, Dev: o.dev, MaxInboxPending: o.maxInbox, Logger: logger,
+	cfg := Config{PublicURL: u, DB: o.db, DataDir: o.data, KeyBits: o.keyBits, Dev: o.dev, MaxInboxPending: o.maxInbox, Logger: logger,
 		MaxReceivingPerAddr: o.receivePerAddr, ReceiveBytesPerMinute: int64(o.receiveMiBPerMinute) << 20}
 	if o.retryBase > 0 {
 		cfg.BaseBackoff, cfg.InboxBackoff = o.retryBase, o.retryBase
@@ -222,15 +224,15 @@ type cmdEnv struct {
 	logger         *slog.Logger
 }
 
-var storeFlags = []string{"data"}
+var storeFlags = []string{"data", "db"}
 
 // commands lists every subcommand, in the order help shows them.
 var commands = []command{
 	{name: "serve", summary: "serve the pod: federation routes, JSON API, pages, inbox and outbox workers (the default)",
-		flags: []string{"addr", "url", "data", "dev", "retry-base", "max-inbox", "receive-per-addr", "receive-mib-per-minute"},
+		flags: []string{"addr", "url", "data", "db", "dev", "retry-base", "max-inbox", "receive-per-addr", "receive-mib-per-minute"},
 		run:   func(ctx context.Context, e *cmdEnv, _ []string) error { return serve(ctx, e.o, e.logger) }},
 	{name: "user add", args: "NAME", summary: "create a local person (new key, default aspects); prints the diaspora* ID",
-		flags: []string{"url", "addr", "data", "key-bits", "password"},
+		flags: []string{"url", "addr", "data", "db", "key-bits", "password"},
 		run:   func(ctx context.Context, e *cmdEnv, a []string) error { return userAdd(ctx, e, a[0]) }},
 	{name: "user suspend", args: "NAME", summary: "suspend a local account: it can no longer sign in, its sessions end",
 		flags: storeFlags, run: setSuspended(true)},
@@ -242,6 +244,8 @@ var commands = []command{
 		flags: storeFlags, run: setBlocked(false)},
 	{name: "admin health", summary: "delivery health per pod as JSON: queue depth, last success, failures",
 		flags: storeFlags, run: adminHealth},
+	{name: "migrate", summary: "create or migrate the store's schema (also done on every start) and print its version",
+		flags: storeFlags, run: migrateStore},
 	{name: "load", args: "[load flags]", summary: "receive benchmark on loopback: accepted/s, time to 202, drain (pod help load)"},
 	{name: "load fanout", args: "[fanout flags]", summary: "one public post to many loopback pods (pod help load fanout)"},
 	{name: "help", args: "[COMMAND]", summary: "show this help, or a command's flags"},
@@ -382,8 +386,13 @@ func printFlags(w io.Writer, fs *flag.FlagSet, names []string) {
 }
 
 // openExistingStore opens the store of an existing pod: a data directory
-// without a database is an error, not a new empty pod.
-func openExistingStore(ctx context.Context, dir string) (*Store, error) {
+// without a database is an error, not a new empty pod. A PostgreSQL
+// database (--db) is the podmin's; the pod migrates its schema there.
+func openExistingStore(ctx context.Context, o options) (*Store, error) {
+	if o.db != "" {
+		return openStore(ctx, o.db, "")
+	}
+	dir := o.data
 	path := filepath.Join(dir, "pod.db")
 	if _, err := os.Stat(path); errors.Is(err, iofs.ErrNotExist) {
 		return nil, fmt.Errorf("no pod database in %s: pass the --data directory of your pod, or create a user first (pod user add NAME)", dir)
@@ -394,7 +403,7 @@ func openExistingStore(ctx context.Context, dir string) (*Store, error) {
 }
 
 func withStore(ctx context.Context, o options, fn func(*Store) error) error {
-	s, err := openExistingStore(ctx, o.data)
+	s, err := openExistingStore(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -486,6 +495,21 @@ func validHostPort(s string) bool {
 		}
 	}
 	return len(host) <= 253
+}
+
+// migrateStore opens the store, which applies the pending migrations.
+func migrateStore(ctx context.Context, e *cmdEnv, _ []string) error {
+	s, err := openStore(ctx, e.o.db, e.o.data)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "schema version %d (%s)\n", v, s.db.d.name)
+	return nil
 }
 
 func adminHealth(ctx context.Context, e *cmdEnv, _ []string) error {

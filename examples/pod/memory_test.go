@@ -239,7 +239,7 @@ func prepareStormPod(t *testing.T, tmp string, keyBits int, plant func(pc person
 	// The storm stands for many senders, all on loopback here: the
 	// per-address receive limits (which would answer most of it 429) are
 	// lifted, so that what is measured is the pod holding the bodies.
-	s := &subPod{bin: bin, dir: filepath.Join(tmp, "data"), addr: freeAddr(t), log: logf,
+	s := &subPod{bin: bin, dir: filepath.Join(tmp, "data"), dbURL: testDB(t), addr: freeAddr(t), log: logf,
 		flags: []string{"--receive-per-addr", "1000", "--receive-mib-per-minute", "1000000"}}
 	cmd := exec.Command(bin, "user", "add", "alice", "--addr", s.addr, "--data", s.dir, "--dev", "--key-bits", strconv.Itoa(keyBits))
 	cmd.Env = append(os.Environ(), "POD_PASSWORD=password-alice")
@@ -249,7 +249,7 @@ func prepareStormPod(t *testing.T, tmp string, keyBits int, plant func(pc person
 	fake := newFakePod(t)
 	r := remote{ID: "mallory@" + fake.host(), GUID: newGUID(), Key: testKey(t, 0)}
 	ctx := context.Background()
-	st, err := OpenStore(ctx, s.dir)
+	st, err := openStore(ctx, s.dbURL, s.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestMemoryStorm(t *testing.T) {
 
 	// Let the pod work through what it accepted while still probing.
 	waitLong(t, "the inbox to settle", 120*time.Second, func() bool {
-		st, err := OpenStore(context.Background(), s.dir)
+		st, err := openStore(context.Background(), s.dbURL, s.dir)
 		if err != nil {
 			return false
 		}
@@ -397,7 +397,7 @@ func TestMemoryStorm(t *testing.T) {
 	}
 
 	// Nothing hostile stored, and the pod still serves.
-	st, err := OpenStore(context.Background(), s.dir)
+	st, err := openStore(context.Background(), s.dbURL, s.dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -30,6 +29,9 @@ type Config struct {
 	// PublicURL is the base URL other pods reach this one at; its host
 	// (with port) is the domain of local diaspora* IDs.
 	PublicURL string
+	// DB is the database: empty for the SQLite file pod.db in DataDir,
+	// or a postgres:// URL (then DataDir is not used).
+	DB string
 	// DataDir holds pod.db.
 	DataDir string
 	// KeyBits is the RSA key size of new users (4096 by default).
@@ -142,7 +144,7 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 	if cfg.ReceiveBytesPerMinute <= 0 {
 		cfg.ReceiveBytesPerMinute = 64 << 20
 	}
-	st, err := OpenStore(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg.DB, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -212,13 +214,28 @@ func notify(c chan struct{}) {
 
 // Run works the inbox and the outbox until ctx ends.
 func (p *Pod) Run(ctx context.Context) {
-	// This process is the only worker: leases left by a crash end now.
-	for _, q := range []string{`UPDATE inbox SET lease_until = 0 WHERE state = 'pending'`, `UPDATE outbox SET lease_until = 0 WHERE state = 'pending'`} {
-		if _, err := p.store.db.ExecContext(ctx, q); err != nil {
-			p.log.ErrorContext(ctx, "resetting leases", "err", err)
-		}
+	if err := p.store.EndStaleLeases(ctx); err != nil {
+		p.log.ErrorContext(ctx, "resetting leases", "err", err)
 	}
 	var wg sync.WaitGroup
+	if p.store.shared { // other processes come and go: look for their stale leases now and then
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(staleLeaseCheck)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if err := p.store.EndStaleLeases(ctx); err != nil && ctx.Err() == nil {
+						p.log.ErrorContext(ctx, "resetting stale leases", "err", err)
+					}
+				}
+			}
+		}()
+	}
 	wg.Add(2)
 	go func() { defer wg.Done(); p.runInbox(ctx) }()
 	go func() {
@@ -272,6 +289,10 @@ func (temporaryKeyError) Temporary() bool { return true }
 // --- receiving ---
 
 const maxInboxAttempts = 10
+
+// staleLeaseCheck is how often a process on a shared store makes the
+// rows claimed by processes that are gone due again.
+const staleLeaseCheck = 5 * time.Second
 
 // errBlockedPod: a body came from a pod the podmin blocked.
 var errBlockedPod = errors.New("refused because the pod is blocked")
@@ -460,7 +481,7 @@ func (p *Pod) apply(ctx context.Context, inboxID int64, msg *salmon.Message) err
 			return finalError{fmt.Errorf("%w: %s (sender %s)", errBlockedPod, host, msg.Sender)}
 		}
 	}
-	err := p.store.do(ctx, func(tx *sql.Tx) error {
+	err := p.store.do(ctx, func(tx *sqlTx) error {
 		if err := p.applyTx(ctx, tx, msg); err != nil {
 			return err
 		}
@@ -475,7 +496,7 @@ func (p *Pod) apply(ctx context.Context, inboxID int64, msg *salmon.Message) err
 	return err
 }
 
-func (p *Pod) applyTx(ctx context.Context, tx *sql.Tx, msg *salmon.Message) error {
+func (p *Pod) applyTx(ctx context.Context, tx *sqlTx, msg *salmon.Message) error {
 	switch e := msg.Entity.(type) {
 	case *entities.StatusMessage:
 		row := &postRow{GUID: e.GUID, Type: e.Type(), Author: e.Author, Text: e.Text, Public: e.Public, Payload: msg.Payload,
@@ -575,7 +596,7 @@ func (p *Pod) applyTx(ctx context.Context, tx *sql.Tx, msg *salmon.Message) erro
 }
 
 // addVisibility records the local recipient of a limited post.
-func (p *Pod) addVisibility(ctx context.Context, tx *sql.Tx, guid string, public bool, recipient string) error {
+func (p *Pod) addVisibility(ctx context.Context, tx *sqlTx, guid string, public bool, recipient string) error {
 	if public || recipient == "" {
 		return nil
 	}
@@ -583,13 +604,13 @@ func (p *Pod) addVisibility(ctx context.Context, tx *sql.Tx, guid string, public
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO post_visibility (post_guid, username) VALUES (?, ?)`, guid, u.Username)
+	_, err = tx.ExecContext(ctx, `INSERT INTO post_visibility (post_guid, username) VALUES (?, ?) ON CONFLICT DO NOTHING`, guid, u.Username)
 	return err
 }
 
 // storeRelayable stores a received comment or like and, when the post
 // is local, relays it exactly as the author signed it.
-func (p *Pod) storeRelayable(ctx context.Context, tx *sql.Tx, msg *salmon.Message, row *interactionRow) error {
+func (p *Pod) storeRelayable(ctx context.Context, tx *sqlTx, msg *salmon.Message, row *interactionRow) error {
 	// On a local limited post only its recipients may answer.
 	if post, err := getPost(ctx, tx, row.PostGUID); err == nil && post.Local && !post.Public && row.Author != post.Author {
 		var n int
@@ -633,7 +654,7 @@ func (p *Pod) storeRelayable(ctx context.Context, tx *sql.Tx, msg *salmon.Messag
 
 // relayTx sends payload (already signed by its author) to the pods of a
 // local public post, in an envelope signed by the post's author.
-func (p *Pod) relayTx(ctx context.Context, tx *sql.Tx, postGUID string, payload []byte, entity string) error {
+func (p *Pod) relayTx(ctx context.Context, tx *sqlTx, postGUID string, payload []byte, entity string) error {
 	post, err := getPost(ctx, tx, postGUID)
 	if err != nil || !post.Local {
 		return nil

@@ -143,9 +143,10 @@ func (s *Store) ClaimInboxBatch(ctx context.Context, n int) ([]*InboxItem, error
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	t := now()
-	rows, err := s.db.QueryContext(ctx, `UPDATE inbox SET lease_until = ?
-		WHERE id IN (SELECT id FROM inbox WHERE state = 'pending' AND next_at <= ? AND lease_until <= ? ORDER BY next_at, id LIMIT ?)
-		RETURNING id, route, recipient_guid, format, content_type, body, attempts, next_at`, t+leaseTime.Milliseconds(), t, t, n)
+	rows, err := s.db.QueryContext(ctx, `UPDATE inbox SET lease_until = ?, lease_owner = ?
+		WHERE id IN (SELECT id FROM inbox WHERE state = 'pending' AND next_at <= ? AND lease_until <= ? ORDER BY next_at, id LIMIT ?`+
+		s.db.d.lockRows("inbox")+`)
+		RETURNING id, route, recipient_guid, format, content_type, body, attempts, next_at`, t+leaseTime.Milliseconds(), s.owner, t, t, n)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +185,7 @@ func (s *Store) ClaimInboxBatch(ctx context.Context, n int) ([]*InboxItem, error
 
 // inboxDone removes a processed inbox row, inside the transaction that
 // stored its effects.
-func inboxDone(ctx context.Context, tx *sql.Tx, id int64) error {
+func inboxDone(ctx context.Context, tx *sqlTx, id int64) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM inbox WHERE id = ?`, id)
 	return err
 }
@@ -212,7 +213,7 @@ func (s *Store) InboxDead(ctx context.Context, it *InboxItem, category string) e
 	if it.Route == salmon.RoutePrivate {
 		route = "private"
 	}
-	return s.do(ctx, func(tx *sql.Tx) error {
+	return s.do(ctx, func(tx *sqlTx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_rejected (route, remote_addr, size, sha256, prefix, category, received_at, rejected_at)
 			SELECT ?, remote_addr, ?, ?, ?, ?, received_at, ? FROM inbox WHERE id = ?`,
 			route, len(it.Body), hex.EncodeToString(sum[:]), strings.ToUpper(hex.EncodeToString(prefix)), category, now(), it.ID); err != nil {
@@ -237,7 +238,7 @@ func (s *Store) InboxRetry(ctx context.Context, id int64, attempts int, due time
 
 // enqueue writes deliveries to the outbox inside tx: the body once, one
 // row per receive URL. Deliveries to blocked pods are left out.
-func enqueue(ctx context.Context, tx *sql.Tx, entity string, ds []salmon.Delivery) error {
+func enqueue(ctx context.Context, tx *sqlTx, entity string, ds []salmon.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -259,11 +260,8 @@ func enqueue(ctx context.Context, tx *sql.Tx, entity string, ds []salmon.Deliver
 		key := string(d.Body)
 		id, ok := bodies[key]
 		if !ok {
-			res, err := tx.ExecContext(ctx, `INSERT INTO outbox_bodies (content_type, body) VALUES (?, ?)`, d.ContentType, d.Body)
-			if err != nil {
-				return err
-			}
-			if id, err = res.LastInsertId(); err != nil {
+			if err := tx.QueryRowContext(ctx, `INSERT INTO outbox_bodies (content_type, body) VALUES (?, ?) RETURNING id`,
+				d.ContentType, d.Body).Scan(&id); err != nil {
 				return err
 			}
 			bodies[key] = id
@@ -313,7 +311,7 @@ func (q *outboxQueue) claim(ctx context.Context) (*salmon.Job, error) {
 	// received message, and most of them queue nothing.
 	var due int
 	t0 := now()
-	err := q.s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND next_at <= ? AND lease_until <= ?)`,
+	err := q.s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE state = 'pending' AND next_at <= ? AND lease_until <= ? LIMIT 1) d`,
 		t0, t0).Scan(&due)
 	if err != nil {
 		return nil, err
@@ -326,12 +324,12 @@ func (q *outboxQueue) claim(ctx context.Context) (*salmon.Job, error) {
 	t := now()
 	var j salmon.Job
 	var id int64
-	err = q.s.db.QueryRowContext(ctx, `UPDATE outbox SET lease_until = ?
+	err = q.s.db.QueryRowContext(ctx, `UPDATE outbox SET lease_until = ?, lease_owner = ?
 		WHERE id = (SELECT o.id FROM outbox o LEFT JOIN pods p ON p.host = o.host
 			WHERE o.state = 'pending' AND o.next_at <= ? AND o.lease_until <= ? AND COALESCE(p.blocked, 0) = 0
-			ORDER BY o.next_at, o.id LIMIT 1)
+			ORDER BY o.next_at, o.id LIMIT 1`+q.s.db.d.lockRows("o")+`)
 		RETURNING id, url, attempts, (SELECT content_type FROM outbox_bodies b WHERE b.id = body_id),
-			(SELECT body FROM outbox_bodies b WHERE b.id = body_id)`, t+leaseTime.Milliseconds(), t, t).
+			(SELECT body FROM outbox_bodies b WHERE b.id = body_id)`, t+leaseTime.Milliseconds(), q.s.owner, t, t).
 		Scan(&id, &j.Delivery.URL, &j.Attempts, &j.Delivery.ContentType, &j.Delivery.Body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNotFound
@@ -355,7 +353,7 @@ func (q *outboxQueue) Done(ctx context.Context, j *salmon.Job, a salmon.Attempt)
 	if a.Err != nil {
 		errText = a.Err.Error()
 	}
-	err := q.s.do(ctx, func(tx *sql.Tx) error {
+	err := q.s.do(ctx, func(tx *sqlTx) error {
 		var host string
 		var bodyID int64
 		if err := tx.QueryRowContext(ctx, `DELETE FROM outbox WHERE id = ? RETURNING host, body_id`, j.Delivery.ID).Scan(&host, &bodyID); err != nil {
@@ -384,7 +382,7 @@ func (q *outboxQueue) Reschedule(ctx context.Context, j *salmon.Job, due time.Ti
 			return q.Done(ctx, j, salmon.Attempt{Delivery: &j.Delivery, Number: j.Attempts, Outcome: salmon.Failed, Err: v.(error)})
 		}
 	}
-	err := q.s.do(ctx, func(tx *sql.Tx) error {
+	err := q.s.do(ctx, func(tx *sqlTx) error {
 		var host string
 		if err := tx.QueryRowContext(ctx, `UPDATE outbox SET attempts = ?, next_at = ?, lease_until = 0 WHERE id = ? RETURNING host`,
 			j.Attempts, due.UnixMilli(), j.Delivery.ID).Scan(&host); err != nil {
@@ -398,15 +396,15 @@ func (q *outboxQueue) Reschedule(ctx context.Context, j *salmon.Job, due time.Ti
 	return nil
 }
 
-func recordHealth(ctx context.Context, tx *sql.Tx, host string, ok bool, errText string) error {
+func recordHealth(ctx context.Context, tx *sqlTx, host string, ok bool, errText string) error {
 	var err error
 	if ok {
 		_, err = tx.ExecContext(ctx, `INSERT INTO pods (host, last_success, delivered) VALUES (?, ?, 1)
-			ON CONFLICT (host) DO UPDATE SET last_success = excluded.last_success, delivered = delivered + 1, failures = 0`, host, now())
+			ON CONFLICT (host) DO UPDATE SET last_success = excluded.last_success, delivered = pods.delivered + 1, failures = 0`, host, now())
 	} else {
 		_, err = tx.ExecContext(ctx, `INSERT INTO pods (host, last_failure, failures, last_error) VALUES (?, ?, 1, ?)
-			ON CONFLICT (host) DO UPDATE SET last_failure = excluded.last_failure, failures = failures + 1,
-			last_error = CASE WHEN excluded.last_error = '' THEN last_error ELSE excluded.last_error END`, host, now(), errText)
+			ON CONFLICT (host) DO UPDATE SET last_failure = excluded.last_failure, failures = pods.failures + 1,
+			last_error = CASE WHEN excluded.last_error = '' THEN pods.last_error ELSE excluded.last_error END`, host, now(), errText)
 	}
 	if err != nil {
 		return fmt.Errorf("pod health: %w", err)

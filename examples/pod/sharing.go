@@ -101,9 +101,10 @@ func (p *Pod) CreateAspect(ctx context.Context, u *User, name string) (*AspectVi
 		return nil, err
 	}
 	var id int64
-	err = p.store.do(ctx, func(tx *sql.Tx) error {
+	err = p.store.do(ctx, func(tx *sqlTx) error {
 		var n, same int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(name = ?), 0) FROM aspects WHERE username = ?`, name, u.Username).Scan(&n, &same); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN name = ? THEN 1 ELSE 0 END), 0) FROM aspects WHERE username = ?`,
+			name, u.Username).Scan(&n, &same); err != nil {
 			return err
 		}
 		if same > 0 {
@@ -112,12 +113,7 @@ func (p *Pod) CreateAspect(ctx context.Context, u *User, name string) (*AspectVi
 		if n >= maxAspects {
 			return fmt.Errorf("%w: you have %d aspects, the most a user can have", errInvalid, n)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO aspects (username, name) VALUES (?, ?)`, u.Username, name)
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
-		return err
+		return tx.QueryRowContext(ctx, `INSERT INTO aspects (username, name) VALUES (?, ?) RETURNING id`, u.Username, name).Scan(&id)
 	})
 	if err != nil {
 		return nil, err
@@ -132,7 +128,7 @@ func (p *Pod) RenameAspect(ctx context.Context, u *User, id int64, name string) 
 		return nil, err
 	}
 	var a *AspectView
-	err = p.store.do(ctx, func(tx *sql.Tx) error {
+	err = p.store.do(ctx, func(tx *sqlTx) error {
 		if a, err = p.store.aspect(ctx, tx, u.Username, id); err != nil {
 			return err
 		}
@@ -178,7 +174,7 @@ func (p *Pod) DeleteAspect(ctx context.Context, u *User, id int64) error {
 			}
 		}
 	}
-	err = p.store.do(ctx, func(tx *sql.Tx) error {
+	err = p.store.do(ctx, func(tx *sqlTx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM aspects WHERE id = ? AND username = ?`, id, u.Username); err != nil {
 			return err
 		}
@@ -299,7 +295,7 @@ func (p *Pod) planContact(ctx context.Context, u *User, id string, receiving, an
 // applyContactPlan sets a contact's aspects (nil: none) in tx and, when
 // receiving changes, tells the person: a Contact entity to a remote
 // person, the other side of the contact for a local one.
-func (p *Pod) applyContactPlan(ctx context.Context, tx *sql.Tx, u *User, plan *contactPlan, aspects []int64) error {
+func (p *Pod) applyContactPlan(ctx context.Context, tx *sqlTx, u *User, plan *contactPlan, aspects []int64) error {
 	id := plan.person.ID
 	var receiving, sharing bool
 	err := tx.QueryRowContext(ctx, `SELECT receiving, sharing FROM contacts WHERE username = ? AND person_id = ?`, u.Username, id).Scan(&receiving, &sharing)
@@ -332,7 +328,7 @@ func (p *Pod) applyContactPlan(ctx context.Context, tx *sql.Tx, u *User, plan *c
 
 // setContact sets one direction (sharing or receiving) of a contact,
 // creating the row, and deletes a row left with neither.
-func setContact(ctx context.Context, tx *sql.Tx, username, personID, column string, on bool) error {
+func setContact(ctx context.Context, tx *sqlTx, username, personID, column string, on bool) error {
 	if column != "sharing" && column != "receiving" {
 		return fmt.Errorf("setContact: no column %q", column)
 	}
@@ -347,7 +343,7 @@ func setContact(ctx context.Context, tx *sql.Tx, username, personID, column stri
 // receiveSharing records that author started (or stopped) sharing with
 // the local user u: the Contact entity of a remote author, or a local
 // user's aspect change.
-func (p *Pod) receiveSharing(ctx context.Context, tx *sql.Tx, u *User, author string, sharing bool) error {
+func (p *Pod) receiveSharing(ctx context.Context, tx *sqlTx, u *User, author string, sharing bool) error {
 	var was bool
 	err := tx.QueryRowContext(ctx, `SELECT sharing FROM contacts WHERE username = ? AND person_id = ?`, u.Username, author).Scan(&was)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -402,7 +398,7 @@ func (p *Pod) ShareWith(ctx context.Context, u *User, rawID string, aspects []st
 	if err != nil {
 		return nil, err
 	}
-	err = p.store.do(ctx, func(tx *sql.Tx) error { return p.applyContactPlan(ctx, tx, u, plan, ids) })
+	err = p.store.do(ctx, func(tx *sqlTx) error { return p.applyContactPlan(ctx, tx, u, plan, ids) })
 	if err != nil {
 		return nil, err
 	}
@@ -415,20 +411,47 @@ func (p *Pod) ShareWith(ctx context.Context, u *User, rawID string, aspects []st
 	return c, err
 }
 
-// contactQuery selects contacts with their aspect names.
-const contactQuery = `SELECT c.person_id, COALESCE(p.guid, ''), COALESCE(p.full_name, ''), COALESCE(p.pod_url, ''), c.sharing, c.receiving,
-	COALESCE((SELECT group_concat(a.name, char(31)) FROM (SELECT a.name FROM aspect_memberships m JOIN aspects a ON a.id = m.aspect_id
-		WHERE m.username = c.username AND m.person_id = c.person_id ORDER BY a.id) a), '')
+// contactQuery selects contacts; their aspects come from contactAspectNames.
+const contactQuery = `SELECT c.person_id, COALESCE(p.guid, ''), COALESCE(p.full_name, ''), COALESCE(p.pod_url, ''), c.sharing, c.receiving
 	FROM contacts c LEFT JOIN people p ON p.id = c.person_id WHERE c.username = ?`
+
+// contactAspectNames adds the aspect names of each contact, in the
+// aspects' order.
+func (s *Store) contactAspectNames(ctx context.Context, username string, cs []ContactView) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	byID := make(map[string]*ContactView, len(cs))
+	for i := range cs {
+		cs[i].Aspects = []string{}
+		byID[cs[i].ID] = &cs[i]
+	}
+	q := `SELECT m.person_id, a.name FROM aspect_memberships m JOIN aspects a ON a.id = m.aspect_id WHERE m.username = ?`
+	args := []any{username}
+	if len(cs) == 1 {
+		q += ` AND m.person_id = ?`
+		args = append(args, cs[0].ID)
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY a.id`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return err
+		}
+		if c := byID[id]; c != nil {
+			c.Aspects = append(c.Aspects, name)
+		}
+	}
+	return rows.Err()
+}
 
 func scanContact(rows interface{ Scan(...any) error }) (ContactView, error) {
 	var c ContactView
-	var names string
-	err := rows.Scan(&c.ID, &c.GUID, &c.Name, &c.PodURL, &c.Sharing, &c.Receiving, &names)
-	c.Aspects = []string{}
-	if names != "" {
-		c.Aspects = strings.Split(names, "\x1f")
-	}
+	err := rows.Scan(&c.ID, &c.GUID, &c.Name, &c.PodURL, &c.Sharing, &c.Receiving)
 	return c, err
 }
 
@@ -438,16 +461,20 @@ func (s *Store) Contacts(ctx context.Context, username string) ([]ContactView, e
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	out := []ContactView{}
 	for rows.Next() {
 		c, err := scanContact(rows)
 		if err != nil {
+			rows.Close()
 			return nil, err
 		}
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, s.contactAspectNames(ctx, username, out)
 }
 
 // Contact loads one contact of a user, or errNotFound.
@@ -459,7 +486,11 @@ func (s *Store) Contact(ctx context.Context, username, id string) (*ContactView,
 	if err != nil {
 		return nil, err
 	}
-	return &c, nil
+	cs := []ContactView{c}
+	if err := s.contactAspectNames(ctx, username, cs); err != nil {
+		return nil, err
+	}
+	return &cs[0], nil
 }
 
 // contactPods lists the pods of every remote contact of a user, in
@@ -483,7 +514,7 @@ type NotificationView struct {
 }
 
 // addNotification tells a local user what someone did.
-func addNotification(ctx context.Context, tx *sql.Tx, username, typ, actor, target string) error {
+func addNotification(ctx context.Context, tx *sqlTx, username, typ, actor, target string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO notifications (username, type, actor, target_guid, created_at) VALUES (?, ?, ?, ?, ?)`,
 		username, typ, actor, target, now())
 	return err
@@ -491,7 +522,7 @@ func addNotification(ctx context.Context, tx *sql.Tx, username, typ, actor, targ
 
 // notifyLocalAuthor notifies the author of a post, when local and not
 // the actor, of an interaction (comment_on_post, liked, reshared).
-func notifyLocalAuthor(ctx context.Context, tx *sql.Tx, postGUID, typ, actor string) error {
+func notifyLocalAuthor(ctx context.Context, tx *sqlTx, postGUID, typ, actor string) error {
 	var name string
 	err := tx.QueryRowContext(ctx, `SELECT u.username FROM posts p JOIN users u ON u.person_id = p.author
 		WHERE p.guid = ? AND p.author <> ?`, postGUID, actor).Scan(&name)
@@ -506,7 +537,7 @@ func notifyLocalAuthor(ctx context.Context, tx *sql.Tx, postGUID, typ, actor str
 
 // notifyInteraction notifies the local author of a post of a new
 // comment or like on it.
-func notifyInteraction(ctx context.Context, tx *sql.Tx, row *interactionRow) error {
+func notifyInteraction(ctx context.Context, tx *sqlTx, row *interactionRow) error {
 	switch {
 	case row.ParentType != "Post":
 		return nil
@@ -520,7 +551,7 @@ func notifyInteraction(ctx context.Context, tx *sql.Tx, row *interactionRow) err
 
 // notifyMentioned notifies the local people a new post mentions who can
 // read it.
-func notifyMentioned(ctx context.Context, tx *sql.Tx, postGUID, author string, mentions []string) error {
+func notifyMentioned(ctx context.Context, tx *sqlTx, postGUID, author string, mentions []string) error {
 	for _, m := range mentions {
 		if m == author {
 			continue
@@ -580,7 +611,7 @@ func (s *Store) MarkNotificationsRead(ctx context.Context, username string, ids 
 	if len(ids) > maxNotifications {
 		return fmt.Errorf("%w: at most %d notifications at once", errInvalid, maxNotifications)
 	}
-	return s.do(ctx, func(tx *sql.Tx) error {
+	return s.do(ctx, func(tx *sqlTx) error {
 		if len(ids) == 0 {
 			_, err := tx.ExecContext(ctx, `UPDATE notifications SET unread = 0 WHERE username = ?`, username)
 			return err

@@ -184,7 +184,7 @@ func TestMixedSoak(t *testing.T) {
 	// The valid senders: mallory and three more people of the fake pod.
 	senders := []remote{mallory}
 	{
-		st, err := OpenStore(context.Background(), s.dir)
+		st, err := openStore(context.Background(), s.dbURL, s.dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,7 +262,7 @@ func TestMixedSoak(t *testing.T) {
 	s.start(t)
 	defer s.stopShowingLog(t)
 	pid := s.cmd.Process.Pid
-	st, err := OpenStore(context.Background(), s.dir)
+	st, err := openStore(context.Background(), s.dbURL, s.dir)
 	if err != nil {
 		t.Fatal(err)
 	}

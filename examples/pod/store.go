@@ -6,15 +6,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/magicenv"
-
-	_ "modernc.org/sqlite" // the embedded SQL store
 )
 
 // errNotFound is what store lookups return for a missing row.
@@ -29,8 +26,15 @@ var errNotFound = errors.New("not found")
 // busy handler sleeps up to 100 ms between tries), and received bodies
 // are written by one goroutine in group commits (see inboxWriter).
 type Store struct {
-	db   *sql.DB
-	path string // of pod.db
+	db   *sqlDB
+	path string // of pod.db (SQLite)
+
+	migrations     []string // of the backend, applied in order
+	lockMigrations string   // statement that serializes migrating processes
+	shared         bool     // other processes may work the same queues
+	owner          int32    // the lease owner number of this process (0 on SQLite)
+	ownerConn      *sql.Conn
+	endStale       func(context.Context) error // releases leases of processes that are gone (shared stores)
 
 	wmu   sync.Mutex // held around every write transaction of this process
 	inbox *inboxWriter
@@ -50,341 +54,54 @@ type Store struct {
 	closeErr  error
 }
 
-// migrations are applied in order, each in its own transaction; the
-// number of applied ones is kept in schema_version. Never edit one that
-// has shipped: append a new one.
-var migrations = []string{
-	// 1: the initial schema.
-	`
-CREATE TABLE people (
-	id            TEXT PRIMARY KEY,          -- diaspora* ID
-	guid          TEXT NOT NULL UNIQUE,
-	pod_url       TEXT NOT NULL,             -- seed_location, with trailing slash
-	public_key    TEXT NOT NULL,             -- PEM
-	full_name     TEXT NOT NULL DEFAULT '',
-	bio           TEXT NOT NULL DEFAULT '',
-	local         INTEGER NOT NULL DEFAULT 0,
-	discovered_at INTEGER NOT NULL
-);
-CREATE TABLE users (
-	username      TEXT PRIMARY KEY,
-	person_id     TEXT NOT NULL UNIQUE REFERENCES people(id),
-	private_key   TEXT NOT NULL,             -- PKCS#1 PEM
-	password_hash TEXT NOT NULL,             -- bcrypt
-	suspended     INTEGER NOT NULL DEFAULT 0,
-	created_at    INTEGER NOT NULL
-);
-CREATE TABLE aspects (
-	id       INTEGER PRIMARY KEY,
-	username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
-	name     TEXT NOT NULL,
-	UNIQUE (username, name)
-);
-CREATE TABLE contacts (
-	username  TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
-	person_id TEXT NOT NULL,
-	aspect_id INTEGER REFERENCES aspects(id) ON DELETE SET NULL,
-	following INTEGER NOT NULL DEFAULT 0,    -- the local user follows the person
-	follower  INTEGER NOT NULL DEFAULT 0,    -- the person follows the local user
-	PRIMARY KEY (username, person_id)
-);
-CREATE TABLE sessions (
-	token_hash BLOB PRIMARY KEY,             -- SHA-256 of the bearer token
-	username   TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
-	created_at INTEGER NOT NULL,
-	expires_at INTEGER NOT NULL
-);
-CREATE TABLE posts (
-	guid        TEXT PRIMARY KEY,
-	type        TEXT NOT NULL,               -- status_message, reshare
-	author      TEXT NOT NULL,
-	public      INTEGER NOT NULL,
-	local       INTEGER NOT NULL,
-	text        TEXT NOT NULL DEFAULT '',
-	root_guid   TEXT,
-	extra       TEXT NOT NULL DEFAULT '{}',  -- JSON: photos, location, poll
-	payload     BLOB NOT NULL,               -- entity XML as signed
-	created_at  INTEGER NOT NULL,
-	received_at INTEGER NOT NULL
-);
-CREATE INDEX posts_created ON posts (created_at);
-CREATE INDEX posts_author ON posts (author);
-CREATE TABLE post_tags (
-	post_guid TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE,
-	tag       TEXT NOT NULL,
-	PRIMARY KEY (post_guid, tag)
-);
-CREATE INDEX post_tags_tag ON post_tags (tag);
-CREATE TABLE post_mentions (
-	post_guid TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE,
-	person_id TEXT NOT NULL,
-	PRIMARY KEY (post_guid, person_id)
-);
-CREATE TABLE post_visibility (               -- local recipients of a limited post
-	post_guid TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE,
-	username  TEXT NOT NULL,
-	PRIMARY KEY (post_guid, username)
-);
-CREATE TABLE post_recipients (               -- remote recipients of a local limited post: relay targets
-	post_guid TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE,
-	person_id TEXT NOT NULL,
-	PRIMARY KEY (post_guid, person_id)
-);
-CREATE TABLE post_pods (                     -- pods a local post was sent to: relay targets
-	post_guid TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE,
-	pod_url   TEXT NOT NULL,
-	PRIMARY KEY (post_guid, pod_url)
-);
-CREATE TABLE interactions (                  -- comments, likes and poll participations
-	guid        TEXT PRIMARY KEY,
-	type        TEXT NOT NULL,               -- Comment, Like, PollParticipation
-	author      TEXT NOT NULL,
-	parent_type TEXT NOT NULL,               -- Post, Comment, Poll
-	parent_guid TEXT NOT NULL,
-	post_guid   TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE,
-	text        TEXT NOT NULL DEFAULT '',    -- comment text; answer guid of a poll participation
-	positive    INTEGER NOT NULL DEFAULT 1,
-	payload     BLOB NOT NULL,               -- entity XML exactly as the author signed it
-	created_at  INTEGER NOT NULL
-);
-CREATE INDEX interactions_post ON interactions (post_guid);
-CREATE TABLE conversations (
-	guid       TEXT PRIMARY KEY,
-	author     TEXT NOT NULL,
-	subject    TEXT NOT NULL,
-	created_at INTEGER NOT NULL
-);
-CREATE TABLE conversation_participants (
-	conversation_guid TEXT NOT NULL REFERENCES conversations(guid) ON DELETE CASCADE,
-	person_id         TEXT NOT NULL,
-	PRIMARY KEY (conversation_guid, person_id)
-);
-CREATE TABLE messages (
-	guid              TEXT PRIMARY KEY,
-	conversation_guid TEXT NOT NULL REFERENCES conversations(guid) ON DELETE CASCADE,
-	author            TEXT NOT NULL,
-	text              TEXT NOT NULL,
-	created_at        INTEGER NOT NULL
-);
-CREATE INDEX messages_conversation ON messages (conversation_guid, created_at);
-CREATE TABLE polls (
-	guid      TEXT PRIMARY KEY,
-	post_guid TEXT NOT NULL REFERENCES posts(guid) ON DELETE CASCADE
-);
-CREATE TABLE tombstones (                    -- retracted entities stay retracted
-	type       TEXT NOT NULL,
-	guid       TEXT NOT NULL,
-	author     TEXT NOT NULL,
-	deleted_at INTEGER NOT NULL,
-	PRIMARY KEY (type, guid)
-);
-CREATE TABLE inbox (                         -- received bodies, written before the 202
-	id             INTEGER PRIMARY KEY,
-	route          TEXT NOT NULL,            -- public, private
-	recipient_guid TEXT NOT NULL DEFAULT '',
-	format         TEXT NOT NULL,
-	content_type   TEXT NOT NULL DEFAULT '',
-	body           BLOB NOT NULL,
-	remote_addr    TEXT NOT NULL DEFAULT '',
-	received_at    INTEGER NOT NULL,
-	attempts       INTEGER NOT NULL DEFAULT 0,
-	next_at        INTEGER NOT NULL,
-	lease_until    INTEGER NOT NULL DEFAULT 0,
-	state          TEXT NOT NULL DEFAULT 'pending', -- pending, dead (processed rows are deleted)
-	error          TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX inbox_due ON inbox (state, next_at);
-CREATE TABLE outbox_bodies (                 -- one signed body, shared by its deliveries
-	id           INTEGER PRIMARY KEY,
-	content_type TEXT NOT NULL,
-	body         BLOB NOT NULL
-);
-CREATE TABLE outbox (                        -- one row per (body, receive URL) until delivered or given up
-	id          INTEGER PRIMARY KEY,
-	body_id     INTEGER NOT NULL REFERENCES outbox_bodies(id),
-	entity      TEXT NOT NULL,               -- type:guid, for logs
-	url         TEXT NOT NULL,
-	host        TEXT NOT NULL,
-	attempts    INTEGER NOT NULL DEFAULT 0,
-	next_at     INTEGER NOT NULL,
-	lease_until INTEGER NOT NULL DEFAULT 0,
-	state       TEXT NOT NULL DEFAULT 'pending',
-	last_status INTEGER NOT NULL DEFAULT 0,
-	last_error  TEXT NOT NULL DEFAULT '',
-	created_at  INTEGER NOT NULL
-);
-CREATE INDEX outbox_due ON outbox (state, next_at);
-CREATE TABLE pods (                          -- per remote pod: block flag and delivery health
-	host         TEXT PRIMARY KEY,
-	blocked      INTEGER NOT NULL DEFAULT 0,
-	last_success INTEGER NOT NULL DEFAULT 0,
-	last_failure INTEGER NOT NULL DEFAULT 0,
-	failures     INTEGER NOT NULL DEFAULT 0, -- consecutive
-	delivered    INTEGER NOT NULL DEFAULT 0,
-	last_error   TEXT NOT NULL DEFAULT ''
-);
-`,
-	// 2: the number of pending inbox rows, kept by triggers, so that the
-	// inbound high-water mark is one row read instead of a count.
-	`
-CREATE TABLE inbox_pending (n INTEGER NOT NULL);
-INSERT INTO inbox_pending SELECT COUNT(*) FROM inbox WHERE state = 'pending';
-CREATE TRIGGER inbox_pending_insert AFTER INSERT ON inbox WHEN NEW.state = 'pending'
-BEGIN UPDATE inbox_pending SET n = n + 1; END;
-CREATE TRIGGER inbox_pending_delete AFTER DELETE ON inbox WHEN OLD.state = 'pending'
-BEGIN UPDATE inbox_pending SET n = n - 1; END;
-CREATE TRIGGER inbox_pending_update AFTER UPDATE OF state ON inbox WHEN OLD.state IS NOT NEW.state
-BEGIN UPDATE inbox_pending SET n = n + (NEW.state = 'pending') - (OLD.state = 'pending'); END;
-`,
-	// 3: diaspora*'s sharing model. A contact has two directions, sharing
-	// (the person shares with the user) and receiving (the user shares
-	// with the person: the person is in at least one of the user's
-	// aspects), and may be in several aspects. Notifications for the
-	// user arrive with what they are about.
-	`
-CREATE TABLE aspect_memberships (
-	aspect_id INTEGER NOT NULL REFERENCES aspects(id) ON DELETE CASCADE,
-	username  TEXT NOT NULL,
-	person_id TEXT NOT NULL,
-	PRIMARY KEY (aspect_id, person_id)
-);
-CREATE INDEX aspect_memberships_contact ON aspect_memberships (username, person_id);
-INSERT INTO aspect_memberships (aspect_id, username, person_id)
-	SELECT aspect_id, username, person_id FROM contacts WHERE following = 1 AND aspect_id IS NOT NULL;
-CREATE TABLE contacts_v3 (
-	username   TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
-	person_id  TEXT NOT NULL,
-	sharing    INTEGER NOT NULL DEFAULT 0,   -- the person shares with the user
-	receiving  INTEGER NOT NULL DEFAULT 0,   -- the user shares with the person (aspect_memberships)
-	created_at INTEGER NOT NULL DEFAULT 0,
-	PRIMARY KEY (username, person_id)
-);
-INSERT INTO contacts_v3 (username, person_id, sharing, receiving)
-	SELECT username, person_id, follower, following FROM contacts WHERE follower = 1 OR following = 1;
-DROP TABLE contacts;
-ALTER TABLE contacts_v3 RENAME TO contacts;
-CREATE INDEX contacts_person ON contacts (person_id);
-CREATE TABLE notifications (
-	id          INTEGER PRIMARY KEY,
-	username    TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
-	type        TEXT NOT NULL,               -- started_sharing, comment_on_post, liked, reshared, mentioned
-	actor       TEXT NOT NULL,               -- diaspora* ID of who did it
-	target_guid TEXT NOT NULL DEFAULT '',    -- the post it is about
-	unread      INTEGER NOT NULL DEFAULT 1,
-	created_at  INTEGER NOT NULL
-);
-CREATE INDEX notifications_user ON notifications (username, id);
-`,
-	// 4: no refused body is kept, only its hash and a short prefix for the
-	// podmin (under a cap, see maxRejectedKept); one like per person and
-	// post, one vote per person and poll; post creation retried with the
-	// same Idempotency-Key gives the same post.
-	`
-CREATE TABLE inbox_rejected (
-	id          INTEGER PRIMARY KEY,
-	route       TEXT NOT NULL,
-	remote_addr TEXT NOT NULL DEFAULT '',
-	size        INTEGER NOT NULL,
-	sha256      TEXT NOT NULL,               -- hex; '' for rows from before migration 4
-	prefix      TEXT NOT NULL,               -- the first bytes, hex
-	category    TEXT NOT NULL,
-	received_at INTEGER NOT NULL,
-	rejected_at INTEGER NOT NULL
-);
-INSERT INTO inbox_rejected (route, remote_addr, size, sha256, prefix, category, received_at, rejected_at)
-	SELECT route, remote_addr, length(body), '', hex(substr(body, 1, 64)), error, received_at, received_at FROM inbox WHERE state = 'dead';
-DELETE FROM inbox WHERE state = 'dead';
-DELETE FROM interactions WHERE type IN ('Like', 'PollParticipation') AND rowid NOT IN
-	(SELECT MIN(rowid) FROM interactions WHERE type IN ('Like', 'PollParticipation') GROUP BY type, author, parent_guid);
-CREATE UNIQUE INDEX interactions_one_per_person ON interactions (type, author, parent_guid) WHERE type IN ('Like', 'PollParticipation');
-CREATE INDEX interactions_parent ON interactions (parent_guid, type);
-CREATE TABLE post_requests (
-	username   TEXT NOT NULL,
-	key        TEXT NOT NULL,                -- the client's Idempotency-Key
-	post_guid  TEXT NOT NULL,
-	created_at INTEGER NOT NULL,
-	PRIMARY KEY (username, key)
-);
-`,
+// OpenStore opens (creating if needed) the SQLite store in dir and
+// applies the pending migrations.
+func OpenStore(ctx context.Context, dir string) (*Store, error) {
+	return openStore(ctx, "", dir)
 }
 
-// OpenStore opens (creating if needed) the database in dir and applies the
-// pending migrations.
-func OpenStore(ctx context.Context, dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+// isPostgresURL reports whether a --db value names a PostgreSQL database.
+func isPostgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// openStore opens the pod's store: with db empty the SQLite file in dir
+// (store_sqlite.go), with a postgres:// URL that PostgreSQL database
+// (store_postgres.go), whose schema the pod creates and migrates; the
+// database itself is the podmin's.
+func openStore(ctx context.Context, db, dir string) (*Store, error) {
+	var s *Store
+	var err error
+	switch {
+	case db == "":
+		s, err = openSQLite(ctx, dir)
+	case isPostgresURL(db):
+		s, err = openPostgres(ctx, db)
+	default:
+		return nil, errors.New("--db takes a postgres:// URL, or nothing for the SQLite file in the data directory")
 	}
-	// The directory holds private keys: a group- or world-readable one
-	// (made by hand, or under a permissive umask) is closed to its owner.
-	if fi, err := os.Stat(dir); err != nil {
-		return nil, err
-	} else if fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("the data directory %s is readable by others and cannot be closed: %w", dir, err)
-		}
-	}
-	path := filepath.Join(dir, "pod.db")
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(4)
-	s := &Store{db: db}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrating %s: %w", path, err)
-	}
-	// The database, its WAL and shared memory hold private keys: keep
-	// them to their owner.
-	for _, f := range []string{path, path + "-wal", path + "-shm"} {
-		if err := os.Chmod(f, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
-			db.Close()
-			return nil, err
-		}
-	}
-	s.path = path
 	s.inbox = startInboxWriter(s)
-	s.checkpoints = make(chan struct{})
-	s.checkpointerDone = make(chan struct{})
-	go s.checkpointer()
 	return s, nil
 }
 
-// checkpointInterval is how often the WAL is copied into the database
-// file. Connections do not checkpoint when they commit
-// (wal_autocheckpoint(0)): the commit that crossed the threshold would
-// pay for it, and that may be the group commit that receive requests wait
-// for.
-const checkpointInterval = 250 * time.Millisecond
-
-// walTruncateAt is the WAL size above which the checkpointer truncates
-// the WAL file: a passive checkpoint copies pages back but leaves the
-// file as large as it grew.
-const walTruncateAt = 16 << 20
-
-// checkpointer runs passive checkpoints (they neither wait for nor block
-// writers) until the store closes, and truncates the WAL once it has
-// grown past walTruncateAt (holding the write lock, so that no commit of
-// this process waits on it).
-func (s *Store) checkpointer() {
-	defer close(s.checkpointerDone)
-	t := time.NewTicker(checkpointInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.checkpoints:
-			return
-		case <-t.C:
-			_, _ = s.db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
-			if fi, err := os.Stat(s.path + "-wal"); err == nil && fi.Size() > walTruncateAt {
-				s.wmu.Lock()
-				_, _ = s.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
-				s.wmu.Unlock()
-			}
+// EndStaleLeases makes the inbox and outbox rows a crashed process had
+// claimed due at once. On a store no other process works (SQLite) every
+// lease is stale when a process starts; on a shared one (PostgreSQL)
+// only the leases of processes that are gone, which it may be asked for
+// at any time.
+func (s *Store) EndStaleLeases(ctx context.Context) error {
+	if s.shared {
+		return s.endStale(ctx)
+	}
+	for _, q := range []string{`UPDATE inbox SET lease_until = 0 WHERE state = 'pending'`, `UPDATE outbox SET lease_until = 0 WHERE state = 'pending'`} {
+		if _, err := s.exec(ctx, q); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // Close stops the inbox writer (bodies waiting for it get an error) and
@@ -398,6 +115,9 @@ func (s *Store) Close() error {
 			close(s.checkpoints)
 			<-s.checkpointerDone
 		}
+		if s.ownerConn != nil {
+			s.ownerConn.Close() // ends the session and its advisory lock
+		}
 		s.closeErr = s.db.Close()
 	})
 	return s.closeErr
@@ -408,7 +128,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	for {
-		done, err := s.tx(ctx, func(tx *sql.Tx) (bool, error) {
+		done, err := s.tx(ctx, func(tx *sqlTx) (bool, error) {
+			if s.lockMigrations != "" { // other processes migrate one at a time
+				if _, err := tx.ExecContext(ctx, s.lockMigrations); err != nil {
+					return false, err
+				}
+			}
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_version`).Scan(&n); err != nil {
 				return false, err
@@ -422,10 +147,10 @@ func (s *Store) migrate(ctx context.Context) error {
 			if err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v); err != nil {
 				return false, err
 			}
-			if v >= len(migrations) {
+			if v >= len(s.migrations) {
 				return true, nil
 			}
-			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			if _, err := tx.ExecContext(ctx, s.migrations[v]); err != nil {
 				return false, fmt.Errorf("migration %d: %w", v+1, err)
 			}
 			_, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, v+1)
@@ -437,8 +162,15 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 }
 
+// SchemaVersion returns the number of migrations applied.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	return v, err
+}
+
 // tx runs fn in a transaction, committing when it returns no error.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) (bool, error)) (bool, error) {
+func (s *Store) tx(ctx context.Context, fn func(*sqlTx) (bool, error)) (bool, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -454,8 +186,8 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) (bool, error)) (bool, e
 }
 
 // do runs fn in a transaction.
-func (s *Store) do(ctx context.Context, fn func(*sql.Tx) error) error {
-	_, err := s.tx(ctx, func(tx *sql.Tx) (bool, error) { return false, fn(tx) })
+func (s *Store) do(ctx context.Context, fn func(*sqlTx) error) error {
+	_, err := s.tx(ctx, func(tx *sqlTx) (bool, error) { return false, fn(tx) })
 	return err
 }
 
@@ -485,7 +217,7 @@ func (s *Store) CreateUser(ctx context.Context, username, id, guid, podURL strin
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, func(tx *sql.Tx) error {
+	return s.do(ctx, func(tx *sqlTx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE username = ?`, username).Scan(&n); err != nil {
 			return err
@@ -585,7 +317,7 @@ func (s *Store) PasswordHash(ctx context.Context, username string) (string, erro
 // SetSuspended suspends or reinstates a local account; suspending also
 // ends its sessions.
 func (s *Store) SetSuspended(ctx context.Context, username string, suspended bool) error {
-	return s.do(ctx, func(tx *sql.Tx) error {
+	return s.do(ctx, func(tx *sqlTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET suspended = ? WHERE username = ?`, suspended, username)
 		if err != nil {
 			return err
@@ -702,7 +434,7 @@ func (s *Store) parsedKey(pem string) (*rsa.PublicKey, error) {
 }
 
 func (c personCache) Put(ctx context.Context, p *discovery.Person) error {
-	return c.s.do(ctx, func(tx *sql.Tx) error {
+	return c.s.do(ctx, func(tx *sqlTx) error {
 		old, err := c.s.person(ctx, tx, p.ID)
 		if err == nil {
 			oldKey, perr := discovery.ParsePublicKey([]byte(old.PublicKeyPEM))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +16,7 @@ import (
 
 func openTestStore(t *testing.T, dir string) *Store {
 	t.Helper()
-	s, err := OpenStore(context.Background(), dir)
+	s, err := openStore(context.Background(), testDB(t), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,13 +25,17 @@ func openTestStore(t *testing.T, dir string) *Store {
 }
 
 func TestStoreMigrationsReopen(t *testing.T) {
-	dir := t.TempDir()
-	s := openTestStore(t, dir)
-	s.Close()
-	s = openTestStore(t, dir) // migrations run again without error
-	var v int
-	if err := s.db.QueryRow(`SELECT version FROM schema_version`).Scan(&v); err != nil || v != len(migrations) {
-		t.Fatalf("schema version = %d, %v; want %d", v, err, len(migrations))
+	dir, db := t.TempDir(), testDB(t)
+	for range 2 { // the second time, the migrations run again without error
+		s, err := openStore(context.Background(), db, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.SchemaVersion(context.Background())
+		if err != nil || v != len(s.migrations) || v == 0 {
+			t.Fatalf("schema version = %d, %v; want %d", v, err, len(s.migrations))
+		}
+		s.Close()
 	}
 }
 
@@ -110,7 +113,7 @@ func TestStoreIdempotentPosts(t *testing.T) {
 		Payload: []byte("<status_message/>"), CreatedAt: time.Now()}
 	insert := func(r *postRow) (bool, error) {
 		var existed bool
-		err := s.do(ctx, func(tx *sql.Tx) (err error) {
+		err := s.do(ctx, func(tx *sqlTx) (err error) {
 			existed, err = insertPost(ctx, tx, r, parseTags(r.Text), nil)
 			return err
 		})
@@ -128,7 +131,7 @@ func TestStoreIdempotentPosts(t *testing.T) {
 		t.Errorf("insert by another author = %v, want errWrongAuthor", err)
 	}
 	// A retracted guid stays retracted.
-	if err := s.do(ctx, func(tx *sql.Tx) error { return retract(ctx, tx, "Post", row.GUID, row.Author) }); err != nil {
+	if err := s.do(ctx, func(tx *sqlTx) error { return retract(ctx, tx, "Post", row.GUID, row.Author) }); err != nil {
 		t.Fatal(err)
 	}
 	if existed, err := insert(row); err != nil || !existed {
@@ -145,7 +148,7 @@ func TestStoreIdempotentPosts(t *testing.T) {
 func TestStoreRelatedEntityChain(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t, t.TempDir())
-	err := s.do(ctx, func(tx *sql.Tx) error {
+	err := s.do(ctx, func(tx *sqlTx) error {
 		if _, err := insertPost(ctx, tx, &postRow{GUID: "post0123456789abcdef", Type: "status_message", Author: "bob@b.example",
 			Public: true, Local: true, Payload: []byte("x"), CreatedAt: time.Now()}, nil, nil); err != nil {
 			return err
@@ -184,7 +187,7 @@ func TestOutboxQueue(t *testing.T) {
 	if err := s.SetBlocked(ctx, "blocked.example", true); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.do(ctx, func(tx *sql.Tx) error { return enqueue(ctx, tx, "status_message:x", ds) }); err != nil {
+	if err := s.do(ctx, func(tx *sqlTx) error { return enqueue(ctx, tx, "status_message:x", ds) }); err != nil {
 		t.Fatal(err)
 	}
 	var bodies, rows int
@@ -258,7 +261,7 @@ func TestOutboundGuard(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
 	for _, dev := range []bool{false, true} {
-		p, err := NewPod(context.Background(), Config{PublicURL: "https://pod.example/", DataDir: t.TempDir(), KeyBits: 2048,
+		p, err := NewPod(context.Background(), Config{PublicURL: "https://pod.example/", DB: testDB(t), DataDir: t.TempDir(), KeyBits: 2048,
 			BcryptCost: 4, Dev: dev, Logger: testLogger(t)})
 		if err != nil {
 			t.Fatal(err)
@@ -284,7 +287,7 @@ func TestOutboundGuard(t *testing.T) {
 }
 
 func TestSSRFGuardOnFollow(t *testing.T) {
-	p, err := NewPod(context.Background(), Config{PublicURL: "https://pod.example/", DataDir: t.TempDir(), KeyBits: 2048,
+	p, err := NewPod(context.Background(), Config{PublicURL: "https://pod.example/", DB: testDB(t), DataDir: t.TempDir(), KeyBits: 2048,
 		BcryptCost: 4, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
