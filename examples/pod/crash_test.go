@@ -25,6 +25,7 @@ type subPod struct {
 	bin, dir, addr string
 	dbURL          string   // --db: "" for SQLite in dir (see testDB)
 	flags          []string // added when serving
+	ready          string   // the path that answers 200 once it serves (host-meta if empty)
 	cmd            *exec.Cmd
 	log            *os.File
 }
@@ -47,8 +48,12 @@ func (s *subPod) start(t *testing.T) {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	ready := s.ready
+	if ready == "" {
+		ready = ".well-known/host-meta"
+	}
 	waitFor(t, "the pod process to serve", func() bool {
-		resp, err := http.Get(s.url() + ".well-known/host-meta")
+		resp, err := http.Get(s.url() + ready)
 		if err != nil {
 			return false
 		}

@@ -145,5 +145,16 @@ func (tx *sqlTx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error
 	return tx.raw.PrepareContext(ctx, tx.d.rebind(q))
 }
 
+// Notify wakes, when the transaction commits, the processes that listen
+// on channel (PostgreSQL's NOTIFY; SQLite has one process, woken in
+// memory).
+func (tx *sqlTx) Notify(ctx context.Context, channel string) error {
+	if tx.d.name != "postgres" {
+		return nil
+	}
+	_, err := tx.raw.ExecContext(ctx, `SELECT pg_notify($1, '')`, channel)
+	return err
+}
+
 func (tx *sqlTx) Commit() error   { return tx.raw.Commit() }
 func (tx *sqlTx) Rollback() error { return tx.raw.Rollback() }

@@ -152,5 +152,8 @@ func (w *inboxWriter) commit(group []*inboxWrite) (pending int, err error) {
 	if err := tx.QueryRowContext(ctx, `SELECT n FROM inbox_pending`).Scan(&pending); err != nil {
 		return 0, err
 	}
+	if err := tx.Notify(ctx, inboxChannel); err != nil {
+		return 0, err
+	}
 	return pending, tx.Commit()
 }

@@ -101,7 +101,7 @@ func main() {
 
 type options struct {
 	addr, url, data, password string
-	db                        string
+	db, role                  string
 	retryBase                 time.Duration
 	keyBits, maxInbox         int
 	receivePerAddr            int
@@ -180,6 +180,7 @@ func newFlags(o *options, env *envReader) *flag.FlagSet {
 	fs.StringVar(&o.addr, "addr", env.str("POD_ADDR", "localhost:3000"), "listen `address` (POD_ADDR)")
 	fs.StringVar(&o.url, "url", env.str("POD_URL", ""), "public base `URL`; default http://ADDR/ (POD_URL)")
 	fs.StringVar(&o.data, "data", env.str("POD_DATA", "pod-data"), "data `directory` (POD_DATA)")
+	fs.StringVar(&o.role, "role", env.str("POD_ROLE", "all"), "what serve runs: all, web (HTTP only) or worker (inbox and outbox only; needs --db postgres://) (POD_ROLE)")
 	fs.StringVar(&o.db, "db", env.str("POD_DB", ""), "database: empty for the SQLite file in --data, or a postgres:// `URL` (POD_DB)")
 	fs.IntVar(&o.keyBits, "key-bits", env.int("POD_KEY_BITS", 4096), "RSA key size of new users, at least 2048 (POD_KEY_BITS)")
 	fs.BoolVar(&o.dev, "dev", env.bool("POD_DEV", false), "development mode: allow http, loopback peers and any port (POD_DEV)")
@@ -229,7 +230,7 @@ var storeFlags = []string{"data", "db"}
 // commands lists every subcommand, in the order help shows them.
 var commands = []command{
 	{name: "serve", summary: "serve the pod: federation routes, JSON API, pages, inbox and outbox workers (the default)",
-		flags: []string{"addr", "url", "data", "db", "dev", "retry-base", "max-inbox", "receive-per-addr", "receive-mib-per-minute"},
+		flags: []string{"addr", "url", "data", "db", "role", "dev", "retry-base", "max-inbox", "receive-per-addr", "receive-mib-per-minute"},
 		run:   func(ctx context.Context, e *cmdEnv, _ []string) error { return serve(ctx, e.o, e.logger) }},
 	{name: "user add", args: "NAME", summary: "create a local person (new key, default aspects); prints the diaspora* ID",
 		flags: []string{"url", "addr", "data", "db", "key-bits", "password"},
@@ -588,18 +589,38 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	if strings.HasPrefix(cfg.PublicURL, "http:") && !cfg.Dev {
 		logger.Warn("the public URL is http: other pods expect https; serve behind a TLS proxy and set --url, or use --dev for local federation")
 	}
+	switch o.role {
+	case "all":
+	case "web", "worker":
+		if !p.store.shared {
+			return fmt.Errorf("--role %s needs a store that several processes share: --db postgres://...", o.role)
+		}
+	default:
+		return fmt.Errorf("--role is all, web or worker, not %q", o.role)
+	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
-	srv := newServer(p.Handler(), logger)
+	// A web process serves HTTP, stores received bodies and queues
+	// deliveries; a worker works the inbox and outbox and answers only
+	// its health check; all does both.
+	h := p.Handler()
+	if o.role == "worker" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+		h = mux
+	}
+	srv := newServer(h, logger)
 	workers, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); p.Run(workers) }()
+	if o.role != "web" {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Run(workers) }()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("pod serving", "addr", ln.Addr().String(), "url", p.base, "data", o.data, "dev", o.dev)
+	logger.Info("pod serving", "addr", ln.Addr().String(), "url", p.base, "role", o.role, "store", p.store.db.d.name, "dev", o.dev)
 	select {
 	case <-ctx.Done():
 	case err = <-errc:

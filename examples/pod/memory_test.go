@@ -241,7 +241,7 @@ func prepareStormPod(t *testing.T, tmp string, keyBits int, plant func(pc person
 	// lifted, so that what is measured is the pod holding the bodies.
 	s := &subPod{bin: bin, dir: filepath.Join(tmp, "data"), dbURL: testDB(t), addr: freeAddr(t), log: logf,
 		flags: []string{"--receive-per-addr", "1000", "--receive-mib-per-minute", "1000000"}}
-	cmd := exec.Command(bin, "user", "add", "alice", "--addr", s.addr, "--data", s.dir, "--dev", "--key-bits", strconv.Itoa(keyBits))
+	cmd := exec.Command(bin, "user", "add", "alice", "--addr", s.addr, "--data", s.dir, "--db", s.dbURL, "--dev", "--key-bits", strconv.Itoa(keyBits))
 	cmd.Env = append(os.Environ(), "POD_PASSWORD=password-alice")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("pod user add: %v\n%s", err, out)

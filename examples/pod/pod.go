@@ -236,7 +236,17 @@ func (p *Pod) Run(ctx context.Context) {
 			}
 		}()
 	}
-	wg.Add(2)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		p.store.Listen(ctx, func(ch string) {
+			if ch == inboxChannel {
+				notify(p.inWake)
+			} else {
+				notify(p.queue.wake)
+			}
+		})
+	}()
 	go func() { defer wg.Done(); p.runInbox(ctx) }()
 	go func() {
 		defer wg.Done()

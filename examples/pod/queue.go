@@ -242,6 +242,9 @@ func enqueue(ctx context.Context, tx *sqlTx, entity string, ds []salmon.Delivery
 	if len(ds) == 0 {
 		return nil
 	}
+	if err := tx.Notify(ctx, outboxChannel); err != nil {
+		return err
+	}
 	bodies := map[string]int64{} // shared bodies (public deliveries) are stored once
 	t := now()
 	for _, d := range ds {

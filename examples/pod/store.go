@@ -162,6 +162,22 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 }
 
+// The channels a shared store notifies when a queue gains rows.
+const (
+	inboxChannel  = "pod_inbox"
+	outboxChannel = "pod_outbox"
+)
+
+// Listen wakes this process's workers when another process queues work
+// (wake gets inboxChannel or outboxChannel), until ctx ends. On a store
+// no other process shares it returns at once: the process wakes its own
+// workers.
+func (s *Store) Listen(ctx context.Context, wake func(channel string)) {
+	if s.shared {
+		s.listenPostgres(ctx, wake)
+	}
+}
+
 // SchemaVersion returns the number of migrations applied.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int

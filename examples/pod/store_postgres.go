@@ -6,8 +6,9 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver, as database/sql's "pgx"
+	"github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver, as database/sql's "pgx"
 )
 
 // The backend for pods that grow: a PostgreSQL database named by a
@@ -320,4 +321,47 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 		return nil
 	}
 	return s, nil
+}
+
+// listen calls wake with the channel's name whenever a process commits a
+// NOTIFY on inboxChannel or outboxChannel, until ctx ends: idle workers
+// wake at once instead of at their next poll. A lost connection is
+// opened again after a second.
+func (s *Store) listenPostgres(ctx context.Context, wake func(channel string)) {
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, wake)
+		if ctx.Err() != nil {
+			return
+		}
+		_ = err // the workers poll meanwhile
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, wake func(channel string)) error {
+	conn, err := s.db.raw.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c := dc.(*stdlib.Conn).Conn()
+		for _, ch := range []string{inboxChannel, outboxChannel} {
+			if _, err := c.Exec(ctx, "LISTEN "+ch); err != nil {
+				return err
+			}
+		}
+		wake(inboxChannel) // anything committed before LISTEN
+		wake(outboxChannel)
+		for {
+			n, err := c.WaitForNotification(ctx)
+			if err != nil {
+				return err
+			}
+			wake(n.Channel)
+		}
+	})
 }
