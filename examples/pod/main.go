@@ -102,6 +102,7 @@ func main() {
 type options struct {
 	addr, url, data, password string
 	db, role                  string
+	from, to                  string
 	retryBase                 time.Duration
 	keyBits, maxInbox         int
 	receivePerAddr            int
@@ -180,6 +181,8 @@ func newFlags(o *options, env *envReader) *flag.FlagSet {
 	fs.StringVar(&o.addr, "addr", env.str("POD_ADDR", "localhost:3000"), "listen `address` (POD_ADDR)")
 	fs.StringVar(&o.url, "url", env.str("POD_URL", ""), "public base `URL`; default http://ADDR/ (POD_URL)")
 	fs.StringVar(&o.data, "data", env.str("POD_DATA", "pod-data"), "data `directory` (POD_DATA)")
+	fs.StringVar(&o.from, "from", "", "migrate-store: the data `directory` of the SQLite pod to copy")
+	fs.StringVar(&o.to, "to", "", "migrate-store: the postgres:// `URL` of the empty database to fill")
 	fs.StringVar(&o.role, "role", env.str("POD_ROLE", "all"), "what serve runs: all, web (HTTP only) or worker (inbox and outbox only; needs --db postgres://) (POD_ROLE)")
 	fs.StringVar(&o.db, "db", env.str("POD_DB", ""), "database: empty for the SQLite file in --data, or a postgres:// `URL` (POD_DB)")
 	fs.IntVar(&o.keyBits, "key-bits", env.int("POD_KEY_BITS", 4096), "RSA key size of new users, at least 2048 (POD_KEY_BITS)")
@@ -247,6 +250,10 @@ var commands = []command{
 		flags: storeFlags, run: adminHealth},
 	{name: "migrate", summary: "create or migrate the store's schema (also done on every start) and print its version",
 		flags: storeFlags, run: migrateStore},
+	{name: "backup", args: "FILE", summary: "write a consistent copy of the SQLite store to FILE, also while the pod runs (PostgreSQL: pg_dump)",
+		flags: storeFlags, run: backupStore},
+	{name: "migrate-store", summary: "copy a pod from its SQLite file (--from DATA_DIR) into an empty PostgreSQL database (--to URL)",
+		flags: []string{"from", "to"}, run: migrateStoreTo},
 	{name: "load", args: "[load flags]", summary: "receive benchmark on loopback: accepted/s, time to 202, drain (pod help load)"},
 	{name: "load fanout", args: "[fanout flags]", summary: "one public post to many loopback pods (pod help load fanout)"},
 	{name: "help", args: "[COMMAND]", summary: "show this help, or a command's flags"},
@@ -496,6 +503,43 @@ func validHostPort(s string) bool {
 		}
 	}
 	return len(host) <= 253
+}
+
+// backupStore writes a copy of the SQLite store (pod backup FILE).
+func backupStore(ctx context.Context, e *cmdEnv, a []string) error {
+	return withStore(ctx, e.o, func(s *Store) error {
+		if err := s.Backup(ctx, a[0]); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, "backup written to", a[0])
+		return nil
+	})
+}
+
+// migrateStoreTo copies a SQLite pod into PostgreSQL (pod migrate-store).
+func migrateStoreTo(ctx context.Context, e *cmdEnv, _ []string) error {
+	if e.o.from == "" || !isPostgresURL(e.o.to) {
+		return errors.New("usage: pod migrate-store --from DATA_DIR --to postgres://...")
+	}
+	src, err := openExistingStore(ctx, options{data: e.o.from})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := openStore(ctx, e.o.to, "")
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	copied, err := src.CopyTo(ctx, dst)
+	if err != nil {
+		return err
+	}
+	for _, t := range storeTables {
+		fmt.Fprintf(e.stdout, "%-26s %d\n", t, copied[t])
+	}
+	fmt.Fprintln(e.stdout, "the pod is in the PostgreSQL database: serve it with --db and the same --url")
+	return nil
 }
 
 // migrateStore opens the store, which applies the pending migrations.
