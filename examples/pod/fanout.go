@@ -37,6 +37,9 @@ type FanoutLoad struct {
 	// Dir holds the pod's database; empty means a new temporary
 	// directory, removed afterwards.
 	Dir string
+	// DB is the pod's --db: empty for SQLite in Dir, or a postgres://
+	// URL of an empty database (or one a previous run left).
+	DB string
 	// Timeout bounds the wait for every delivery (5 min if 0).
 	Timeout time.Duration
 	// CPUProfile, when set, is a file that receives a CPU profile of the
@@ -239,7 +242,7 @@ func RunFanoutLoad(ctx context.Context, c FanoutLoad) (*FanoutReport, error) {
 		return nil, err
 	}
 	defer cleanup()
-	tp, err := startLoadPod(ctx, dir, func(cfg *Config) { cfg.KeyBits = c.KeyBits })
+	tp, err := startLoadPod(ctx, dir, func(cfg *Config) { cfg.KeyBits, cfg.DB = c.KeyBits, c.DB })
 	if err != nil {
 		return nil, err
 	}
@@ -423,6 +426,7 @@ func runFanoutCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs.IntVar(&c.KeyBits, "key-bits", 4096, "RSA key size of the posting user")
 	fs.DurationVar(&c.ReceiverDelay, "receiver-delay", 5*time.Millisecond, "time a receiver takes to answer")
 	fs.StringVar(&c.Dir, "dir", "", "data directory of the pod (default: a temporary directory, removed)")
+	fs.StringVar(&c.DB, "db", "", "the pod's database: empty for SQLite in --dir, or a postgres:// URL")
 	fs.DurationVar(&c.Timeout, "timeout", 5*time.Minute, "longest wait for the deliveries")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the fan-out to this file")
 	if err := fs.Parse(args); err != nil {

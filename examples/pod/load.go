@@ -61,6 +61,9 @@ type ReceiveLoad struct {
 	// Dir holds the pod's database; empty means a new temporary
 	// directory, removed afterwards.
 	Dir string
+	// DB is the pod's --db: empty for SQLite in Dir, or a postgres://
+	// URL of an empty database (or one a previous run left).
+	DB string
 	// MaxInbox is the pod's inbound high-water mark; 0 means above the
 	// whole run, so that no request is refused for it.
 	MaxInbox int
@@ -305,7 +308,7 @@ func RunReceiveLoad(ctx context.Context, c ReceiveLoad) (*ReceiveReport, error) 
 	if maxInbox == 0 {
 		maxInbox = max(defaultMaxInboxPending, 2*total)
 	}
-	tp, err := startLoadPod(ctx, dir, func(cfg *Config) { cfg.MaxInboxPending = maxInbox })
+	tp, err := startLoadPod(ctx, dir, func(cfg *Config) { cfg.MaxInboxPending, cfg.DB = maxInbox, c.DB })
 	if err != nil {
 		return nil, err
 	}
@@ -608,6 +611,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&c.KeyBits, "key-bits", 2048, "RSA key size of the senders")
 	fs.IntVar(&c.Size, "size", 4096, "approximate envelope size in bytes")
 	fs.StringVar(&c.Dir, "dir", "", "data directory of the pod (default: a temporary directory, removed)")
+	fs.StringVar(&c.DB, "db", "", "the pod's database: empty for SQLite in --dir, or a postgres:// URL")
 	fs.IntVar(&c.MaxInbox, "max-inbox", 0, "the pod's inbound high-water mark (default: above the whole run)")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Minute, "longest wait for the inbox to drain")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the requests and the drain to this file")

@@ -20,7 +20,7 @@ func TestLoadReceive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := RunReceiveLoad(context.Background(), ReceiveLoad{Senders: 8, Messages: 200, Dup: 0.1, Dir: t.TempDir()})
+	rep, err := RunReceiveLoad(context.Background(), ReceiveLoad{Senders: 8, Messages: 200, Dup: 0.1, Dir: t.TempDir(), DB: testDB(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestLoadReceive(t *testing.T) {
 // whatever was answered 202 is still stored exactly once, and nothing
 // answered 503 is stored.
 func TestLoadHighWaterMark(t *testing.T) {
-	rep, err := RunReceiveLoad(context.Background(), ReceiveLoad{Senders: 8, Messages: 120, MaxInbox: 10, Dir: t.TempDir()})
+	rep, err := RunReceiveLoad(context.Background(), ReceiveLoad{Senders: 8, Messages: 120, MaxInbox: 10, Dir: t.TempDir(), DB: testDB(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestLoadFanout(t *testing.T) {
 	if testing.Short() {
 		pods = 100
 	}
-	rep, err := RunFanoutLoad(context.Background(), FanoutLoad{Pods: pods, KeyBits: 2048, Dir: t.TempDir()})
+	rep, err := RunFanoutLoad(context.Background(), FanoutLoad{Pods: pods, KeyBits: 2048, Dir: t.TempDir(), DB: testDB(t)})
 	if rep != nil {
 		var out bytes.Buffer
 		rep.Print(&out)
