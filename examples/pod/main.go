@@ -519,7 +519,7 @@ func backupStore(ctx context.Context, e *cmdEnv, a []string) error {
 // migrateStoreTo copies a SQLite pod into PostgreSQL (pod migrate-store).
 func migrateStoreTo(ctx context.Context, e *cmdEnv, _ []string) error {
 	if e.o.from == "" || !isPostgresURL(e.o.to) {
-		return errors.New("usage: pod migrate-store --from DATA_DIR --to postgres://...")
+		return errors.New("usage: pod migrate-store --from DATA_DIR --to postgres://URL")
 	}
 	src, err := openExistingStore(ctx, options{data: e.o.from})
 	if err != nil {
@@ -637,7 +637,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	case "all":
 	case "web", "worker":
 		if !p.store.shared {
-			return fmt.Errorf("--role %s needs a store that several processes share: --db postgres://...", o.role)
+			return fmt.Errorf("--role %s needs a store that several processes share: --db postgres://URL", o.role)
 		}
 	default:
 		return fmt.Errorf("--role is all, web or worker, not %q", o.role)
