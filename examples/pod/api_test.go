@@ -318,6 +318,7 @@ func TestAPIValidation(t *testing.T) {
 		{"PATCH", "/api/me", nil, 405, "GET"},
 		{"GET", "/api/posts/0123456789abcdef0123456789abcdef", nil, 404, "not found"},
 		{"POST", "/api/posts", map[string]any{"text": strings.Repeat("x", 300<<10)}, 413, "larger than 256 KiB"},
+		{"POST", "/api/posts", map[string]any{"text": "to many", "public": false, "aspects": manyAspectNames(2000)}, 422, "more than 100 aspects"},
 	}
 	for _, c := range cases {
 		var e struct{ Error string }
@@ -338,4 +339,13 @@ func TestAPIValidation(t *testing.T) {
 		t.Errorf("vote = %v, want the answer guid under \"answer\" and no text", vote)
 	}
 	p.call(t, "POST", "/api/posts/"+post.GUID+"/poll", kimTok, map[string]string{"answer": post.Poll.Answers[0].GUID}, http.StatusConflict, nil)
+}
+
+// manyAspectNames returns n distinct aspect names.
+func manyAspectNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "aspect " + strconv.Itoa(i)
+	}
+	return out
 }

@@ -224,17 +224,20 @@ func (s *Store) contactAspects(ctx context.Context, q rowser, username, personID
 // aspectIDs resolves aspect names of a user, once each; an unknown name
 // is errInvalid.
 func (s *Store) aspectIDs(ctx context.Context, username string, names []string) ([]int64, error) {
-	var ids []int64
+	var unique []string
 	seen := map[string]bool{}
 	for _, n := range names {
 		n = strings.TrimSpace(n)
-		if seen[n] {
-			continue
+		if !seen[n] {
+			seen[n] = true
+			unique = append(unique, n)
 		}
-		seen[n] = true
-		if len(seen) > maxAspects {
-			return nil, fmt.Errorf("%w: more than %d aspects named", errInvalid, maxAspects)
-		}
+	}
+	if len(unique) > maxAspects {
+		return nil, fmt.Errorf("%w: more than %d aspects named", errInvalid, maxAspects)
+	}
+	ids := make([]int64, 0, len(unique))
+	for _, n := range unique {
 		var id int64
 		err := s.db.QueryRowContext(ctx, `SELECT id FROM aspects WHERE username = ? AND name = ?`, username, n).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
