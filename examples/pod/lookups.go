@@ -13,6 +13,9 @@ import (
 
 // Discovery of people the pod does not know yet goes through lookups, so
 // that a slow or hostile host costs the pod little:
+//   - the inbox worker never waits for one: an unknown sender is looked
+//     up in the background (lookupInBackground) while the worker goes on
+//     with other bodies, and the body comes back when the lookup ends;
 //   - at most lookupsPerHost lookups run at once per remote host; the
 //     inbox does not wait for a slot (the body is tried again later), a
 //     person's request waits within its deadline;
@@ -37,10 +40,62 @@ func (e errHostBusy) Temporary() bool { return true }
 
 // lookups holds the per-host slots and the failures remembered.
 type lookups struct {
-	mu    sync.Mutex
-	slots map[string]int       // host -> lookups running
-	fails map[string]failEntry // diaspora* ID or "host:"+host -> remembered failure
+	mu       sync.Mutex
+	slots    map[string]int       // host -> lookups running
+	fails    map[string]failEntry // diaspora* ID or "host:"+host -> remembered failure
+	inflight map[string]bool      // diaspora* IDs looked up in the background
 }
+
+// maxBackgroundLookups bounds the inbox's lookups running at once.
+const maxBackgroundLookups = 64
+
+// errLookupPending: the sender's key is being looked up in the background;
+// the body waits for it without holding the inbox worker.
+type errLookupPending struct{ id string }
+
+func (e errLookupPending) Error() string   { return "looking up " + e.id + "; the body waits for it" }
+func (e errLookupPending) Temporary() bool { return true }
+
+// lookupInBackground starts looking id up unless it already is (or too
+// many lookups run); when it ends, the bodies waiting for a lookup become
+// due at once.
+func (p *Pod) lookupInBackground(id string) {
+	l := &p.lookups
+	l.mu.Lock()
+	if l.inflight[id] || len(l.inflight) >= maxBackgroundLookups {
+		l.mu.Unlock()
+		return
+	}
+	if l.inflight == nil {
+		l.inflight = map[string]bool{}
+	}
+	l.inflight[id] = true
+	l.mu.Unlock()
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		_, err := p.findPerson(p.bgCtx, id, inboxLookupTimeout, false)
+		l.mu.Lock()
+		delete(l.inflight, id)
+		l.mu.Unlock()
+		if p.bgCtx.Err() != nil {
+			return
+		}
+		var busy errHostBusy
+		if errors.As(err, &busy) {
+			return // the host's slots are taken: its bodies come back on their own
+		}
+		t := now()
+		if _, err := p.store.exec(p.bgCtx, `UPDATE inbox SET next_at = ? WHERE state = 'pending' AND error = ? AND next_at > ?`,
+			t, lookupPendingReason, t); err != nil {
+			p.log.ErrorContext(p.bgCtx, "waking bodies after a lookup", "err", err)
+		}
+		notify(p.inWake)
+	}()
+}
+
+// lookupPendingReason marks inbox rows that wait for a background lookup.
+const lookupPendingReason = "lookup_pending"
 
 type failEntry struct {
 	err   error
