@@ -7,13 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,51 +23,14 @@ import (
 // something the pod got wrong before. The corpus cases PD-10 to PD-12
 // are in hostile_attack_test.go.
 
-// atkTarpit is a loopback listener that accepts connections and never
-// answers; it closes them when the test ends.
-type atkTarpit struct {
-	ln    net.Listener
-	conns atomic.Int64
-}
-
-func newAtkTarpit(t *testing.T) *atkTarpit {
-	t.Helper()
-	tp := &atkTarpit{ln: newListener(t)}
-	var mu sync.Mutex
-	var held []net.Conn
-	go func() {
-		for {
-			c, err := tp.ln.Accept()
-			if err != nil {
-				return
-			}
-			tp.conns.Add(1)
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		tp.ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
-	return tp
-}
-
-func (tp *atkTarpit) addr() string { return tp.ln.Addr().String() }
-
 // TestAttackMentionsUnreachableHost: mentioning people on a host that
 // never answers does not hold the request; the people are looked up
 // after the post is stored.
 func TestAttackMentionsUnreachableHost(t *testing.T) {
-	pit := newAtkTarpit(t) // before the pod: its cleanup (which ends the lookups) runs first
+	pit := newTarpit(t) // before the pod: its cleanup (which ends the lookups) runs first
 	tp := startPod(t)
 	_, tok := tp.user(t, "alice")
-	h := pit.addr()
+	h := pit.ln.Addr().String()
 	text := fmt.Sprintf("hello @{Ann; ann@%s}, @{bo@%s} and @{cy@%s}", h, h, h)
 	body, _ := json.Marshal(map[string]any{"text": text})
 	req, _ := http.NewRequest("POST", tp.URL+"api/posts", bytes.NewReader(body))
@@ -97,7 +58,7 @@ func TestAttackMentionsUnreachableHost(t *testing.T) {
 		t.Errorf("%d mentions stored, want 3", n)
 	}
 	// The lookups run all the same, in the background.
-	waitFor(t, "the mentioned people's host to be asked", func() bool { return pit.conns.Load() > 0 })
+	waitFor(t, "the mentioned people's host to be asked", func() bool { return pit.total.Load() > 0 })
 }
 
 // atkCreatePost sends POST /api/posts with an Idempotency-Key and returns the
