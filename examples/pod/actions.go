@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
 
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/entities"
@@ -22,9 +23,6 @@ import (
 
 // errForbidden: the user may not do this to that entity.
 var errForbidden = errors.New("forbidden")
-
-// errInvalid wraps input the API refuses with 400.
-var errInvalid = errors.New("invalid request")
 
 // dummyHash is a hash of the pod's cost to compare against for unknown users.
 func (p *Pod) dummyHash() []byte {
@@ -47,10 +45,10 @@ func (p *Pod) AddUser(ctx context.Context, username, password string) (string, e
 	username = strings.ToLower(strings.TrimSpace(username))
 	id := username + "@" + p.domain
 	if err := discovery.ValidateID(id); err != nil || strings.ContainsAny(username, ".") {
-		return "", fmt.Errorf("%w: username %q (use a-z, 0-9, _ and -)", errInvalid, username)
+		return "", fmt.Errorf("%w: username %q (use a-z, 0-9, _ and -)", store.ErrInvalid, username)
 	}
 	if len(password) < 8 || len(password) > 72 {
-		return "", fmt.Errorf("%w: the password must have 8 to 72 bytes", errInvalid)
+		return "", fmt.Errorf("%w: the password must have 8 to 72 bytes", store.ErrInvalid)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), p.bcryptCost())
 	if err != nil {
@@ -70,14 +68,14 @@ func (p *Pod) AddUser(ctx context.Context, username, password string) (string, e
 // addr is the client's address: checks are throttled per account and per
 // address, and bounded in number (see loginLimits); a refused check is
 // errThrottled.
-func (p *Pod) Login(ctx context.Context, username, password, addr string) (*User, error) {
+func (p *Pod) Login(ctx context.Context, username, password, addr string) (*store.User, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	done, err := p.logins.begin(ctx, username, addr)
 	if err != nil {
 		return nil, err
 	}
 	hash, err := p.store.PasswordHash(ctx, username)
-	if errors.Is(err, errNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		// Spend the same time as a real check, so that timing does not
 		// tell which usernames exist.
 		bcrypt.CompareHashAndPassword(p.dummyHash(), []byte(password))
@@ -98,21 +96,19 @@ func (p *Pod) Login(ctx context.Context, username, password, addr string) (*User
 
 // PostInput is a new status message.
 type PostInput struct {
-	Text     string        `json:"text"`
-	Public   *bool         `json:"public"`  // default true
-	Aspects  []string      `json:"aspects"` // for a limited post: aspect names
-	Photos   []string      `json:"photos"`  // image URLs
-	Location *LocationView `json:"location"`
-	Poll     *PollInput    `json:"poll"`
+	Text     string              `json:"text"`
+	Public   *bool               `json:"public"`  // default true
+	Aspects  []string            `json:"aspects"` // for a limited post: aspect names
+	Photos   []string            `json:"photos"`  // image URLs
+	Location *store.LocationView `json:"location"`
+	Poll     *PollInput          `json:"poll"`
 	// IdempotencyKey, when set (the API's Idempotency-Key header), makes a
-	// retried request with the same key within idempotencyWindow return
+	// retried request with the same key within IdempotencyWindow return
 	// the post the first one made instead of a second post.
 	IdempotencyKey string `json:"-"`
 }
 
 const (
-	// idempotencyWindow is how long an Idempotency-Key is remembered.
-	idempotencyWindow = 24 * time.Hour
 	// maxIdempotencyKey is the longest Idempotency-Key taken.
 	maxIdempotencyKey = 255
 	// maxMentionLookups caps the unknown mentioned people a post makes
@@ -124,30 +120,18 @@ const (
 	maxMentions = 100
 )
 
-// postByRequest returns the post an earlier request with the same
-// Idempotency-Key made, or "".
-func postByRequest(ctx context.Context, q queryer, username, key string) (string, error) {
-	var guid string
-	err := q.QueryRowContext(ctx, `SELECT post_guid FROM post_requests WHERE username = ? AND key = ? AND created_at >= ?`,
-		username, key, now()-idempotencyWindow.Milliseconds()).Scan(&guid)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return guid, err
-}
-
 // CreatePost stores a status message and queues its deliveries in the
 // same transaction. A public post is signed once and sent once to the
 // pod of every contact of the author (either direction) and of every
 // person it mentions (people the pod does not know yet are discovered
 // after the post is stored, see maxMentionLookups); a limited post is
 // encrypted for each remote member of the chosen aspects.
-func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView, error) {
+func (p *Pod) CreatePost(ctx context.Context, u *store.User, in PostInput) (*store.PostView, error) {
 	if len(in.IdempotencyKey) > maxIdempotencyKey {
-		return nil, fmt.Errorf("%w: an Idempotency-Key has at most %d bytes", errInvalid, maxIdempotencyKey)
+		return nil, fmt.Errorf("%w: an Idempotency-Key has at most %d bytes", store.ErrInvalid, maxIdempotencyKey)
 	}
 	if in.IdempotencyKey != "" {
-		if guid, err := postByRequest(ctx, p.store.db, u.Username, in.IdempotencyKey); err != nil || guid != "" {
+		if guid, err := store.PostByRequest(ctx, p.store, u.Username, in.IdempotencyKey); err != nil || guid != "" {
 			if err != nil {
 				return nil, err
 			}
@@ -158,16 +142,16 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 	sm := &entities.StatusMessage{Author: u.ID, GUID: newGUID(), CreatedAt: time.Now().UTC().Truncate(time.Second),
 		Public: public, Text: in.Text}
 	if strings.TrimSpace(in.Text) == "" {
-		return nil, fmt.Errorf("%w: a post needs text", errInvalid)
+		return nil, fmt.Errorf("%w: a post needs text", store.ErrInvalid)
 	}
 	if public && len(in.Aspects) > 0 {
-		return nil, fmt.Errorf("%w: a public post goes to everyone; send aspects only with \"public\": false", errInvalid)
+		return nil, fmt.Errorf("%w: a public post goes to everyone; send aspects only with \"public\": false", store.ErrInvalid)
 	}
 	if err := attach(sm, in.Photos, in.Location, in.Poll); err != nil {
 		return nil, err
 	}
 	if err := sm.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", errInvalid, err)
+		return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	payload, err := entities.MarshalXML(sm)
 	if err != nil {
@@ -182,15 +166,15 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 	var signed []byte
 	var localRecipients, remoteRecipients []string
 	if public {
-		pods, err = contactPods(ctx, p.store.db, u.Username)
+		pods, err = store.ContactPods(ctx, p.store, u.Username)
 		if err != nil {
 			return nil, err
 		}
 		for _, m := range mentions {
-			per, err := (personCache{p.store}).Get(ctx, m)
+			per, err := p.store.Cache().Get(ctx, m)
 			switch {
-			case err == nil && normPod(per.PodURL) != p.base:
-				pods = appendOnce(pods, normPod(per.PodURL))
+			case err == nil && store.NormPod(per.PodURL) != p.base:
+				pods = appendOnce(pods, store.NormPod(per.PodURL))
 			case errors.Is(err, discovery.ErrCacheMiss) && len(unknown) < maxMentionLookups:
 				unknown = append(unknown, m)
 			}
@@ -205,7 +189,7 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 		}
 	} else {
 		if len(in.Aspects) == 0 {
-			return nil, fmt.Errorf("%w: a limited post (\"public\": false) needs at least one aspect", errInvalid)
+			return nil, fmt.Errorf("%w: a limited post (\"public\": false) needs at least one aspect", store.ErrInvalid)
 		}
 		recipients, remote, locals, err := p.aspectMembers(ctx, u, in.Aspects)
 		if err != nil {
@@ -217,43 +201,35 @@ func (p *Pod) CreatePost(ctx context.Context, u *User, in PostInput) (*PostView,
 		}
 	}
 	guid := sm.GUID
-	err = p.store.do(ctx, func(tx *sqlTx) error {
+	err = p.store.Do(ctx, func(tx *store.Tx) error {
 		if in.IdempotencyKey != "" {
-			earlier, err := postByRequest(ctx, tx, u.Username, in.IdempotencyKey)
+			earlier, err := store.PostByRequest(ctx, tx, u.Username, in.IdempotencyKey)
 			if err != nil || earlier != "" {
 				guid, unknown = earlier, nil
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO post_requests (username, key, post_guid, created_at) VALUES (?, ?, ?, ?)
-				ON CONFLICT (username, key) DO UPDATE SET post_guid = excluded.post_guid, created_at = excluded.created_at`,
-				u.Username, in.IdempotencyKey, sm.GUID, now()); err != nil {
+			if err := store.RecordPostRequest(ctx, tx, u.Username, in.IdempotencyKey, sm.GUID); err != nil {
 				return err
 			}
 		}
-		row := &postRow{GUID: sm.GUID, Type: sm.Type(), Author: u.ID, Text: sm.Text, Public: public, Local: true, Payload: payload,
+		row := &store.PostRow{GUID: sm.GUID, Type: sm.Type(), Author: u.ID, Text: sm.Text, Public: public, Local: true, Payload: payload,
 			CreatedAt: sm.CreatedAt, Extra: extraOf(sm)}
-		if _, err := insertPost(ctx, tx, row, parseTags(sm.Text), mentions); err != nil {
+		if _, err := store.InsertPost(ctx, tx, row, parseTags(sm.Text), mentions); err != nil {
 			return err
 		}
-		for _, pod := range pods {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO post_pods (post_guid, pod_url) VALUES (?, ?) ON CONFLICT DO NOTHING`, sm.GUID, pod); err != nil {
-				return err
-			}
-		}
-		for _, id := range remoteRecipients {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO post_recipients (post_guid, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, sm.GUID, id); err != nil {
-				return err
-			}
-		}
-		for _, name := range localRecipients {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO post_visibility (post_guid, username) VALUES (?, ?) ON CONFLICT DO NOTHING`, sm.GUID, name); err != nil {
-				return err
-			}
-		}
-		if err := notifyMentioned(ctx, tx, sm.GUID, u.ID, mentions); err != nil {
+		if _, err := store.AddPostPods(ctx, tx, sm.GUID, pods); err != nil {
 			return err
 		}
-		return enqueue(ctx, tx, "status_message:"+sm.GUID, ds)
+		if err := store.AddPostRecipients(ctx, tx, sm.GUID, remoteRecipients); err != nil {
+			return err
+		}
+		if err := store.AddPostVisibility(ctx, tx, sm.GUID, localRecipients...); err != nil {
+			return err
+		}
+		if err := store.NotifyMentioned(ctx, tx, sm.GUID, u.ID, mentions); err != nil {
+			return err
+		}
+		return store.Enqueue(ctx, tx, "status_message:"+sm.GUID, ds)
 	})
 	if err != nil {
 		return nil, err
@@ -282,35 +258,32 @@ func (p *Pod) deliverToMentioned(guid string, signed []byte, ids []string) {
 		go func() {
 			defer wg.Done()
 			if per, err := p.findPerson(ctx, id, mentionDeadline, true); err == nil {
-				found[i] = normPod(per.PodURL)
+				found[i] = store.NormPod(per.PodURL)
 			} else {
 				p.log.InfoContext(ctx, "mentioned person not found", "post", guid, "id", id, "err", err)
 			}
 		}()
 	}
 	wg.Wait()
-	err := p.store.do(ctx, func(tx *sqlTx) error {
-		if _, err := getPost(ctx, tx, guid); err != nil {
+	err := p.store.Do(ctx, func(tx *store.Tx) error {
+		if _, err := store.GetPost(ctx, tx, guid); err != nil {
 			return nil // retracted meanwhile
 		}
 		var pods []string
 		for _, pod := range found {
-			if pod == "" || pod == p.base {
-				continue
-			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO post_pods (post_guid, pod_url) VALUES (?, ?) ON CONFLICT DO NOTHING`, guid, pod)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 1 {
+			if pod != "" && pod != p.base {
 				pods = append(pods, pod)
 			}
+		}
+		pods, err := store.AddPostPods(ctx, tx, guid, pods)
+		if err != nil {
+			return err
 		}
 		ds, err := deliveriesFor(signed, pods)
 		if err != nil {
 			return err
 		}
-		return enqueue(ctx, tx, "status_message:"+guid, ds)
+		return store.Enqueue(ctx, tx, "status_message:"+guid, ds)
 	})
 	if err != nil {
 		p.log.ErrorContext(ctx, "delivering to mentioned people", "post", guid, "err", err)
@@ -342,23 +315,18 @@ func (p *Pod) lookup(ctx context.Context, id string) (*discovery.Person, error) 
 
 // aspectMembers returns the remote recipients and local usernames of the
 // people a user put into the named aspects, once each; an aspect the user
-// does not have is errInvalid.
-func (p *Pod) aspectMembers(ctx context.Context, u *User, aspects []string) (rs []salmon.Recipient, remote, locals []string, err error) {
-	ids, err := p.store.aspectIDs(ctx, u.Username, aspects)
+// does not have is ErrInvalid.
+func (p *Pod) aspectMembers(ctx context.Context, u *store.User, aspects []string) (rs []salmon.Recipient, remote, locals []string, err error) {
+	ids, err := p.store.AspectIDs(ctx, u.Username, aspects)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	args := make([]any, len(ids))
-	for i, a := range ids {
-		args[i] = a
-	}
-	members, err := strings1(ctx, p.store.db, `SELECT DISTINCT person_id FROM aspect_memberships
-		WHERE aspect_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY person_id`, args...)
+	members, err := store.AspectsMembers(ctx, p.store, ids)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	for _, id := range members {
-		per, err := p.store.person(ctx, p.store.db, id)
+		per, err := p.store.Person(ctx, p.store, id)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -368,7 +336,7 @@ func (p *Pod) aspectMembers(ctx context.Context, u *User, aspects []string) (rs 
 			}
 			continue
 		}
-		pub, err := p.store.parsedKey(per.PublicKeyPEM)
+		pub, err := p.store.ParsedKey(per.PublicKeyPEM)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -382,7 +350,7 @@ func (p *Pod) aspectMembers(ctx context.Context, u *User, aspects []string) (rs 
 // the audience of a local post (an interaction, a retraction), signed by
 // the post's author: publicly to every pod the post went to, or encrypted
 // for each remote recipient of a limited post.
-func (p *Pod) localPostDeliveries(ctx context.Context, q queryRower, post *postRow, payload []byte) ([]salmon.Delivery, error) {
+func (p *Pod) localPostDeliveries(ctx context.Context, q store.Q, post *store.PostRow, payload []byte) ([]salmon.Delivery, error) {
 	root, pods, rs, err := p.localPostAudience(ctx, q, post)
 	if err != nil {
 		return nil, err
@@ -394,30 +362,24 @@ func (p *Pod) localPostDeliveries(ctx context.Context, q queryRower, post *postR
 	return envelopeDeliveries(env.Marshal(), post.Public, pods, rs)
 }
 
-// queryRower reads from the database or a transaction.
-type queryRower interface {
-	queryer
-	rowser
-}
-
 // localPostAudience returns the author of a local post and where the post
 // went: pods (public) or remote recipients (limited).
-func (p *Pod) localPostAudience(ctx context.Context, q queryRower, post *postRow) (*User, []string, []salmon.Recipient, error) {
-	root, err := p.store.userWhere(ctx, q, `p.id = ?`, post.Author)
+func (p *Pod) localPostAudience(ctx context.Context, q store.Q, post *store.PostRow) (*store.User, []string, []salmon.Recipient, error) {
+	root, err := p.store.LocalUser(ctx, q, post.Author)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	if post.Public {
-		pods, err := strings1(ctx, q, `SELECT pod_url FROM post_pods WHERE post_guid = ? ORDER BY pod_url`, post.GUID)
+		pods, err := store.PostPods(ctx, q, post.GUID)
 		return root, pods, nil, err
 	}
-	ids, err := strings1(ctx, q, `SELECT person_id FROM post_recipients WHERE post_guid = ? ORDER BY person_id`, post.GUID)
+	ids, err := store.PostRecipients(ctx, q, post.GUID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	var rs []salmon.Recipient
 	for _, id := range ids {
-		per, err := p.store.person(ctx, q, id)
+		per, err := p.store.Person(ctx, q, id)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -442,7 +404,7 @@ func envelopeDeliveries(signed []byte, public bool, pods []string, rs []salmon.R
 		if err != nil {
 			return nil, err
 		}
-		u := normPod(r.Pod) + "receive/users/" + url.PathEscape(r.GUID)
+		u := store.NormPod(r.Pod) + "receive/users/" + url.PathEscape(r.GUID)
 		ds = append(ds, salmon.Delivery{ID: u, URL: u, ContentType: magicenv.EncryptedContentType, Body: body})
 	}
 	return ds, nil
@@ -451,31 +413,28 @@ func envelopeDeliveries(signed []byte, public bool, pods []string, rs []salmon.R
 // Interact adds a comment (text != "") or a like to a post the user can
 // read. On a local post it goes to every pod the post went to, signed by
 // the post's author; on a remote one to the post author's pod.
-func (p *Pod) Interact(ctx context.Context, u *User, postGUID, text string, like bool) (*InteractionView, error) {
+func (p *Pod) Interact(ctx context.Context, u *store.User, postGUID, text string, like bool) (*store.InteractionView, error) {
 	if _, err := p.store.PostView(ctx, u, postGUID); err != nil {
 		return nil, err
 	}
-	post, err := getPost(ctx, p.store.db, postGUID)
+	post, err := store.GetPost(ctx, p.store, postGUID)
 	if err != nil {
 		return nil, err
 	}
 	var rel entities.Relayable
-	row := &interactionRow{GUID: newGUID(), Author: u.ID, ParentType: "Post", ParentGUID: postGUID, PostGUID: postGUID,
+	row := &store.InteractionRow{GUID: newGUID(), Author: u.ID, ParentType: "Post", ParentGUID: postGUID, PostGUID: postGUID,
 		Positive: true, CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	if like {
-		var n int
-		if err := p.store.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM interactions WHERE type = 'Like' AND author = ? AND parent_guid = ?`,
-			u.ID, postGUID).Scan(&n); err != nil {
+		if liked, err := store.HasInteraction(ctx, p.store, "Like", u.ID, postGUID); err != nil {
 			return nil, err
-		}
-		if n > 0 {
-			return nil, fmt.Errorf("%w: you already like this post", errConflict)
+		} else if liked {
+			return nil, fmt.Errorf("%w: you already like this post", store.ErrConflict)
 		}
 		row.Type = "Like"
 		rel = &entities.Like{Author: u.ID, GUID: row.GUID, ParentGUID: postGUID, ParentType: "Post", Positive: true}
 	} else {
 		if strings.TrimSpace(text) == "" {
-			return nil, fmt.Errorf("%w: a comment needs text", errInvalid)
+			return nil, fmt.Errorf("%w: a comment needs text", store.ErrInvalid)
 		}
 		row.Type, row.Text = "Comment", text
 		rel = &entities.Comment{Author: u.ID, GUID: row.GUID, ParentGUID: postGUID, Text: text, CreatedAt: row.CreatedAt}
@@ -485,9 +444,9 @@ func (p *Pod) Interact(ctx context.Context, u *User, postGUID, text string, like
 
 // sendInteraction signs a relayable by u, stores it and queues its
 // deliveries in one transaction.
-func (p *Pod) sendInteraction(ctx context.Context, u *User, post *postRow, rel entities.Relayable, row *interactionRow) (*InteractionView, error) {
+func (p *Pod) sendInteraction(ctx context.Context, u *store.User, post *store.PostRow, rel entities.Relayable, row *store.InteractionRow) (*store.InteractionView, error) {
 	if err := rel.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", errInvalid, err)
+		return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	if err := rel.Sign(u.Key); err != nil {
 		return nil, err
@@ -500,25 +459,25 @@ func (p *Pod) sendInteraction(ctx context.Context, u *User, post *postRow, rel e
 	if err != nil {
 		return nil, err
 	}
-	err = p.store.do(ctx, func(tx *sqlTx) error {
-		if _, err := insertInteraction(ctx, tx, row); errors.Is(err, errSecondVote) {
+	err = p.store.Do(ctx, func(tx *store.Tx) error {
+		if _, err := store.InsertInteraction(ctx, tx, row); errors.Is(err, store.ErrSecondVote) {
 			if row.Type == "Like" {
-				return fmt.Errorf("%w: you already like this post", errConflict)
+				return fmt.Errorf("%w: you already like this post", store.ErrConflict)
 			}
-			return fmt.Errorf("%w: you already voted in this poll", errConflict)
+			return fmt.Errorf("%w: you already voted in this poll", store.ErrConflict)
 		} else if err != nil {
 			return err
 		}
-		if err := notifyInteraction(ctx, tx, row); err != nil {
+		if err := store.NotifyInteraction(ctx, tx, row); err != nil {
 			return err
 		}
-		return enqueue(ctx, tx, strings.ToLower(row.Type)+":"+row.GUID, ds)
+		return store.Enqueue(ctx, tx, strings.ToLower(row.Type)+":"+row.GUID, ds)
 	})
 	if err != nil {
 		return nil, err
 	}
 	notify(p.queue.wake)
-	return &InteractionView{GUID: row.GUID, Author: u.ID, Text: row.Text, CreatedAt: row.CreatedAt.Format(time.RFC3339)}, nil
+	return &store.InteractionView{GUID: row.GUID, Author: u.ID, Text: row.Text, CreatedAt: row.CreatedAt.Format(time.RFC3339)}, nil
 }
 
 // VoteView is a poll participation as the API shows it.
@@ -530,31 +489,28 @@ type VoteView struct {
 }
 
 // Vote takes part in the poll of a post.
-func (p *Pod) Vote(ctx context.Context, u *User, postGUID, answerGUID string) (*VoteView, error) {
+func (p *Pod) Vote(ctx context.Context, u *store.User, postGUID, answerGUID string) (*VoteView, error) {
 	if _, err := p.store.PostView(ctx, u, postGUID); err != nil {
 		return nil, err
 	}
-	post, err := getPost(ctx, p.store.db, postGUID)
+	post, err := store.GetPost(ctx, p.store, postGUID)
 	if err != nil {
 		return nil, err
 	}
 	poll := post.Extra.Poll
 	if poll == nil {
-		return nil, fmt.Errorf("%w: the post has no poll", errInvalid)
+		return nil, fmt.Errorf("%w: the post has no poll", store.ErrInvalid)
 	}
-	if !slices.ContainsFunc(poll.Answers, func(a AnswerView) bool { return a.GUID == answerGUID }) {
-		return nil, fmt.Errorf("%w: the poll has no answer with that guid", errInvalid)
+	if !slices.ContainsFunc(poll.Answers, func(a store.AnswerView) bool { return a.GUID == answerGUID }) {
+		return nil, fmt.Errorf("%w: the poll has no answer with that guid", store.ErrInvalid)
 	}
-	var n int
-	if err := p.store.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM interactions WHERE type = 'PollParticipation' AND author = ? AND parent_guid = ?`,
-		u.ID, poll.GUID).Scan(&n); err != nil {
+	if voted, err := store.HasInteraction(ctx, p.store, "PollParticipation", u.ID, poll.GUID); err != nil {
 		return nil, err
-	}
-	if n > 0 {
-		return nil, fmt.Errorf("%w: you already voted in this poll", errConflict)
+	} else if voted {
+		return nil, fmt.Errorf("%w: you already voted in this poll", store.ErrConflict)
 	}
 	pp := &entities.PollParticipation{Author: u.ID, GUID: newGUID(), ParentGUID: poll.GUID, PollAnswerGUID: answerGUID}
-	row := &interactionRow{GUID: pp.GUID, Type: "PollParticipation", Author: u.ID, ParentType: "Poll", ParentGUID: poll.GUID,
+	row := &store.InteractionRow{GUID: pp.GUID, Type: "PollParticipation", Author: u.ID, ParentType: "Poll", ParentGUID: poll.GUID,
 		PostGUID: postGUID, Text: answerGUID, Positive: true, CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	v, err := p.sendInteraction(ctx, u, post, pp, row)
 	if err != nil {
@@ -565,11 +521,11 @@ func (p *Pod) Vote(ctx context.Context, u *User, postGUID, answerGUID string) (*
 
 // interactionDeliveries builds the deliveries of a relayable (or of its
 // retraction) by u on post.
-func (p *Pod) interactionDeliveries(ctx context.Context, u *User, post *postRow, payload []byte) ([]salmon.Delivery, error) {
+func (p *Pod) interactionDeliveries(ctx context.Context, u *store.User, post *store.PostRow, payload []byte) ([]salmon.Delivery, error) {
 	if post.Local {
-		return p.localPostDeliveries(ctx, p.store.db, post, payload)
+		return p.localPostDeliveries(ctx, p.store, post, payload)
 	}
-	author, err := p.store.person(ctx, p.store.db, post.Author)
+	author, err := p.store.Person(ctx, p.store, post.Author)
 	if err != nil {
 		return nil, err
 	}
@@ -585,11 +541,11 @@ func (p *Pod) interactionDeliveries(ctx context.Context, u *User, post *postRow,
 
 // DeletePost retracts a post of the user: deleted here, and a Retraction
 // goes to every pod the post went to.
-func (p *Pod) DeletePost(ctx context.Context, u *User, guid string) error {
+func (p *Pod) DeletePost(ctx context.Context, u *store.User, guid string) error {
 	if _, err := p.store.PostView(ctx, u, guid); err != nil {
 		return err // a post the user cannot see is not found
 	}
-	post, err := getPost(ctx, p.store.db, guid)
+	post, err := store.GetPost(ctx, p.store, guid)
 	if err != nil {
 		return err
 	}
@@ -601,15 +557,15 @@ func (p *Pod) DeletePost(ctx context.Context, u *User, guid string) error {
 	if err != nil {
 		return err
 	}
-	ds, err := p.localPostDeliveries(ctx, p.store.db, post, payload)
+	ds, err := p.localPostDeliveries(ctx, p.store, post, payload)
 	if err != nil {
 		return err
 	}
-	err = p.store.do(ctx, func(tx *sqlTx) error {
-		if err := retract(ctx, tx, "Post", guid, u.ID); err != nil {
+	err = p.store.Do(ctx, func(tx *store.Tx) error {
+		if err := store.Retract(ctx, tx, "Post", guid, u.ID); err != nil {
 			return err
 		}
-		return enqueue(ctx, tx, "retraction:"+guid, ds)
+		return store.Enqueue(ctx, tx, "retraction:"+guid, ds)
 	})
 	if err == nil {
 		notify(p.queue.wake)

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/discovery"
 )
 
@@ -46,7 +48,7 @@ func hashToken(token string) []byte {
 type userKey struct{}
 
 // authed wraps an API handler that needs a logged-in user.
-func (p *Pod) authed(h func(w http.ResponseWriter, r *http.Request, u *User)) http.HandlerFunc {
+func (p *Pod) authed(h func(w http.ResponseWriter, r *http.Request, u *store.User)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || token == "" {
@@ -55,7 +57,7 @@ func (p *Pod) authed(h func(w http.ResponseWriter, r *http.Request, u *User)) ht
 			return
 		}
 		u, err := p.store.SessionUser(r.Context(), hashToken(strings.TrimSpace(token)))
-		if errors.Is(err, errNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="pod", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "invalid or expired token")
 			return
@@ -72,7 +74,7 @@ func (p *Pod) authed(h func(w http.ResponseWriter, r *http.Request, u *User)) ht
 func (p *Pod) registerAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/session", p.apiLogin)
 	mux.HandleFunc("DELETE /api/session", p.authed(p.apiLogout))
-	mux.HandleFunc("GET /api/me", p.authed(func(w http.ResponseWriter, r *http.Request, u *User) {
+	mux.HandleFunc("GET /api/me", p.authed(func(w http.ResponseWriter, r *http.Request, u *store.User) {
 		writeJSON(w, http.StatusOK, map[string]string{"id": u.ID, "guid": u.GUID, "username": u.Username})
 	}))
 	mux.HandleFunc("POST /api/posts", p.authed(p.apiCreatePost))
@@ -106,7 +108,7 @@ func (p *Pod) registerAPI(mux *http.ServeMux) {
 	mux.Handle("/api/", p.apiNotFound(mux))
 }
 
-func (p *Pod) apiVote(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiVote(w http.ResponseWriter, r *http.Request, u *store.User) {
 	var in struct {
 		Answer string `json:"answer"`
 	}
@@ -121,7 +123,7 @@ func (p *Pod) apiVote(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusCreated, v)
 }
 
-func (p *Pod) apiReshare(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiReshare(w http.ResponseWriter, r *http.Request, u *store.User) {
 	v, err := p.Reshare(r.Context(), u, r.PathValue("guid"))
 	if err != nil {
 		p.fail(w, r, err)
@@ -130,7 +132,7 @@ func (p *Pod) apiReshare(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusCreated, v)
 }
 
-func (p *Pod) apiProfile(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiProfile(w http.ResponseWriter, r *http.Request, u *store.User) {
 	var in ProfileInput
 	if !readJSON(w, r, &in) {
 		return
@@ -142,7 +144,7 @@ func (p *Pod) apiProfile(w http.ResponseWriter, r *http.Request, u *User) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (p *Pod) apiDeleteAccount(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiDeleteAccount(w http.ResponseWriter, r *http.Request, u *store.User) {
 	var in struct {
 		Password string `json:"password"`
 	}
@@ -156,7 +158,7 @@ func (p *Pod) apiDeleteAccount(w http.ResponseWriter, r *http.Request, u *User) 
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (p *Pod) apiConversations(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiConversations(w http.ResponseWriter, r *http.Request, u *store.User) {
 	cs, err := p.store.Conversations(r.Context(), u)
 	if err != nil {
 		p.fail(w, r, err)
@@ -165,7 +167,7 @@ func (p *Pod) apiConversations(w http.ResponseWriter, r *http.Request, u *User) 
 	writeJSON(w, http.StatusOK, map[string]any{"conversations": cs})
 }
 
-func (p *Pod) apiStartConversation(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiStartConversation(w http.ResponseWriter, r *http.Request, u *store.User) {
 	var in ConversationInput
 	if !readJSON(w, r, &in) {
 		return
@@ -178,7 +180,7 @@ func (p *Pod) apiStartConversation(w http.ResponseWriter, r *http.Request, u *Us
 	writeJSON(w, http.StatusCreated, c)
 }
 
-func (p *Pod) apiConversation(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiConversation(w http.ResponseWriter, r *http.Request, u *store.User) {
 	c, err := p.store.Conversation(r.Context(), u, r.PathValue("guid"))
 	if err != nil {
 		p.fail(w, r, err)
@@ -187,7 +189,7 @@ func (p *Pod) apiConversation(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusOK, c)
 }
 
-func (p *Pod) apiSendMessage(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiSendMessage(w http.ResponseWriter, r *http.Request, u *store.User) {
 	var in struct {
 		Text string `json:"text"`
 	}
@@ -271,7 +273,7 @@ func jsonKind(k reflect.Kind) string {
 // fail maps an action's error to a status: one place for every handler.
 func (p *Pod) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, errNotFound), errors.Is(err, discovery.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, discovery.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not found")
 	case errors.As(err, new(errThrottled)):
 		var t errThrottled
@@ -280,10 +282,10 @@ func (p *Pod) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusTooManyRequests, t.Error())
 	case errors.Is(err, errForbidden):
 		writeError(w, http.StatusForbidden, "you may not do that")
-	case errors.Is(err, errInvalid):
-		writeError(w, http.StatusUnprocessableEntity, strings.TrimPrefix(err.Error(), errInvalid.Error()+": "))
-	case errors.Is(err, errConflict):
-		writeError(w, http.StatusConflict, strings.TrimPrefix(err.Error(), errConflict.Error()+": "))
+	case errors.Is(err, store.ErrInvalid):
+		writeError(w, http.StatusUnprocessableEntity, strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": "))
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, http.StatusConflict, strings.TrimPrefix(err.Error(), store.ErrConflict.Error()+": "))
 	case errors.Is(err, discovery.ErrInvalidID):
 		writeError(w, http.StatusUnprocessableEntity, "that is not a diaspora* ID (like someone@example.org)")
 	case discovery.IsTemporary(err):
@@ -326,7 +328,7 @@ func (p *Pod) apiLogin(w http.ResponseWriter, r *http.Request) {
 		"expires_at": expires.UTC().Format(time.RFC3339), "id": u.ID})
 }
 
-func (p *Pod) apiLogout(w http.ResponseWriter, r *http.Request, _ *User) {
+func (p *Pod) apiLogout(w http.ResponseWriter, r *http.Request, _ *store.User) {
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if err := p.store.DeleteSession(r.Context(), hashToken(strings.TrimSpace(token))); err != nil {
 		p.fail(w, r, err)
@@ -335,7 +337,7 @@ func (p *Pod) apiLogout(w http.ResponseWriter, r *http.Request, _ *User) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (p *Pod) apiCreatePost(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiCreatePost(w http.ResponseWriter, r *http.Request, u *store.User) {
 	var in PostInput
 	if !readJSON(w, r, &in) {
 		return
@@ -349,7 +351,7 @@ func (p *Pod) apiCreatePost(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusCreated, v)
 }
 
-func (p *Pod) apiStream(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiStream(w http.ResponseWriter, r *http.Request, u *store.User) {
 	limit := 20
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -384,7 +386,7 @@ func (p *Pod) apiStream(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusOK, map[string]any{"posts": posts})
 }
 
-func (p *Pod) apiPost(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiPost(w http.ResponseWriter, r *http.Request, u *store.User) {
 	v, err := p.store.PostView(r.Context(), u, r.PathValue("guid"))
 	if err != nil {
 		p.fail(w, r, err)
@@ -393,7 +395,7 @@ func (p *Pod) apiPost(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-func (p *Pod) apiDeletePost(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiDeletePost(w http.ResponseWriter, r *http.Request, u *store.User) {
 	if err := p.DeletePost(r.Context(), u, r.PathValue("guid")); err != nil {
 		p.fail(w, r, err)
 		return
@@ -401,7 +403,7 @@ func (p *Pod) apiDeletePost(w http.ResponseWriter, r *http.Request, u *User) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (p *Pod) apiComment(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiComment(w http.ResponseWriter, r *http.Request, u *store.User) {
 	var in struct {
 		Text string `json:"text"`
 	}
@@ -416,7 +418,7 @@ func (p *Pod) apiComment(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusCreated, v)
 }
 
-func (p *Pod) apiLike(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiLike(w http.ResponseWriter, r *http.Request, u *store.User) {
 	v, err := p.Interact(r.Context(), u, r.PathValue("guid"), "", true)
 	if err != nil {
 		p.fail(w, r, err)
@@ -427,7 +429,7 @@ func (p *Pod) apiLike(w http.ResponseWriter, r *http.Request, u *User) {
 
 // --- contacts, aspects, people, notifications ---
 
-func (p *Pod) apiContacts(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiContacts(w http.ResponseWriter, r *http.Request, u *store.User) {
 	cs, err := p.store.Contacts(r.Context(), u.Username)
 	if err != nil {
 		p.fail(w, r, err)
@@ -436,7 +438,7 @@ func (p *Pod) apiContacts(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusOK, map[string]any{"contacts": cs})
 }
 
-func (p *Pod) apiContact(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiContact(w http.ResponseWriter, r *http.Request, u *store.User) {
 	id, err := discovery.NormalizeID(r.PathValue("id"))
 	if err != nil {
 		p.fail(w, r, err)
@@ -452,7 +454,7 @@ func (p *Pod) apiContact(w http.ResponseWriter, r *http.Request, u *User) {
 
 // apiShare adds a person to aspects ("aspect" or "aspects"; Friends when
 // neither is given), discovering them when new.
-func (p *Pod) apiShare(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiShare(w http.ResponseWriter, r *http.Request, u *store.User) {
 	var in struct {
 		ID      string   `json:"id"`
 		Aspect  string   `json:"aspect"`
@@ -478,7 +480,7 @@ func (p *Pod) apiShare(w http.ResponseWriter, r *http.Request, u *User) {
 
 // apiSetAspects replaces the aspects of a contact; an empty list stops
 // sharing.
-func (p *Pod) apiSetAspects(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiSetAspects(w http.ResponseWriter, r *http.Request, u *store.User) {
 	var in struct {
 		Aspects *[]string `json:"aspects"`
 	}
@@ -497,7 +499,7 @@ func (p *Pod) apiSetAspects(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusOK, c)
 }
 
-func (p *Pod) apiStopSharing(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiStopSharing(w http.ResponseWriter, r *http.Request, u *store.User) {
 	if _, err := p.ShareWith(r.Context(), u, r.PathValue("id"), nil, false); err != nil {
 		p.fail(w, r, err)
 		return
@@ -505,7 +507,7 @@ func (p *Pod) apiStopSharing(w http.ResponseWriter, r *http.Request, u *User) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (p *Pod) apiAspects(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiAspects(w http.ResponseWriter, r *http.Request, u *store.User) {
 	as, err := p.store.Aspects(r.Context(), u.Username)
 	if err != nil {
 		p.fail(w, r, err)
@@ -514,7 +516,7 @@ func (p *Pod) apiAspects(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusOK, map[string]any{"aspects": as})
 }
 
-func (p *Pod) apiCreateAspect(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiCreateAspect(w http.ResponseWriter, r *http.Request, u *store.User) {
 	var in struct {
 		Name string `json:"name"`
 	}
@@ -533,12 +535,12 @@ func (p *Pod) apiCreateAspect(w http.ResponseWriter, r *http.Request, u *User) {
 func aspectID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		return 0, errNotFound
+		return 0, store.ErrNotFound
 	}
 	return id, nil
 }
 
-func (p *Pod) apiRenameAspect(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiRenameAspect(w http.ResponseWriter, r *http.Request, u *store.User) {
 	var in struct {
 		Name string `json:"name"`
 	}
@@ -558,7 +560,7 @@ func (p *Pod) apiRenameAspect(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusOK, a)
 }
 
-func (p *Pod) apiDeleteAspect(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiDeleteAspect(w http.ResponseWriter, r *http.Request, u *store.User) {
 	id, err := aspectID(r)
 	if err == nil {
 		err = p.DeleteAspect(r.Context(), u, id)
@@ -573,17 +575,17 @@ func (p *Pod) apiDeleteAspect(w http.ResponseWriter, r *http.Request, u *User) {
 // PersonView is a person as the API shows them, with the user's contact
 // (null when none).
 type PersonView struct {
-	ID      string       `json:"id"`
-	GUID    string       `json:"guid"`
-	Name    string       `json:"name"`
-	PodURL  string       `json:"pod_url"`
-	Local   bool         `json:"local"`
-	Contact *ContactView `json:"contact"`
+	ID      string             `json:"id"`
+	GUID    string             `json:"guid"`
+	Name    string             `json:"name"`
+	PodURL  string             `json:"pod_url"`
+	Local   bool               `json:"local"`
+	Contact *store.ContactView `json:"contact"`
 }
 
 // apiPerson finds a person by diaspora* ID, through discovery when the
 // pod does not know them yet.
-func (p *Pod) apiPerson(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiPerson(w http.ResponseWriter, r *http.Request, u *store.User) {
 	id, err := discovery.NormalizeID(r.PathValue("id"))
 	if err != nil {
 		p.fail(w, r, err)
@@ -594,17 +596,17 @@ func (p *Pod) apiPerson(w http.ResponseWriter, r *http.Request, u *User) {
 		p.fail(w, r, err)
 		return
 	}
-	v := PersonView{ID: per.ID, GUID: per.GUID, Name: per.FullName, PodURL: per.PodURL, Local: normPod(per.PodURL) == p.base}
+	v := PersonView{ID: per.ID, GUID: per.GUID, Name: per.FullName, PodURL: per.PodURL, Local: store.NormPod(per.PodURL) == p.base}
 	if c, err := p.store.Contact(r.Context(), u.Username, id); err == nil {
 		v.Contact = c
-	} else if !errors.Is(err, errNotFound) {
+	} else if !errors.Is(err, store.ErrNotFound) {
 		p.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
 }
 
-func (p *Pod) apiNotifications(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiNotifications(w http.ResponseWriter, r *http.Request, u *store.User) {
 	unreadOnly := false
 	if s := r.URL.Query().Get("unread"); s != "" {
 		b, err := parseBool(s)
@@ -622,7 +624,7 @@ func (p *Pod) apiNotifications(w http.ResponseWriter, r *http.Request, u *User) 
 	writeJSON(w, http.StatusOK, map[string]any{"unread": unread, "notifications": ns})
 }
 
-func (p *Pod) apiReadNotifications(w http.ResponseWriter, r *http.Request, u *User) {
+func (p *Pod) apiReadNotifications(w http.ResponseWriter, r *http.Request, u *store.User) {
 	var in struct {
 		IDs []int64 `json:"ids"`
 	}

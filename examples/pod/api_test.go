@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/magicenv"
 )
 
@@ -62,14 +64,14 @@ func TestAPIPostsLocal(t *testing.T) {
 	_, gusTok := p.user(t, "gus")
 
 	p.call(t, "POST", "/api/posts", fayTok, map[string]string{"text": "  "}, http.StatusUnprocessableEntity, nil)
-	var post PostView
+	var post store.PostView
 	p.call(t, "POST", "/api/posts", fayTok, map[string]string{"text": "first #post"}, http.StatusCreated, &post)
 	if post.Author != fay || !post.Public || post.Text != "first #post" {
 		t.Fatalf("post = %+v", post)
 	}
 	// gus is on the same pod: he follows fay without federation.
 	p.call(t, "POST", "/api/contacts", gusTok, map[string]string{"id": fay, "aspect": "Work"}, http.StatusCreated, nil)
-	var stream struct{ Posts []PostView }
+	var stream struct{ Posts []store.PostView }
 	p.call(t, "GET", "/api/stream", gusTok, nil, http.StatusOK, &stream)
 	if len(stream.Posts) != 1 || stream.Posts[0].GUID != post.GUID {
 		t.Fatalf("gus's stream = %+v", stream.Posts)
@@ -95,7 +97,7 @@ func TestAPIPostsLocal(t *testing.T) {
 	if resp := get(t, p.URL+"u/nobody"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown profile = %d", resp.StatusCode)
 	}
-	var again PostView
+	var again store.PostView
 	p.call(t, "POST", "/api/posts", fayTok, map[string]string{"text": "in the <feed> & on the page"}, http.StatusCreated, &again)
 	for _, path := range []string{"public/fay.atom", "posts/" + again.GUID, "people/" + p.mustUser(t, "fay").GUID} {
 		resp := get(t, p.URL+path)
@@ -169,7 +171,7 @@ func TestReceiveHandler(t *testing.T) {
 	}
 }
 
-func (tp *testPod) mustUser(t *testing.T, name string) *User {
+func (tp *testPod) mustUser(t *testing.T, name string) *store.User {
 	t.Helper()
 	u, err := tp.store.UserByName(context.Background(), name)
 	if err != nil {
@@ -184,7 +186,7 @@ func TestInboxSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	sender := startPod(t)
 	ivan, ivanTok := sender.user(t, "ivan")
-	var post PostView
+	var post store.PostView
 	sender.call(t, "POST", "/api/posts", ivanTok, map[string]string{"text": "stored before 202"}, http.StatusCreated, &post)
 	resp := get(t, sender.URL+"fetch/post/"+post.GUID)
 	env, _ := io.ReadAll(resp.Body)
@@ -220,12 +222,12 @@ func TestAPIAspects(t *testing.T) {
 	p := startPod(t)
 	_, hanTok := p.user(t, "han")
 	leia, leiaTok := p.user(t, "leia")
-	var list struct{ Aspects []AspectView }
+	var list struct{ Aspects []store.AspectView }
 	p.call(t, "GET", "/api/aspects", hanTok, nil, http.StatusOK, &list)
-	if len(list.Aspects) != len(DefaultAspects) || list.Aspects[0].Name != DefaultAspects[0] {
+	if len(list.Aspects) != len(store.DefaultAspects) || list.Aspects[0].Name != store.DefaultAspects[0] {
 		t.Fatalf("aspects = %+v, want the defaults", list.Aspects)
 	}
-	var pilots AspectView
+	var pilots store.AspectView
 	p.call(t, "POST", "/api/aspects", hanTok, map[string]string{"name": "  Pilots "}, http.StatusCreated, &pilots)
 	if pilots.Name != "Pilots" || pilots.ID == 0 || pilots.Members != 0 {
 		t.Errorf("created %+v", pilots)
@@ -242,17 +244,17 @@ func TestAPIAspects(t *testing.T) {
 		}
 	}
 	// Leia in two aspects: one contact, both directions known locally.
-	var c ContactView
+	var c store.ContactView
 	p.call(t, "POST", "/api/contacts", hanTok, map[string]any{"id": leia, "aspects": []string{"Pilots", "Friends"}}, http.StatusCreated, &c)
 	if !c.Receiving || len(c.Aspects) != 2 {
 		t.Fatalf("contact = %+v", c)
 	}
-	var lc ContactView
+	var lc store.ContactView
 	p.call(t, "GET", "/api/contacts/han@"+p.Host, leiaTok, nil, http.StatusOK, &lc)
 	if !lc.Sharing || lc.Receiving {
 		t.Errorf("leia's contact of han = %+v, want sharing only", lc)
 	}
-	var renamed AspectView
+	var renamed store.AspectView
 	p.call(t, "PUT", "/api/aspects/"+strconv.FormatInt(pilots.ID, 10), hanTok, map[string]string{"name": "Smugglers"}, http.StatusOK, &renamed)
 	if renamed.Name != "Smugglers" || renamed.Members != 1 {
 		t.Errorf("renamed = %+v", renamed)
@@ -270,7 +272,7 @@ func TestAPIAspects(t *testing.T) {
 		t.Errorf("after deleting Smugglers: %+v", c)
 	}
 	p.call(t, "GET", "/api/aspects", hanTok, nil, http.StatusOK, &list)
-	var friends AspectView
+	var friends store.AspectView
 	for _, a := range list.Aspects {
 		if a.Name == "Friends" {
 			friends = a
@@ -282,7 +284,7 @@ func TestAPIAspects(t *testing.T) {
 	p.call(t, "DELETE", "/api/aspects/"+strconv.FormatInt(friends.ID, 10), hanTok, nil, http.StatusNoContent, nil)
 	p.call(t, "GET", "/api/contacts/"+leia, hanTok, nil, http.StatusNotFound, nil)
 	p.call(t, "GET", "/api/contacts/han@"+p.Host, leiaTok, nil, http.StatusNotFound, nil)
-	var contacts struct{ Contacts []ContactView }
+	var contacts struct{ Contacts []store.ContactView }
 	p.call(t, "GET", "/api/contacts", hanTok, nil, http.StatusOK, &contacts)
 	if len(contacts.Contacts) != 0 {
 		t.Errorf("contacts = %+v, want none", contacts.Contacts)
@@ -331,7 +333,7 @@ func TestAPIValidation(t *testing.T) {
 		t.Errorf("refused requests stored %d rows", n)
 	}
 	// The vote answers with the chosen answer, not in "text".
-	var post PostView
+	var post store.PostView
 	p.call(t, "POST", "/api/posts", kimTok, map[string]any{"text": "tea or coffee?", "poll": map[string]any{"question": "which?", "answers": []string{"tea", "coffee"}}}, http.StatusCreated, &post)
 	var vote map[string]any
 	p.call(t, "POST", "/api/posts/"+post.GUID+"/poll", kimTok, map[string]string{"answer": post.Poll.Answers[1].GUID}, http.StatusCreated, &vote)

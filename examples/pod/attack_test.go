@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -44,7 +46,7 @@ func TestAttackMentionsUnreachableHost(t *testing.T) {
 	}
 	d := time.Since(start)
 	defer resp.Body.Close()
-	var v PostView
+	var v store.PostView
 	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST /api/posts = %d (%v)", resp.StatusCode, err)
 	}
@@ -63,13 +65,13 @@ func TestAttackMentionsUnreachableHost(t *testing.T) {
 
 // atkCreatePost sends POST /api/posts with an Idempotency-Key and returns the
 // post.
-func atkCreatePost(t *testing.T, tp *testPod, token, key string, body map[string]any) PostView {
+func atkCreatePost(t *testing.T, tp *testPod, token, key string, body map[string]any) store.PostView {
 	t.Helper()
 	a := atkRequest(t, tp, "POST", "/api/posts", token, body, "Idempotency-Key", key)
 	if a.status != http.StatusCreated {
 		t.Fatalf("POST /api/posts (key %q) = %d %s", key, a.status, a.body)
 	}
-	var v PostView
+	var v store.PostView
 	if err := json.Unmarshal(a.body, &v); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func TestAttackMentionCap(t *testing.T) {
 	for i := range 150 {
 		fmt.Fprintf(&text, " @{p%03d@%s}", i, fp.host())
 	}
-	var v PostView
+	var v store.PostView
 	tp.call(t, "POST", "/api/posts", tok, map[string]any{"text": text.String()}, http.StatusCreated, &v)
 	if n := tp.count(t, `SELECT COUNT(*) FROM post_mentions WHERE post_guid = ?`, v.GUID); n != maxMentions {
 		t.Errorf("%d mentions stored, want %d", n, maxMentions)
@@ -228,7 +230,7 @@ func TestAttackDataFileModes(t *testing.T) {
 func TestAttackFetchSignsOnce(t *testing.T) {
 	tp := startPod(t)
 	_, tok := tp.user(t, "alice")
-	var v PostView
+	var v store.PostView
 	tp.call(t, "POST", "/api/posts", tok, map[string]any{"text": "fetch me"}, http.StatusCreated, &v)
 	fetch := func() []byte {
 		resp, err := http.Get(tp.URL + "fetch/post/" + v.GUID)
@@ -264,7 +266,7 @@ func TestAttackSuspendedAuthorHidden(t *testing.T) {
 	tp := startPod(t)
 	_, aliceTok := tp.user(t, "alice")
 	_, bobTok := tp.user(t, "bob")
-	var v PostView
+	var v store.PostView
 	tp.call(t, "POST", "/api/posts", aliceTok, map[string]any{"text": "soon hidden"}, http.StatusCreated, &v)
 	check := func(when string, want int) {
 		t.Helper()
@@ -300,7 +302,7 @@ func TestAttackDeletedAccountKeepsNoKey(t *testing.T) {
 	tp.call(t, "DELETE", "/api/account", aliceTok, map[string]string{"password": "password-alice"}, http.StatusNoContent, nil)
 	var key, hash string
 	var suspended bool
-	if err := tp.store.db.QueryRow(`SELECT private_key, password_hash, suspended FROM users WHERE username = 'alice'`).Scan(&key, &hash, &suspended); err != nil {
+	if err := tp.store.SQL().QueryRow(`SELECT private_key, password_hash, suspended FROM users WHERE username = 'alice'`).Scan(&key, &hash, &suspended); err != nil {
 		t.Fatal(err)
 	}
 	if key != "" || hash != "" || !suspended {
@@ -321,8 +323,8 @@ func TestAttackExpiredSessionsPurged(t *testing.T) {
 	expired := make([]byte, 32)
 	rand.Read(expired)
 	day := (24 * time.Hour).Milliseconds()
-	if _, err := tp.store.db.Exec(`INSERT INTO sessions (token_hash, username, created_at, expires_at) VALUES (?, 'alice', ?, ?)`,
-		expired, now()-31*day, now()-day); err != nil {
+	if _, err := tp.store.SQL().Exec(`INSERT INTO sessions (token_hash, username, created_at, expires_at) VALUES (?, 'alice', ?, ?)`,
+		expired, time.Now().UnixMilli()-31*day, time.Now().UnixMilli()-day); err != nil {
 		t.Fatal(err)
 	}
 	if err := tp.store.PurgeExpired(context.Background()); err != nil {
@@ -343,7 +345,7 @@ func TestAttackUnseenPostNotFound(t *testing.T) {
 	tp := startPod(t)
 	_, aliceTok := tp.user(t, "alice")
 	_, bobTok := tp.user(t, "bob")
-	var limited, public PostView
+	var limited, public store.PostView
 	tp.call(t, "POST", "/api/posts", aliceTok, map[string]any{"text": "family only", "public": false, "aspects": []string{"Family"}}, http.StatusCreated, &limited)
 	tp.call(t, "POST", "/api/posts", aliceTok, map[string]any{"text": "for everyone"}, http.StatusCreated, &public)
 	missing := newGUID()

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -144,7 +146,7 @@ func TestMigrateStore(t *testing.T) {
 	if err := p.store.SetBlocked(ctx, "bad.example", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.store.db.Exec(`INSERT INTO inbox_rejected (route, size, sha256, prefix, category, received_at, rejected_at) VALUES ('public', 3, 'ab', 'CD', 'malformed', 1, 2)`); err != nil {
+	if _, err := p.store.SQL().Exec(`INSERT INTO inbox_rejected (route, size, sha256, prefix, category, received_at, rejected_at) VALUES ('public', 3, 'ab', 'CD', 'malformed', 1, 2)`); err != nil {
 		t.Fatal(err)
 	}
 	p.Close()
@@ -155,19 +157,19 @@ func TestMigrateStore(t *testing.T) {
 		t.Fatalf("pod migrate-store: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
-	src, err := OpenStore(ctx, dir)
+	src, err := store.Open(ctx, "", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	dst, err := openStore(ctx, url, "")
+	dst, err := store.Open(ctx, url, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dst.Close()
 	empty := 0
-	for _, table := range storeTables {
-		a, b := tableRows(t, src.db, table), tableRows(t, dst.db, table)
+	for _, table := range store.Tables {
+		a, b := tableRows(t, src.SQL(), table), tableRows(t, dst.SQL(), table)
 		if len(a) == 0 {
 			empty++
 		}
@@ -176,9 +178,9 @@ func TestMigrateStore(t *testing.T) {
 		}
 	}
 	if empty > 4 {
-		t.Errorf("%d of %d tables were empty: the test copies too little", empty, len(storeTables))
+		t.Errorf("%d of %d tables were empty: the test copies too little", empty, len(store.Tables))
 	}
-	if n := len(tableRows(t, dst.db, "outbox")); n == 0 {
+	if n := len(tableRows(t, dst.SQL(), "outbox")); n == 0 {
 		t.Error("no queued delivery was copied")
 	}
 
@@ -206,7 +208,7 @@ func TestMigrateStore(t *testing.T) {
 
 // tableRows reads every row of a table (without PostgreSQL's arrival
 // numbers) as strings, sorted, for comparing stores.
-func tableRows(t *testing.T, db *sqlDB, table string) []string {
+func tableRows(t *testing.T, db *store.DB, table string) []string {
 	t.Helper()
 	rows, err := db.Query(`SELECT * FROM ` + table)
 	if err != nil {

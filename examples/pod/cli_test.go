@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
@@ -139,7 +141,7 @@ func TestCLI(t *testing.T) {
 		t.Errorf("unblock = %d %q", code, out)
 	}
 	code, out, _ = c.run(t, "", nil, "migrate", "--data", data)
-	if code != 0 || strings.TrimSpace(out) != fmt.Sprintf("schema version %d (sqlite)", len(sqliteMigrations)) {
+	if code != 0 || strings.TrimSpace(out) != fmt.Sprintf("schema version %d (sqlite)", store.SQLiteMigrations) {
 		t.Errorf("migrate = %d %q", code, out)
 	}
 	code, _, errOut = c.run(t, "", nil, "user", "suspend", "nobody", "--data", data)

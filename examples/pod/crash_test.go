@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
 )
 
 // subPod is a pod running as its own process, so that it can be killed
@@ -191,13 +193,13 @@ func TestKill9(t *testing.T) {
 	// A knows when they are created (under load A may still be working
 	// on bob's Contact).
 	waitFor(t, "A to learn its follower", func() bool {
-		st, err := openStore(context.Background(), a.dbURL, a.dir)
+		st, err := store.Open(context.Background(), a.dbURL, a.dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer st.Close()
 		var n int
-		if err := st.db.QueryRow(`SELECT COUNT(*) FROM contacts WHERE sharing = 1`).Scan(&n); err != nil {
+		if err := st.SQL().QueryRow(`SELECT COUNT(*) FROM contacts WHERE sharing = 1`).Scan(&n); err != nil {
 			return false
 		}
 		return n == 1
@@ -226,7 +228,7 @@ func TestKill9(t *testing.T) {
 				for i := range jobs {
 					for {
 						attempts.Add(1)
-						var post PostView
+						var post store.PostView
 						if apiTry(api.URL, "/api/posts", aliceTok, map[string]any{"text": fmt.Sprintf("outgoing %d", i)}, &post) {
 							results <- post.GUID
 							break
@@ -269,7 +271,7 @@ func TestKill9(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range jobs {
-					var post PostView
+					var post store.PostView
 					created <- apiTry(b.URL, "/api/posts", bobTok, map[string]any{"text": fmt.Sprintf("incoming %d", i)}, &post)
 				}
 			}()
@@ -301,13 +303,13 @@ func TestKill9(t *testing.T) {
 	// A's own store is the truth: every post it holds must reach B once,
 	// and every acknowledged post must be in it.
 	countA := func(query string, args ...any) int {
-		st, err := openStore(context.Background(), a.dbURL, a.dir)
+		st, err := store.Open(context.Background(), a.dbURL, a.dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer st.Close()
 		var v int
-		if err := st.db.QueryRow(query, args...).Scan(&v); err != nil {
+		if err := st.SQL().QueryRow(query, args...).Scan(&v); err != nil {
 			t.Fatal(err)
 		}
 		return v
@@ -318,14 +320,14 @@ func TestKill9(t *testing.T) {
 	settled := time.Since(start)
 	a.stop(t) // gracefully, to read its store
 
-	st, err := openStore(context.Background(), a.dbURL, a.dir)
+	st, err := store.Open(context.Background(), a.dbURL, a.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	q := func(query string, args ...any) int {
 		var v int
-		if err := st.db.QueryRow(query, args...).Scan(&v); err != nil {
+		if err := st.SQL().QueryRow(query, args...).Scan(&v); err != nil {
 			t.Fatal(err)
 		}
 		return v
@@ -338,7 +340,7 @@ func TestKill9(t *testing.T) {
 		t.Errorf("A holds %d distinct posts of bob, want %d", inDistinct, nIn)
 	}
 	mine := map[string]bool{}
-	rows, err := st.db.Query(`SELECT guid FROM posts WHERE author = ?`, alice)
+	rows, err := st.SQL().Query(`SELECT guid FROM posts WHERE author = ?`, alice)
 	if err != nil {
 		t.Fatal(err)
 	}

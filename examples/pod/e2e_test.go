@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/magicenv"
 )
 
@@ -36,7 +38,7 @@ func TestFederation(t *testing.T) {
 	})
 
 	// A public post with a tag and a mention goes once to each pod.
-	var post PostView
+	var post store.PostView
 	b.call(t, "POST", "/api/posts", bobTok, map[string]any{"text": "Hello #Fediverse, @{Alice; " + alice + "}!"}, http.StatusCreated, &post)
 	if len(post.Tags) != 1 || post.Tags[0] != "fediverse" {
 		t.Errorf("tags = %v, want [fediverse]", post.Tags)
@@ -50,19 +52,19 @@ func TestFederation(t *testing.T) {
 	}{{a, aliceTok}, {c, carolTok}} {
 		waitFor(t, "the post on "+p.pod.Host, func() bool { _, ok := p.pod.post(t, p.token, post.GUID); return ok })
 	}
-	var stream struct{ Posts []PostView }
+	var stream struct{ Posts []store.PostView }
 	a.call(t, "GET", "/api/stream", aliceTok, nil, http.StatusOK, &stream)
 	if len(stream.Posts) != 1 || stream.Posts[0].GUID != post.GUID || stream.Posts[0].Author != bob {
 		t.Fatalf("alice's stream = %+v, want bob's post", stream.Posts)
 	}
-	var tagged struct{ Posts []PostView }
+	var tagged struct{ Posts []store.PostView }
 	c.call(t, "GET", "/api/tags/fediverse", carolTok, nil, http.StatusOK, &tagged)
 	if len(tagged.Posts) != 1 {
 		t.Errorf("tag stream on C has %d posts, want 1", len(tagged.Posts))
 	}
 
 	// Alice comments on A; B receives it and relays it to C (and A).
-	var comment InteractionView
+	var comment store.InteractionView
 	a.call(t, "POST", "/api/posts/"+post.GUID+"/comments", aliceTok, map[string]string{"text": "Hi bob; nice pod"}, http.StatusCreated, &comment)
 	waitFor(t, "the comment on B", func() bool { v, _ := b.post(t, bobTok, post.GUID); return len(v.Comments) == 1 })
 	waitFor(t, "the relayed comment on C", func() bool { v, _ := c.post(t, carolTok, post.GUID); return len(v.Comments) == 1 })
@@ -84,7 +86,7 @@ func TestFederation(t *testing.T) {
 	waitFor(t, "bob's comment on A", func() bool { v, _ := a.post(t, aliceTok, post.GUID); return len(v.Comments) == 2 })
 
 	// A post with a photo, a location and a poll; alice votes, B relays the vote to C.
-	var pollPost PostView
+	var pollPost store.PostView
 	b.call(t, "POST", "/api/posts", bobTok, map[string]any{"text": "lunch?",
 		"photos":   []string{"https://img.example/photos/lunch.jpg"},
 		"location": map[string]string{"address": "Berlin", "lat": "52.52", "lng": "13.40"},
@@ -162,7 +164,7 @@ func TestFederation(t *testing.T) {
 	if err := b.store.SetBlocked(context.Background(), a.Host, true); err != nil {
 		t.Fatal(err)
 	}
-	var second PostView
+	var second store.PostView
 	b.call(t, "POST", "/api/posts", bobTok, map[string]any{"text": "second"}, http.StatusCreated, &second)
 	waitFor(t, "the second post on C", func() bool { _, ok := c.post(t, carolTok, second.GUID); return ok })
 	if n := b.count(t, `SELECT COUNT(*) FROM outbox WHERE host = ?`, a.Host); n != 0 {
@@ -221,7 +223,7 @@ func TestFederationPrivate(t *testing.T) {
 	})
 
 	// A limited post goes encrypted to bob only; it is not fetchable.
-	var limited PostView
+	var limited store.PostView
 	a.call(t, "POST", "/api/posts", aliceTok, map[string]any{"text": "family only", "public": false, "aspects": []string{"Family"}}, http.StatusCreated, &limited)
 	if limited.Public {
 		t.Fatal("the limited post is public")
@@ -251,7 +253,7 @@ func TestFederationPrivate(t *testing.T) {
 	})
 
 	// Reshare: bob reshares alice's public post; A receives the reshare.
-	var pub, reshare PostView
+	var pub, reshare store.PostView
 	a.call(t, "POST", "/api/posts", aliceTok, map[string]any{"text": "public words"}, http.StatusCreated, &pub)
 	waitFor(t, "the public post on B", func() bool { _, ok := b.post(t, bobTok, pub.GUID); return ok })
 	b.call(t, "POST", "/api/posts/"+pub.GUID+"/reshares", bobTok, nil, http.StatusCreated, &reshare)
@@ -261,16 +263,16 @@ func TestFederationPrivate(t *testing.T) {
 	})
 
 	// A conversation and a reply.
-	var conv ConversationView
+	var conv store.ConversationView
 	a.call(t, "POST", "/api/conversations", aliceTok, map[string]any{"subject": "tea", "text": "tea at five?", "participants": []string{bob}}, http.StatusCreated, &conv)
 	waitFor(t, "the conversation on B", func() bool {
-		var cs struct{ Conversations []ConversationView }
+		var cs struct{ Conversations []store.ConversationView }
 		b.call(t, "GET", "/api/conversations", bobTok, nil, http.StatusOK, &cs)
 		return len(cs.Conversations) == 1 && cs.Conversations[0].GUID == conv.GUID
 	})
 	b.call(t, "POST", "/api/conversations/"+conv.GUID+"/messages", bobTok, map[string]string{"text": "yes!"}, http.StatusCreated, nil)
 	waitFor(t, "the reply on A", func() bool {
-		var c ConversationView
+		var c store.ConversationView
 		a.call(t, "GET", "/api/conversations/"+conv.GUID, aliceTok, nil, http.StatusOK, &c)
 		return len(c.Messages) == 2 && c.Messages[1].Author == bob
 	})
@@ -298,7 +300,7 @@ func TestDeliverySurvivesOutageAndRestart(t *testing.T) {
 	waitFor(t, "A to learn its follower", func() bool { return a.count(t, `SELECT COUNT(*) FROM contacts WHERE sharing = 1`) == 1 })
 
 	stopB() // B is down
-	var post PostView
+	var post store.PostView
 	a.call(t, "POST", "/api/posts", aliceTok, map[string]any{"text": "are you there?"}, http.StatusCreated, &post)
 	waitFor(t, "a failed attempt", func() bool {
 		return a.count(t, `SELECT COUNT(*) FROM outbox WHERE attempts >= 1`) == 1
@@ -326,7 +328,7 @@ func TestFetchUnknownRoot(t *testing.T) {
 	waitFor(t, "followers", func() bool {
 		return b.count(t, `SELECT COUNT(*) FROM contacts WHERE sharing = 1`) == 1 && a.count(t, `SELECT COUNT(*) FROM contacts WHERE sharing = 1`) == 1
 	})
-	var post, reshare PostView
+	var post, reshare store.PostView
 	b.call(t, "POST", "/api/posts", bobTok, map[string]any{"text": "worth sharing"}, http.StatusCreated, &post)
 	waitFor(t, "the post on A", func() bool { _, ok := a.post(t, aliceTok, post.GUID); return ok })
 	a.call(t, "POST", "/api/posts/"+post.GUID+"/reshares", aliceTok, nil, http.StatusCreated, &reshare)

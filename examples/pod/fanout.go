@@ -19,6 +19,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -294,14 +296,14 @@ func RunFanoutLoad(ctx context.Context, c FanoutLoad) (*FanoutReport, error) {
 		return nil, err
 	}
 	rep.Signatures = tp.signatures.Load() - signsBefore
-	rep.StoredBodies, err = tp.store.count(ctx, `SELECT COUNT(*) FROM outbox_bodies`)
+	rep.StoredBodies, err = tp.store.Rows(ctx, "outbox_bodies")
 	if err != nil {
 		heap.finish()
 		return nil, err
 	}
 	deadline := time.Now().Add(c.Timeout)
 	for {
-		left, err := tp.store.count(ctx, `SELECT COUNT(*) FROM outbox`)
+		left, err := tp.store.Rows(ctx, "outbox")
 		if err != nil {
 			heap.finish()
 			return nil, err
@@ -374,7 +376,7 @@ func (r *FanoutReport) check() error {
 // plantFollowers stores a remote follower of username on each pod URL,
 // as accepted Contact messages would have (they share one public key,
 // which nothing here uses).
-func plantFollowers(ctx context.Context, s *Store, username string, pods []string) error {
+func plantFollowers(ctx context.Context, s *store.Store, username string, pods []string) error {
 	key, err := magicenv.GenerateKey(2048)
 	if err != nil {
 		return err
@@ -383,20 +385,11 @@ func plantFollowers(ctx context.Context, s *Store, username string, pods []strin
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, func(tx *sqlTx) error {
-		for i, pod := range pods {
-			id := fmt.Sprintf("follower%d@%s", i, hostOf(pod))
-			if _, err := tx.ExecContext(ctx, `INSERT INTO people (id, guid, pod_url, public_key, full_name, local, discovered_at)
-				VALUES (?, ?, ?, ?, ?, 0, ?)`, id, newGUID(), pod, string(pem), "", now()); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (username, person_id, sharing) VALUES (?, ?, 1)`,
-				username, id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	people := make([]store.Person, len(pods))
+	for i, pod := range pods {
+		people[i] = store.Person{ID: fmt.Sprintf("follower%d@%s", i, hostOf(pod)), GUID: newGUID(), PodURL: pod, PublicKeyPEM: string(pem)}
+	}
+	return s.AddFollowers(ctx, username, people)
 }
 
 // Print writes the report as a table.

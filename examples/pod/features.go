@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
 
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/entities"
@@ -23,21 +23,21 @@ type ProfileInput struct {
 
 // UpdateProfile stores the user's name and bio and sends the Profile
 // publicly to the pods of everyone the user is connected with.
-func (p *Pod) UpdateProfile(ctx context.Context, u *User, in ProfileInput) error {
+func (p *Pod) UpdateProfile(ctx context.Context, u *store.User, in ProfileInput) error {
 	pr := &entities.Profile{Author: u.ID, EditedAt: time.Now().UTC().Truncate(time.Second), FullName: in.FullName,
 		Bio: in.Bio, Searchable: true, Public: in.Bio != ""}
 	if err := pr.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errInvalid, err)
+		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	ds, err := p.toAudience(ctx, u, pr)
 	if err != nil {
 		return err
 	}
-	err = p.store.do(ctx, func(tx *sqlTx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE people SET full_name = ?, bio = ? WHERE id = ?`, in.FullName, in.Bio, u.ID); err != nil {
+	err = p.store.Do(ctx, func(tx *store.Tx) error {
+		if err := store.UpdateLocalProfile(ctx, tx, u.ID, in.FullName, in.Bio); err != nil {
 			return err
 		}
-		return enqueue(ctx, tx, "profile:"+u.ID, ds)
+		return store.Enqueue(ctx, tx, "profile:"+u.ID, ds)
 	})
 	if err == nil {
 		notify(p.queue.wake)
@@ -51,7 +51,7 @@ func (p *Pod) UpdateProfile(ctx context.Context, u *User, in ProfileInput) error
 // content and sessions are deleted, the account stays as a suspended
 // tombstone (so the ID is never reused) and an AccountDeletion goes to
 // every connected pod.
-func (p *Pod) DeleteAccount(ctx context.Context, u *User, password, addr string) error {
+func (p *Pod) DeleteAccount(ctx context.Context, u *store.User, password, addr string) error {
 	if _, err := p.Login(ctx, u.Username, password, addr); err != nil {
 		return err
 	}
@@ -59,34 +59,11 @@ func (p *Pod) DeleteAccount(ctx context.Context, u *User, password, addr string)
 	if err != nil {
 		return err
 	}
-	err = p.store.do(ctx, func(tx *sqlTx) error {
-		for _, q := range []string{
-			`DELETE FROM interactions WHERE author = ?`,
-			`DELETE FROM interactions WHERE post_guid IN (SELECT guid FROM posts WHERE author = ?)`,
-			`DELETE FROM posts WHERE author = ?`,
-			`DELETE FROM conversation_participants WHERE person_id = ?`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, u.ID); err != nil {
-				return err
-			}
+	err = p.store.Do(ctx, func(tx *store.Tx) error {
+		if err := store.CloseLocalAccount(ctx, tx, u.Username, u.ID); err != nil {
+			return err
 		}
-		for _, q := range []string{
-			`DELETE FROM contacts WHERE username = ?`,
-			`DELETE FROM aspect_memberships WHERE username = ?`,
-			`DELETE FROM notifications WHERE username = ?`,
-			`DELETE FROM sessions WHERE username = ?`,
-			`UPDATE users SET suspended = 1, password_hash = '', private_key = '' WHERE username = ?`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, u.Username); err != nil {
-				return err
-			}
-		}
-		for _, q := range []string{`DELETE FROM contacts WHERE person_id = ?`, `DELETE FROM aspect_memberships WHERE person_id = ?`} {
-			if _, err := tx.ExecContext(ctx, q, u.ID); err != nil {
-				return err
-			}
-		}
-		return enqueue(ctx, tx, "account_deletion:"+u.ID, ds)
+		return store.Enqueue(ctx, tx, "account_deletion:"+u.ID, ds)
 	})
 	if err == nil {
 		notify(p.queue.wake)
@@ -98,32 +75,32 @@ func (p *Pod) DeleteAccount(ctx context.Context, u *User, password, addr string)
 
 // Reshare shares a public post with the user's contacts; the root
 // author's pod gets it too.
-func (p *Pod) Reshare(ctx context.Context, u *User, rootGUID string) (*PostView, error) {
+func (p *Pod) Reshare(ctx context.Context, u *store.User, rootGUID string) (*store.PostView, error) {
 	if _, err := p.store.PostView(ctx, u, rootGUID); err != nil {
 		return nil, err // a post the user cannot see is not found
 	}
-	root, err := getPost(ctx, p.store.db, rootGUID)
+	root, err := store.GetPost(ctx, p.store, rootGUID)
 	if err != nil {
 		return nil, err
 	}
 	if !root.Public || root.Type != "status_message" {
-		return nil, fmt.Errorf("%w: only public status messages can be reshared", errInvalid)
+		return nil, fmt.Errorf("%w: only public status messages can be reshared", store.ErrInvalid)
 	}
 	rs := &entities.Reshare{Author: u.ID, GUID: newGUID(), CreatedAt: time.Now().UTC().Truncate(time.Second),
 		RootAuthor: root.Author, RootGUID: root.GUID}
 	if err := rs.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", errInvalid, err)
+		return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	payload, err := entities.MarshalXML(rs)
 	if err != nil {
 		return nil, err
 	}
-	pods, err := contactPods(ctx, p.store.db, u.Username)
+	pods, err := store.ContactPods(ctx, p.store, u.Username)
 	if err != nil {
 		return nil, err
 	}
 	if !root.Local {
-		if per, err := p.store.person(ctx, p.store.db, root.Author); err == nil {
+		if per, err := p.store.Person(ctx, p.store, root.Author); err == nil {
 			pods = appendOnce(pods, per.PodURL)
 		}
 	}
@@ -131,21 +108,19 @@ func (p *Pod) Reshare(ctx context.Context, u *User, rootGUID string) (*PostView,
 	if err != nil {
 		return nil, err
 	}
-	err = p.store.do(ctx, func(tx *sqlTx) error {
-		row := &postRow{GUID: rs.GUID, Type: rs.Type(), Author: u.ID, Public: true, Local: true, RootGUID: root.GUID,
+	err = p.store.Do(ctx, func(tx *store.Tx) error {
+		row := &store.PostRow{GUID: rs.GUID, Type: rs.Type(), Author: u.ID, Public: true, Local: true, RootGUID: root.GUID,
 			Payload: payload, CreatedAt: rs.CreatedAt}
-		if _, err := insertPost(ctx, tx, row, nil, nil); err != nil {
+		if _, err := store.InsertPost(ctx, tx, row, nil, nil); err != nil {
 			return err
 		}
-		if err := notifyLocalAuthor(ctx, tx, root.GUID, "reshared", u.ID); err != nil {
+		if err := store.NotifyLocalAuthor(ctx, tx, root.GUID, "reshared", u.ID); err != nil {
 			return err
 		}
-		for _, pod := range pods {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO post_pods (post_guid, pod_url) VALUES (?, ?) ON CONFLICT DO NOTHING`, rs.GUID, pod); err != nil {
-				return err
-			}
+		if _, err := store.AddPostPods(ctx, tx, rs.GUID, pods); err != nil {
+			return err
 		}
-		return enqueue(ctx, tx, "reshare:"+rs.GUID, ds)
+		return store.Enqueue(ctx, tx, "reshare:"+rs.GUID, ds)
 	})
 	if err != nil {
 		return nil, err
@@ -163,35 +138,17 @@ type ConversationInput struct {
 	Participants []string `json:"participants"` // diaspora* IDs, the author left out
 }
 
-// ConversationView is a conversation with its messages.
-type ConversationView struct {
-	GUID         string        `json:"guid"`
-	Author       string        `json:"author"`
-	Subject      string        `json:"subject"`
-	CreatedAt    string        `json:"created_at"`
-	Participants []string      `json:"participants"`
-	Messages     []MessageView `json:"messages"`
-}
-
-// MessageView is one message of a conversation.
-type MessageView struct {
-	GUID      string `json:"guid"`
-	Author    string `json:"author"`
-	Text      string `json:"text"`
-	CreatedAt string `json:"created_at"`
-}
-
 // StartConversation sends a Conversation with its first message privately
 // to every remote participant.
-func (p *Pod) StartConversation(ctx context.Context, u *User, in ConversationInput) (*ConversationView, error) {
+func (p *Pod) StartConversation(ctx context.Context, u *store.User, in ConversationInput) (*store.ConversationView, error) {
 	if strings.TrimSpace(in.Subject) == "" || strings.TrimSpace(in.Text) == "" || len(in.Participants) == 0 {
-		return nil, fmt.Errorf("%w: subject, text and participants are required", errInvalid)
+		return nil, fmt.Errorf("%w: subject, text and participants are required", store.ErrInvalid)
 	}
 	ids := []string{u.ID}
 	for _, raw := range in.Participants {
 		id, err := discovery.NormalizeID(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errInvalid, err)
+			return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 		}
 		ids = appendOnce(ids, id)
 	}
@@ -205,7 +162,7 @@ func (p *Pod) StartConversation(ctx context.Context, u *User, in ConversationInp
 	conv := &entities.Conversation{Author: u.ID, GUID: guid, Subject: in.Subject, CreatedAt: t,
 		Participants: strings.Join(ids, ";"), Messages: []*entities.Message{msg}}
 	if err := conv.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", errInvalid, err)
+		return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	payload, err := entities.MarshalXML(conv)
 	if err != nil {
@@ -215,11 +172,11 @@ func (p *Pod) StartConversation(ctx context.Context, u *User, in ConversationInp
 	if err != nil {
 		return nil, err
 	}
-	err = p.store.do(ctx, func(tx *sqlTx) error {
-		if err := storeConversation(ctx, tx, conv); err != nil {
+	err = p.store.Do(ctx, func(tx *store.Tx) error {
+		if err := store.StoreConversation(ctx, tx, conv); err != nil {
 			return err
 		}
-		return enqueue(ctx, tx, "conversation:"+guid, ds)
+		return store.Enqueue(ctx, tx, "conversation:"+guid, ds)
 	})
 	if err != nil {
 		return nil, err
@@ -248,17 +205,17 @@ func (p *Pod) recipients(ctx context.Context, ids []string, self string) ([]salm
 }
 
 // SendMessage adds a message to a conversation the user takes part in.
-func (p *Pod) SendMessage(ctx context.Context, u *User, convGUID, text string) (*MessageView, error) {
+func (p *Pod) SendMessage(ctx context.Context, u *store.User, convGUID, text string) (*store.MessageView, error) {
 	cv, err := p.store.Conversation(ctx, u, convGUID)
 	if err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(text) == "" {
-		return nil, fmt.Errorf("%w: empty message", errInvalid)
+		return nil, fmt.Errorf("%w: empty message", store.ErrInvalid)
 	}
 	m := &entities.Message{Author: u.ID, GUID: newGUID(), Text: text, CreatedAt: time.Now().UTC().Truncate(time.Second), ConversationGUID: convGUID}
 	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", errInvalid, err)
+		return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	payload, err := entities.MarshalXML(m)
 	if err != nil {
@@ -272,147 +229,27 @@ func (p *Pod) SendMessage(ctx context.Context, u *User, convGUID, text string) (
 	if err != nil {
 		return nil, err
 	}
-	err = p.store.do(ctx, func(tx *sqlTx) error {
-		if err := storeMessage(ctx, tx, m); err != nil {
+	err = p.store.Do(ctx, func(tx *store.Tx) error {
+		if err := store.StoreMessage(ctx, tx, m); err != nil {
 			return err
 		}
-		return enqueue(ctx, tx, "message:"+m.GUID, ds)
+		return store.Enqueue(ctx, tx, "message:"+m.GUID, ds)
 	})
 	if err != nil {
 		return nil, err
 	}
 	notify(p.queue.wake)
-	return &MessageView{GUID: m.GUID, Author: u.ID, Text: text, CreatedAt: m.CreatedAt.Format(time.RFC3339)}, nil
-}
-
-// storeConversation stores a conversation once (same guid and author
-// again is a no-op) with its participants and messages.
-func storeConversation(ctx context.Context, tx *sqlTx, c *entities.Conversation) error {
-	var author string
-	err := tx.QueryRowContext(ctx, `SELECT author FROM conversations WHERE guid = ?`, c.GUID).Scan(&author)
-	if err == nil {
-		if author != c.Author {
-			return errWrongAuthor
-		}
-		return nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (guid, author, subject, created_at) VALUES (?, ?, ?, ?)`,
-		c.GUID, c.Author, c.Subject, c.CreatedAt.UnixMilli()); err != nil {
-		return err
-	}
-	for _, id := range c.ParticipantIDs() {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_participants (conversation_guid, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, c.GUID, id); err != nil {
-			return err
-		}
-	}
-	for _, m := range c.Messages {
-		if err := storeMessage(ctx, tx, m); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// errUnknownConversation: a message for a conversation not (yet) here.
-var errUnknownConversation = errors.New("unknown conversation")
-
-// storeMessage stores a message once; its author must take part in the
-// conversation.
-func storeMessage(ctx context.Context, tx *sqlTx, m *entities.Message) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations WHERE guid = ?`, m.ConversationGUID).Scan(&n); err != nil {
-		return err
-	}
-	if n == 0 {
-		return errUnknownConversation
-	}
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversation_participants WHERE conversation_guid = ? AND person_id = ?`,
-		m.ConversationGUID, m.Author).Scan(&n); err != nil {
-		return err
-	}
-	if n == 0 {
-		return finalError{fmt.Errorf("%s is no participant of conversation %s", m.Author, m.ConversationGUID)}
-	}
-	var author string
-	err := tx.QueryRowContext(ctx, `SELECT author FROM messages WHERE guid = ?`, m.GUID).Scan(&author)
-	if err == nil {
-		if author != m.Author {
-			return errWrongAuthor
-		}
-		return nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO messages (guid, conversation_guid, author, text, created_at) VALUES (?, ?, ?, ?, ?)`,
-		m.GUID, m.ConversationGUID, m.Author, m.Text, m.CreatedAt.UnixMilli())
-	return err
-}
-
-// Conversations lists the user's conversations, newest first, without messages.
-func (s *Store) Conversations(ctx context.Context, u *User) ([]ConversationView, error) {
-	guids, err := strings1(ctx, s.db, `SELECT c.guid FROM conversations c JOIN conversation_participants cp ON cp.conversation_guid = c.guid
-		WHERE cp.person_id = ? ORDER BY c.created_at DESC LIMIT 100`, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := []ConversationView{}
-	for _, g := range guids {
-		c, err := s.Conversation(ctx, u, g)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *c)
-	}
-	return out, nil
-}
-
-// Conversation loads a conversation the user takes part in.
-func (s *Store) Conversation(ctx context.Context, u *User, guid string) (*ConversationView, error) {
-	var c ConversationView
-	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT c.guid, c.author, c.subject, c.created_at FROM conversations c
-		JOIN conversation_participants cp ON cp.conversation_guid = c.guid WHERE c.guid = ? AND cp.person_id = ?`, guid, u.ID).
-		Scan(&c.GUID, &c.Author, &c.Subject, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	c.CreatedAt = time.UnixMilli(created).UTC().Format(time.RFC3339)
-	if c.Participants, err = strings1(ctx, s.db, `SELECT person_id FROM conversation_participants WHERE conversation_guid = ? ORDER BY person_id`, guid); err != nil {
-		return nil, err
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT guid, author, text, created_at FROM messages WHERE conversation_guid = ? ORDER BY created_at, rowid`, guid)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	c.Messages = []MessageView{}
-	for rows.Next() {
-		var m MessageView
-		var t int64
-		if err := rows.Scan(&m.GUID, &m.Author, &m.Text, &t); err != nil {
-			return nil, err
-		}
-		m.CreatedAt = time.UnixMilli(t).UTC().Format(time.RFC3339)
-		c.Messages = append(c.Messages, m)
-	}
-	return &c, rows.Err()
+	return &store.MessageView{GUID: m.GUID, Author: u.ID, Text: text, CreatedAt: m.CreatedAt.Format(time.RFC3339)}, nil
 }
 
 // toAudience serializes an entity of u and builds its public deliveries,
 // signed once, to the pods of u's contacts.
-func (p *Pod) toAudience(ctx context.Context, u *User, e entities.Entity) ([]salmon.Delivery, error) {
+func (p *Pod) toAudience(ctx context.Context, u *store.User, e entities.Entity) ([]salmon.Delivery, error) {
 	payload, err := entities.MarshalXML(e)
 	if err != nil {
 		return nil, err
 	}
-	pods, err := contactPods(ctx, p.store.db, u.Username)
+	pods, err := store.ContactPods(ctx, p.store, u.Username)
 	if err != nil {
 		return nil, err
 	}

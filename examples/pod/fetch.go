@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/entities"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
@@ -38,7 +40,7 @@ func (p *Pod) fetcher() *salmon.Fetcher {
 		},
 		Receiver: r,
 		Store: func(ctx context.Context, msg *salmon.Message) error {
-			if err := p.store.do(ctx, func(tx *sqlTx) error { return p.applyTx(ctx, tx, msg) }); err != nil {
+			if err := p.store.Do(ctx, func(tx *store.Tx) error { return p.applyTx(ctx, tx, msg) }); err != nil {
 				return err
 			}
 			p.log.InfoContext(ctx, "fetched", "entity_type", msg.Entity.Type(), "author", entities.Author(msg.Entity))
@@ -56,7 +58,7 @@ func (p *Pod) fetcher() *salmon.Fetcher {
 // from the root author's pod. The library's Fetcher checks it through the
 // whole receive pipeline and that it is the post asked for, and the pod
 // stores it; the caller then processes the message again.
-func (p *Pod) fetchMissing(ctx context.Context, it *InboxItem, lerr *salmon.LookupError) error {
+func (p *Pod) fetchMissing(ctx context.Context, it *store.InboxItem, lerr *salmon.LookupError) error {
 	typ, guid, ok := strings.Cut(lerr.Key, ":")
 	if !ok || postFamily(typ) != "Post" || it.Route != salmon.RoutePublic {
 		return errNoFetch

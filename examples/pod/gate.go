@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -35,7 +37,7 @@ func (p *Pod) receiveGate(next http.Handler) http.Handler {
 		}
 		ctx := r.Context()
 		if guid, ok := strings.CutPrefix(r.URL.Path, "/receive/users/"); ok {
-			if _, err := p.store.UserByGUID(ctx, guid); errors.Is(err, errNotFound) {
+			if _, err := p.store.UserByGUID(ctx, guid); errors.Is(err, store.ErrNotFound) {
 				p.plainStatus(w, r, http.StatusNotFound)
 				return
 			}
@@ -43,7 +45,7 @@ func (p *Pod) receiveGate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		pending, err := p.store.pendingForMark(ctx, p.cfg.MaxInboxPending)
+		pending, err := p.store.PendingForMark(ctx, p.cfg.MaxInboxPending)
 		if err != nil {
 			p.log.ErrorContext(ctx, "inbox depth", "err", err)
 		}
@@ -73,32 +75,6 @@ func (p *Pod) plainStatus(w http.ResponseWriter, r *http.Request, status int) {
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, http.StatusText(status)+"\n")
 	p.log.InfoContext(r.Context(), "receive", "path", r.URL.Path, "status", status, "remote_host", r.RemoteAddr)
-}
-
-// pendingForMark returns the pending bodies as far as a comparison with
-// the high-water mark needs: the inbox writer's upper bound while it is
-// below the mark, else the exact count (which becomes the new bound).
-func (s *Store) pendingForMark(ctx context.Context, mark int) (int, error) {
-	if n, ok := s.inbox.pendingAtMost(); ok && n < mark {
-		return n, nil
-	}
-	// Under the write lock no group commits meanwhile: the count stays an
-	// upper bound until the next commit replaces it.
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	n, err := s.PendingInbox(ctx)
-	if err == nil {
-		s.inbox.pending.Store(int64(n))
-	}
-	return n, err
-}
-
-// PendingInbox counts the received bodies waiting to be processed (a
-// counter the inbox table's triggers keep, not a scan).
-func (s *Store) PendingInbox(ctx context.Context) (int, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT n FROM inbox_pending`).Scan(&n)
-	return n, err
 }
 
 // noteAttempt is the sender's OnAttempt: it remembers deliveries the
@@ -133,7 +109,7 @@ const (
 // which then does not wait).
 func (p *Pod) yieldToReceives(ctx context.Context, worked time.Duration) {
 	busy := func() bool {
-		return p.receiving.Load() > 0 && time.Since(p.store.inbox.lastCommit()) < inboxYieldActive
+		return p.receiving.Load() > 0 && time.Since(p.store.LastInboxCommit()) < inboxYieldActive
 	}
 	wait := min(worked, maxInboxYield)
 	if wait <= 0 {
@@ -142,7 +118,7 @@ func (p *Pod) yieldToReceives(ctx context.Context, worked time.Duration) {
 	if !busy() {
 		return
 	}
-	if pending, err := p.store.pendingForMark(ctx, p.cfg.MaxInboxPending/2); err != nil || pending >= p.cfg.MaxInboxPending/2 {
+	if pending, err := p.store.PendingForMark(ctx, p.cfg.MaxInboxPending/2); err != nil || pending >= p.cfg.MaxInboxPending/2 {
 		return
 	}
 	deadline := time.Now().Add(wait)

@@ -3,18 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+	"github.com/go-diaspora/federation/examples/pod/internal/storetest"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -158,7 +159,7 @@ func (tp *testPod) call(t *testing.T, method, path, token string, body any, want
 }
 
 // post reads a post through the API; ok is false on 404.
-func (tp *testPod) post(t *testing.T, token, guid string) (PostView, bool) {
+func (tp *testPod) post(t *testing.T, token, guid string) (store.PostView, bool) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", tp.URL+"api/posts/"+guid, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -167,7 +168,7 @@ func (tp *testPod) post(t *testing.T, token, guid string) (PostView, bool) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var v PostView
+	var v store.PostView
 	if resp.StatusCode == http.StatusNotFound {
 		return v, false
 	}
@@ -196,81 +197,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func (tp *testPod) count(t *testing.T, query string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := tp.store.db.QueryRow(query, args...).Scan(&n); err != nil {
+	if err := tp.store.SQL().QueryRow(query, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
 }
 
-// testDB returns the database of a test pod: "" (the SQLite file in the
-// pod's data directory) or, when POD_TEST_POSTGRES holds the URL of a
-// PostgreSQL database, a schema of its own in that database, dropped when
-// the test ends. .ci/run starts a PostgreSQL server and runs the pod's
-// tests once with each store.
-func testDB(t testing.TB) string {
-	t.Helper()
-	return testDBAt(t, "")
-}
+// testDB and testDBAt give a test pod its database (see storetest).
+func testDB(t testing.TB) string { t.Helper(); return storetest.DB(t) }
 
-// testDBs keeps the database of each data directory of a test run, so
-// that a pod restarted on the same directory finds its data again.
-var testDBs sync.Map
-
-// testDBAt is testDB for the pod whose data directory is dir: a restart
-// on the same dir gets the same database.
-func testDBAt(t testing.TB, dir string) string {
-	t.Helper()
-	base := os.Getenv("POD_TEST_POSTGRES")
-	if base == "" {
-		return ""
-	}
-	if dir != "" {
-		if u, ok := testDBs.Load(dir); ok {
-			return u.(string)
-		}
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := "pod_test_" + newGUID()[:20]
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		t.Fatalf("creating a schema in POD_TEST_POSTGRES: %v", err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	if dir != "" {
-		testDBs.Store(dir, u.String())
-	}
-	return u.String()
-}
-
-// TestPostgresAvailable tells whether the pod's tests ran on PostgreSQL
-// too; with POD_REQUIRE_POSTGRES set (as .ci/run sets it) a missing
-// server is a failure.
-func TestPostgresAvailable(t *testing.T) {
-	if os.Getenv("POD_TEST_POSTGRES") == "" {
-		if os.Getenv("POD_REQUIRE_POSTGRES") != "" {
-			t.Fatal("POD_REQUIRE_POSTGRES is set but POD_TEST_POSTGRES names no database")
-		}
-		t.Skip("the pod's tests ran on SQLite only: install PostgreSQL (Debian's postgresql package) and set POD_TEST_POSTGRES to a database URL to run them on PostgreSQL too, as .ci/run does")
-	}
-	s, err := openStore(t.Context(), testDB(t), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != len(postgresMigrations) {
-		t.Fatalf("schema version %d, %v; want %d", v, err, len(postgresMigrations))
-	}
-}
+func testDBAt(t testing.TB, dir string) string { t.Helper(); return storetest.DBAt(t, dir) }

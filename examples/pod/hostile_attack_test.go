@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/entities"
 	"github.com/go-diaspora/federation/magicenv"
 	"golang.org/x/crypto/bcrypt"
@@ -230,7 +232,7 @@ func casePD10(t *testing.T) map[string]func(*testing.T, podVariant) {
 			}
 			var key string
 			var suspended bool
-			if err := tp.store.db.QueryRow(`SELECT private_key, suspended FROM users WHERE username = 'alice'`).Scan(&key, &suspended); err != nil {
+			if err := tp.store.SQL().QueryRow(`SELECT private_key, suspended FROM users WHERE username = 'alice'`).Scan(&key, &suspended); err != nil {
 				t.Fatal(err)
 			}
 			if key == "" || suspended {
@@ -278,8 +280,8 @@ func casePD11(t *testing.T) map[string]func(*testing.T, podVariant) {
 	_, bobTok := tp.user(t, "bob")
 	rosa := plantRemote(t, tp.Pod, "rosa", "http://"+canary.addr()+"/", 0)
 	rita := plantRemote(t, tp.Pod, "rita", "http://"+canary.addr()+"/", 1)
-	newPost := func(t *testing.T, body map[string]any) PostView {
-		var v PostView
+	newPost := func(t *testing.T, body map[string]any) store.PostView {
+		var v store.PostView
 		tp.call(t, "POST", "/api/posts", aliceTok, body, http.StatusCreated, &v)
 		return v
 	}
@@ -388,10 +390,10 @@ func casePD12(t *testing.T) map[string]func(*testing.T, podVariant) {
 		io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusAccepted)
 	})
-	if _, err := tp.store.db.Exec(`INSERT INTO contacts (username, person_id, receiving) VALUES ('alice', ?, 1)`, bob.ID); err != nil {
+	if _, err := tp.store.SQL().Exec(`INSERT INTO contacts (username, person_id, receiving) VALUES ('alice', ?, 1)`, bob.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tp.store.db.Exec(`INSERT INTO aspect_memberships (aspect_id, username, person_id) VALUES
+	if _, err := tp.store.SQL().Exec(`INSERT INTO aspect_memberships (aspect_id, username, person_id) VALUES
 		((SELECT id FROM aspects WHERE username = 'alice' AND name = 'Family'), 'alice', ?)`, bob.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +445,7 @@ func casePD12(t *testing.T) map[string]func(*testing.T, podVariant) {
 			}
 			tp.nothingProcessed(t, before, map[string]int{"inbox_rejected": 1}) // the worker's refusal: hash and prefix only
 			var cat string
-			if err := tp.store.db.QueryRow(`SELECT category FROM inbox_rejected ORDER BY id DESC LIMIT 1`).Scan(&cat); err != nil {
+			if err := tp.store.SQL().QueryRow(`SELECT category FROM inbox_rejected ORDER BY id DESC LIMIT 1`).Scan(&cat); err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("refused with category %q", cat)

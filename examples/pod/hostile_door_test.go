@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/magicenv"
 )
 
@@ -59,7 +61,7 @@ func casePD06(t *testing.T) map[string]func(*testing.T, podVariant) {
 	vicHCard := b.URL + "hcard/users/" + vicUser.GUID
 	vicHeld := func() string { // the ID A stores vic's GUID under
 		var id string
-		if err := a.store.db.QueryRow(`SELECT id FROM people WHERE guid = ?`, vicUser.GUID).Scan(&id); err != nil {
+		if err := a.store.SQL().QueryRow(`SELECT id FROM people WHERE guid = ?`, vicUser.GUID).Scan(&id); err != nil {
 			return ""
 		}
 		return id
@@ -86,11 +88,11 @@ func casePD06(t *testing.T) map[string]func(*testing.T, podVariant) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := a.store.db.Exec(`INSERT INTO people (id, guid, pod_url, public_key, local, discovered_at) VALUES (?, ?, ?, ?, 0, ?)`,
-				evil, vicUser.GUID, "http://"+strings.SplitN(evil, "@", 2)[1]+"/", string(pem), now()); err != nil {
+			if _, err := a.store.SQL().Exec(`INSERT INTO people (id, guid, pod_url, public_key, local, discovered_at) VALUES (?, ?, ?, ?, 0, ?)`,
+				evil, vicUser.GUID, "http://"+strings.SplitN(evil, "@", 2)[1]+"/", string(pem), time.Now().UnixMilli()); err != nil {
 				t.Fatal(err)
 			}
-			var c ContactView
+			var c store.ContactView
 			a.call(t, "POST", "/api/contacts", aliceTok, map[string]any{"id": vic}, v.ExpectStatus, &c)
 			if c.ID != vic || c.GUID != vicUser.GUID {
 				t.Errorf("shared with %+v, want vic", c)
@@ -106,7 +108,7 @@ func casePD06(t *testing.T) map[string]func(*testing.T, podVariant) {
 				return b.count(t, `SELECT COUNT(*) FROM contacts WHERE username = 'vic' AND sharing = 1`) == 1
 			})
 			refused := a.count(t, `SELECT COUNT(*) FROM inbox_rejected`)
-			var post PostView
+			var post store.PostView
 			b.call(t, "POST", "/api/posts", vicTok, map[string]any{"text": "the real vic"}, http.StatusCreated, &post)
 			waitFor(t, "vic's post on A", func() bool { return a.count(t, `SELECT COUNT(*) FROM posts WHERE guid = ?`, post.GUID) == 1 })
 			if n := a.count(t, `SELECT COUNT(*) FROM inbox_rejected`) - refused; n != 0 {
@@ -181,9 +183,9 @@ func casePD07(t *testing.T) map[string]func(*testing.T, podVariant) {
 			// carol is on a healthy pod that A does not know yet: her key
 			// needs a lookup too.
 			carol, carolTok := c.user(t, "carol")
-			var post PostView
+			var post store.PostView
 			c.call(t, "POST", "/api/posts", carolTok, map[string]any{"text": "a healthy post"}, http.StatusCreated, &post)
-			stored, err := c.store.db.Query(`SELECT payload FROM posts WHERE guid = ?`, post.GUID)
+			stored, err := c.store.SQL().Query(`SELECT payload FROM posts WHERE guid = ?`, post.GUID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -277,7 +279,7 @@ func casePD08(t *testing.T) map[string]func(*testing.T, podVariant) {
 					retryAfter = ra
 				}
 			}
-			time.Sleep(2 * checkpointInterval) // let the checkpointer run
+			time.Sleep(2 * store.CheckpointInterval) // let the checkpointer run
 			after := dirSize(t, dir)
 			t.Logf("600 junk bodies of %d KiB: statuses %v; data directory %d KiB before, %d KiB after", len(junk)>>10, statuses, before>>10, after>>10)
 			if statuses[v.ExpectStatus] == 0 || statuses[http.StatusAccepted]+statuses[http.StatusTooManyRequests] != 600 {

@@ -185,7 +185,7 @@ func plantRemote(t *testing.T, p *Pod, name, podURL string, keyIndex int) remote
 	t.Helper()
 	host := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(podURL, "http://"), "https://"), "/")
 	r := remote{ID: name + "@" + host, GUID: newGUID(), Key: testKey(t, keyIndex)}
-	err := personCache{p.store}.Put(context.Background(), &discovery.Person{ID: r.ID, GUID: r.GUID, PublicKey: &r.Key.PublicKey,
+	err := p.store.Cache().Put(context.Background(), &discovery.Person{ID: r.ID, GUID: r.GUID, PublicKey: &r.Key.PublicKey,
 		PodURL: strings.TrimSuffix(podURL, "/") + "/"})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/entities"
 	"github.com/go-diaspora/federation/magicenv"
@@ -309,10 +311,10 @@ func casePD02(t *testing.T) map[string]func(*testing.T, podVariant) {
 	// A limited post needs someone in the aspect: a remote contact.
 	bob := plantRemote(t, tp.Pod, "bob", bobsPod.URL, 1)
 	bobsPod.handle("/receive/users/"+bob.GUID, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) })
-	if _, err := tp.store.db.Exec(`INSERT INTO contacts (username, person_id, receiving) VALUES ('alice', ?, 1)`, bob.ID); err != nil {
+	if _, err := tp.store.SQL().Exec(`INSERT INTO contacts (username, person_id, receiving) VALUES ('alice', ?, 1)`, bob.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tp.store.db.Exec(`INSERT INTO aspect_memberships (aspect_id, username, person_id) VALUES
+	if _, err := tp.store.SQL().Exec(`INSERT INTO aspect_memberships (aspect_id, username, person_id) VALUES
 		((SELECT id FROM aspects WHERE username = 'alice' AND name = 'Family'), 'alice', ?)`, bob.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +397,7 @@ func casePD02(t *testing.T) map[string]func(*testing.T, podVariant) {
 			}
 			tp.waitInboxSettled(t)
 			var cat string
-			if err := tp.store.db.QueryRow(`SELECT category FROM inbox_rejected ORDER BY id DESC LIMIT 1`).Scan(&cat); err != nil {
+			if err := tp.store.SQL().QueryRow(`SELECT category FROM inbox_rejected ORDER BY id DESC LIMIT 1`).Scan(&cat); err != nil {
 				t.Fatal(err)
 			}
 			if cat != v.ExpectCategory {
@@ -425,7 +427,7 @@ func fetchOutcome(t *testing.T, tp *hostilePod, v podVariant, body []byte, senti
 	if !errors.Is(err, salmon.ErrRelatedNotFound) || !errors.As(err, &lerr) {
 		t.Fatalf("receive before the fetch: %v, want an unknown root", err)
 	}
-	ferr := tp.fetchMissing(ctx, &InboxItem{Route: salmon.RoutePublic, Body: body}, lerr)
+	ferr := tp.fetchMissing(ctx, &store.InboxItem{Route: salmon.RoutePublic, Body: body}, lerr)
 	switch {
 	case v.Positive && ferr != nil:
 		t.Fatalf("fetch: %v", ferr)
@@ -517,7 +519,7 @@ func casePD04(t *testing.T) map[string]func(*testing.T, podVariant) {
 			_, err := tp.receiver.Receive(context.Background(), in)
 			var lerr *salmon.LookupError
 			errors.As(err, &lerr)
-			if ferr := tp.fetchMissing(context.Background(), &InboxItem{Route: salmon.RoutePublic, Body: body}, lerr); ferr == nil || !strings.Contains(ferr.Error(), errText) {
+			if ferr := tp.fetchMissing(context.Background(), &store.InboxItem{Route: salmon.RoutePublic, Body: body}, lerr); ferr == nil || !strings.Contains(ferr.Error(), errText) {
 				t.Errorf("fetch: %v, want %q", ferr, errText)
 			}
 		}
@@ -650,7 +652,7 @@ func casePD05(t *testing.T) map[string]func(*testing.T, podVariant) {
 	// The follower on a private address: a URL with an IP literal in
 	// 10.0.0.0/8, refused by the guard before any dial.
 	plantRemote(t, tp.Pod, "hidden", "http://10.0.0.1:9/", 0)
-	if _, err := tp.store.db.Exec(`INSERT INTO contacts (username, person_id, sharing) SELECT 'alice', id, 1 FROM people WHERE local = 0`); err != nil {
+	if _, err := tp.store.SQL().Exec(`INSERT INTO contacts (username, person_id, sharing) SELECT 'alice', id, 1 FROM people WHERE local = 0`); err != nil {
 		t.Fatal(err)
 	}
 	post, err := tp.CreatePost(ctx, alice, PostInput{Text: "hello, hostile world"})
@@ -662,11 +664,11 @@ func casePD05(t *testing.T) map[string]func(*testing.T, podVariant) {
 	}
 	t.Logf("post %s queued for %d pods", post.GUID, len(hostOf))
 	outbox := func(host string) (rows, attempts int) {
-		tp.store.db.QueryRow(`SELECT COUNT(*), COALESCE(MAX(attempts), 0) FROM outbox WHERE host = ?`, host).Scan(&rows, &attempts)
+		tp.store.SQL().QueryRow(`SELECT COUNT(*), COALESCE(MAX(attempts), 0) FROM outbox WHERE host = ?`, host).Scan(&rows, &attempts)
 		return
 	}
 	health := func(host string) (delivered, failures int, lastErr string) {
-		tp.store.db.QueryRow(`SELECT delivered, failures, last_error FROM pods WHERE host = ?`, host).Scan(&delivered, &failures, &lastErr)
+		tp.store.SQL().QueryRow(`SELECT delivered, failures, last_error FROM pods WHERE host = ?`, host).Scan(&delivered, &failures, &lastErr)
 		return
 	}
 	retried := func(t *testing.T, v podVariant) {

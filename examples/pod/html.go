@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
 )
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
@@ -25,7 +27,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 
 type page struct {
 	Title, ID, Base string
-	Posts           []PostView
+	Posts           []store.PostView
 }
 
 // setPageHeaders sets the headers of every HTML page: its type, and the
@@ -71,7 +73,7 @@ func (p *Pod) servePostPage(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	p.renderPage(w, r, page{Title: "Post by " + v.Author, Posts: []PostView{*v}})
+	p.renderPage(w, r, page{Title: "Post by " + v.Author, Posts: []store.PostView{*v}})
 }
 
 // servePeople redirects the WebFinger alias /people/{guid} to the
@@ -169,8 +171,8 @@ likes, aspects, contacts, conversations and notifications. Public profiles are a
 // serveHome is the pod's front page: what it is, and on a fresh pod what
 // the podmin does next.
 func (p *Pod) serveHome(w http.ResponseWriter, r *http.Request) {
-	var users int
-	if err := p.store.db.QueryRowContext(r.Context(), `SELECT COUNT(*) FROM users WHERE suspended = 0`).Scan(&users); err != nil {
+	users, err := p.store.ActiveUsers(r.Context())
+	if err != nil {
 		p.log.ErrorContext(r.Context(), "home page", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -21,6 +21,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/entities"
 	"github.com/go-diaspora/federation/magicenv"
@@ -475,26 +477,14 @@ func postOnce(ctx context.Context, client *http.Client, target string, body []by
 }
 
 // verify compares what the pod stored with what it accepted.
-func (rep *ReceiveReport) verify(ctx context.Context, s *Store, authors []string, reqs []loadRequest, accepted map[string]bool) error {
+func (rep *ReceiveReport) verify(ctx context.Context, s *store.Store, authors []string, reqs []loadRequest, accepted map[string]bool) error {
 	var err error
-	if rep.Dead, err = s.count(ctx, `SELECT COUNT(*) FROM inbox_rejected`); err != nil {
+	if rep.Dead, err = s.Rows(ctx, "inbox_rejected"); err != nil {
 		return err
 	}
-	stored := map[string]int{} // guid -> post rows
-	tags := map[string]int{}   // guid -> tag rows
-	for chunk := range slices.Chunk(authors, 100) {
-		args := make([]any, len(chunk))
-		for i, a := range chunk {
-			args[i] = a
-		}
-		in := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
-		if err := s.scanCounts(ctx, stored, `SELECT guid, COUNT(*) FROM posts WHERE author IN (`+in+`) GROUP BY guid`, args...); err != nil {
-			return err
-		}
-		if err := s.scanCounts(ctx, tags, `SELECT t.post_guid, COUNT(*) FROM post_tags t JOIN posts p ON p.guid = t.post_guid
-			WHERE t.tag = '`+loadTag+`' AND p.author IN (`+in+`) GROUP BY t.post_guid`, args...); err != nil {
-			return err
-		}
+	stored, tags, err := s.PostCounts(ctx, authors, loadTag) // guid -> post rows, tag rows
+	if err != nil {
+		return err
 	}
 	sent := make(map[string]bool, len(reqs))
 	for _, r := range reqs {
@@ -529,31 +519,6 @@ func (rep *ReceiveReport) verify(ctx context.Context, s *Store, authors []string
 		return fmt.Errorf("%w: %s", ErrLoadInvariant, strings.Join(problems, "; "))
 	}
 	return nil
-}
-
-// count runs a COUNT query.
-func (s *Store) count(ctx context.Context, query string, args ...any) (int, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, query, args...).Scan(&n)
-	return n, err
-}
-
-// scanCounts adds the (key, count) rows of a query to m.
-func (s *Store) scanCounts(ctx context.Context, m map[string]int, query string, args ...any) error {
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return err
-		}
-		m[k] += n
-	}
-	return rows.Err()
 }
 
 // Print writes the report as a table.

@@ -85,9 +85,7 @@ func (p *Pod) lookupInBackground(id string) {
 		if errors.As(err, &busy) {
 			return // the host's slots are taken: its bodies come back on their own
 		}
-		t := now()
-		if _, err := p.store.exec(p.bgCtx, `UPDATE inbox SET next_at = ? WHERE state = 'pending' AND error = ? AND next_at > ?`,
-			t, lookupPendingReason, t); err != nil {
+		if err := p.store.WakeWaiting(p.bgCtx, lookupPendingReason); err != nil {
 			p.log.ErrorContext(p.bgCtx, "waking bodies after a lookup", "err", err)
 		}
 		notify(p.inWake)
@@ -175,7 +173,7 @@ func (p *Pod) findPerson(ctx context.Context, id string, timeout time.Duration, 
 	if err != nil {
 		return nil, err
 	}
-	if per, err := (personCache{p.store}).Get(ctx, nid); err == nil {
+	if per, err := p.store.Cache().Get(ctx, nid); err == nil {
 		return per, nil
 	} else if !errors.Is(err, discovery.ErrCacheMiss) {
 		return nil, err

@@ -83,6 +83,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/discovery"
 	"golang.org/x/term"
 )
@@ -396,9 +398,9 @@ func printFlags(w io.Writer, fs *flag.FlagSet, names []string) {
 // openExistingStore opens the store of an existing pod: a data directory
 // without a database is an error, not a new empty pod. A PostgreSQL
 // database (--db) is the podmin's; the pod migrates its schema there.
-func openExistingStore(ctx context.Context, o options) (*Store, error) {
+func openExistingStore(ctx context.Context, o options) (*store.Store, error) {
 	if o.db != "" {
-		return openStore(ctx, o.db, "")
+		return store.Open(ctx, o.db, "")
 	}
 	dir := o.data
 	path := filepath.Join(dir, "pod.db")
@@ -407,10 +409,10 @@ func openExistingStore(ctx context.Context, o options) (*Store, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	return OpenStore(ctx, dir)
+	return store.Open(ctx, "", dir)
 }
 
-func withStore(ctx context.Context, o options, fn func(*Store) error) error {
+func withStore(ctx context.Context, o options, fn func(*store.Store) error) error {
 	s, err := openExistingStore(ctx, o)
 	if err != nil {
 		return err
@@ -422,9 +424,9 @@ func withStore(ctx context.Context, o options, fn func(*Store) error) error {
 func setSuspended(suspended bool) func(context.Context, *cmdEnv, []string) error {
 	return func(ctx context.Context, e *cmdEnv, a []string) error {
 		name := strings.ToLower(a[0])
-		return withStore(ctx, e.o, func(s *Store) error {
+		return withStore(ctx, e.o, func(s *store.Store) error {
 			err := s.SetSuspended(ctx, name, suspended)
-			if errors.Is(err, errNotFound) {
+			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("no local user %q", name)
 			}
 			return err
@@ -438,7 +440,7 @@ func setBlocked(blocked bool) func(context.Context, *cmdEnv, []string) error {
 		if err != nil {
 			return err
 		}
-		if err := withStore(ctx, e.o, func(s *Store) error { return s.SetBlocked(ctx, host, blocked) }); err != nil {
+		if err := withStore(ctx, e.o, func(s *store.Store) error { return s.SetBlocked(ctx, host, blocked) }); err != nil {
 			return err
 		}
 		verb := "blocked"
@@ -507,7 +509,7 @@ func validHostPort(s string) bool {
 
 // backupStore writes a copy of the SQLite store (pod backup FILE).
 func backupStore(ctx context.Context, e *cmdEnv, a []string) error {
-	return withStore(ctx, e.o, func(s *Store) error {
+	return withStore(ctx, e.o, func(s *store.Store) error {
 		if err := s.Backup(ctx, a[0]); err != nil {
 			return err
 		}
@@ -518,7 +520,7 @@ func backupStore(ctx context.Context, e *cmdEnv, a []string) error {
 
 // migrateStoreTo copies a SQLite pod into PostgreSQL (pod migrate-store).
 func migrateStoreTo(ctx context.Context, e *cmdEnv, _ []string) error {
-	if e.o.from == "" || !isPostgresURL(e.o.to) {
+	if e.o.from == "" || !store.IsPostgresURL(e.o.to) {
 		return errors.New("usage: pod migrate-store --from DATA_DIR --to postgres://URL")
 	}
 	src, err := openExistingStore(ctx, options{data: e.o.from})
@@ -526,7 +528,7 @@ func migrateStoreTo(ctx context.Context, e *cmdEnv, _ []string) error {
 		return err
 	}
 	defer src.Close()
-	dst, err := openStore(ctx, e.o.to, "")
+	dst, err := store.Open(ctx, e.o.to, "")
 	if err != nil {
 		return err
 	}
@@ -535,7 +537,7 @@ func migrateStoreTo(ctx context.Context, e *cmdEnv, _ []string) error {
 	if err != nil {
 		return err
 	}
-	for _, t := range storeTables {
+	for _, t := range store.Tables {
 		fmt.Fprintf(e.stdout, "%-26s %d\n", t, copied[t])
 	}
 	fmt.Fprintln(e.stdout, "the pod is in the PostgreSQL database: serve it with --db and the same --url")
@@ -544,7 +546,7 @@ func migrateStoreTo(ctx context.Context, e *cmdEnv, _ []string) error {
 
 // migrateStore opens the store, which applies the pending migrations.
 func migrateStore(ctx context.Context, e *cmdEnv, _ []string) error {
-	s, err := openStore(ctx, e.o.db, e.o.data)
+	s, err := store.Open(ctx, e.o.db, e.o.data)
 	if err != nil {
 		return err
 	}
@@ -553,12 +555,12 @@ func migrateStore(ctx context.Context, e *cmdEnv, _ []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "schema version %d (%s)\n", v, s.db.d.name)
+	fmt.Fprintf(e.stdout, "schema version %d (%s)\n", v, s.Backend())
 	return nil
 }
 
 func adminHealth(ctx context.Context, e *cmdEnv, _ []string) error {
-	return withStore(ctx, e.o, func(s *Store) error {
+	return withStore(ctx, e.o, func(s *store.Store) error {
 		h, err := s.Health(ctx)
 		if err != nil {
 			return err
@@ -636,7 +638,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	switch o.role {
 	case "all":
 	case "web", "worker":
-		if !p.store.shared {
+		if !p.store.Shared() {
 			return fmt.Errorf("--role %s needs a store that several processes share: --db postgres://URL", o.role)
 		}
 	default:
@@ -664,7 +666,7 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("pod serving", "addr", ln.Addr().String(), "url", p.base, "role", o.role, "store", p.store.db.d.name, "dev", o.dev)
+	logger.Info("pod serving", "addr", ln.Addr().String(), "url", p.base, "role", o.role, "store", p.store.Backend(), "dev", o.dev)
 	select {
 	case <-ctx.Done():
 	case err = <-errc:

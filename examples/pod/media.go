@@ -5,36 +5,10 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/entities"
 )
-
-// PostExtra holds what a status message carries besides its text.
-type PostExtra struct {
-	Photos   []string      `json:"photos,omitempty"`
-	Location *LocationView `json:"location,omitempty"`
-	Poll     *PollView     `json:"poll,omitempty"`
-}
-
-// LocationView is a post's location.
-type LocationView struct {
-	Address string `json:"address"`
-	Lat     string `json:"lat"`
-	Lng     string `json:"lng"`
-}
-
-// PollView is a post's poll with its vote counts.
-type PollView struct {
-	GUID     string       `json:"guid"`
-	Question string       `json:"question"`
-	Answers  []AnswerView `json:"answers"`
-}
-
-// AnswerView is one poll answer.
-type AnswerView struct {
-	GUID   string `json:"guid"`
-	Answer string `json:"answer"`
-	Votes  int    `json:"votes"`
-}
 
 // PollInput is the poll of a new post.
 type PollInput struct {
@@ -43,18 +17,18 @@ type PollInput struct {
 }
 
 // extraOf reads the photos, location and poll of a status message.
-func extraOf(sm *entities.StatusMessage) PostExtra {
-	var x PostExtra
+func extraOf(sm *entities.StatusMessage) store.PostExtra {
+	var x store.PostExtra
 	for _, ph := range sm.Photos {
 		x.Photos = append(x.Photos, ph.RemotePhotoPath+ph.RemotePhotoName)
 	}
 	if l := sm.Location; l != nil {
-		x.Location = &LocationView{Address: l.Address, Lat: l.Lat, Lng: l.Lng}
+		x.Location = &store.LocationView{Address: l.Address, Lat: l.Lat, Lng: l.Lng}
 	}
 	if p := sm.Poll; p != nil {
-		x.Poll = &PollView{GUID: p.GUID, Question: p.Question}
+		x.Poll = &store.PollView{GUID: p.GUID, Question: p.Question}
 		for _, a := range p.PollAnswers {
-			x.Poll.Answers = append(x.Poll.Answers, AnswerView{GUID: a.GUID, Answer: a.Answer})
+			x.Poll.Answers = append(x.Poll.Answers, store.AnswerView{GUID: a.GUID, Answer: a.Answer})
 		}
 	}
 	return x
@@ -62,18 +36,18 @@ func extraOf(sm *entities.StatusMessage) PostExtra {
 
 // attach adds photos (by URL), a location and a poll to a new status
 // message.
-func attach(sm *entities.StatusMessage, photos []string, loc *LocationView, poll *PollInput) error {
+func attach(sm *entities.StatusMessage, photos []string, loc *store.LocationView, poll *PollInput) error {
 	// The limits other pods hold received posts to (the SDK's defaults).
 	if len(photos) > entities.DefaultMaxPhotos {
-		return fmt.Errorf("%w: a post has at most %d photos", errInvalid, entities.DefaultMaxPhotos)
+		return fmt.Errorf("%w: a post has at most %d photos", store.ErrInvalid, entities.DefaultMaxPhotos)
 	}
 	if poll != nil && len(poll.Answers) > entities.DefaultMaxPollAnswers {
-		return fmt.Errorf("%w: a poll has at most %d answers", errInvalid, entities.DefaultMaxPollAnswers)
+		return fmt.Errorf("%w: a poll has at most %d answers", store.ErrInvalid, entities.DefaultMaxPollAnswers)
 	}
 	for _, raw := range photos {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("%w: photo %q is not an http(s) URL", errInvalid, raw)
+			return fmt.Errorf("%w: photo %q is not an http(s) URL", store.ErrInvalid, raw)
 		}
 		i := strings.LastIndex(raw, "/")
 		sm.Photos = append(sm.Photos, &entities.Photo{GUID: newGUID(), Author: sm.Author, Public: sm.Public,
@@ -84,7 +58,7 @@ func attach(sm *entities.StatusMessage, photos []string, loc *LocationView, poll
 	}
 	if poll != nil {
 		if len(poll.Answers) < 2 {
-			return fmt.Errorf("%w: a poll needs at least two answers", errInvalid)
+			return fmt.Errorf("%w: a poll needs at least two answers", store.ErrInvalid)
 		}
 		sm.Poll = &entities.Poll{GUID: newGUID(), Question: poll.Question}
 		for _, a := range poll.Answers {

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/magicenv"
 )
@@ -228,7 +230,7 @@ func maxSizeHostileBodies(t *testing.T, sender string, key *rsa.PrivateKey, reci
 // that answers 404 to everything (plant may store more people there); it
 // returns the pod (not started), the sender, and alice's public key and
 // private receive path.
-func prepareStormPod(t *testing.T, tmp string, keyBits int, plant func(pc personCache, podURL string)) (*subPod, remote, *rsa.PublicKey, string) {
+func prepareStormPod(t *testing.T, tmp string, keyBits int, plant func(pc store.PersonCache, podURL string)) (*subPod, remote, *rsa.PublicKey, string) {
 	t.Helper()
 	bin := buildPodBinary(t, tmp)
 	logf, err := os.Create(filepath.Join(tmp, "pod.log"))
@@ -249,19 +251,19 @@ func prepareStormPod(t *testing.T, tmp string, keyBits int, plant func(pc person
 	fake := newFakePod(t)
 	r := remote{ID: "mallory@" + fake.host(), GUID: newGUID(), Key: testKey(t, 0)}
 	ctx := context.Background()
-	st, err := openStore(ctx, s.dbURL, s.dir)
+	st, err := store.Open(ctx, s.dbURL, s.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := (personCache{st}).Put(ctx, &discovery.Person{ID: r.ID, GUID: r.GUID, PublicKey: &r.Key.PublicKey, PodURL: fake.URL + "/"}); err != nil {
+	if err := st.Cache().Put(ctx, &discovery.Person{ID: r.ID, GUID: r.GUID, PublicKey: &r.Key.PublicKey, PodURL: fake.URL + "/"}); err != nil {
 		t.Fatal(err)
 	}
 	if plant != nil {
-		plant(personCache{st}, fake.URL+"/")
+		plant(st.Cache(), fake.URL+"/")
 	}
 	var guid, keyPEM string
-	if err := st.db.QueryRow(`SELECT p.guid, u.private_key FROM users u JOIN people p ON p.id = u.person_id WHERE u.username = 'alice'`).Scan(&guid, &keyPEM); err != nil {
+	if err := st.SQL().QueryRow(`SELECT p.guid, u.private_key FROM users u JOIN people p ON p.id = u.person_id WHERE u.username = 'alice'`).Scan(&guid, &keyPEM); err != nil {
 		t.Fatal(err)
 	}
 	blk, _ := pem.Decode([]byte(keyPEM))
@@ -347,13 +349,13 @@ func TestMemoryStorm(t *testing.T) {
 
 	// Let the pod work through what it accepted while still probing.
 	waitLong(t, "the inbox to settle", 120*time.Second, func() bool {
-		st, err := openStore(context.Background(), s.dbURL, s.dir)
+		st, err := store.Open(context.Background(), s.dbURL, s.dir)
 		if err != nil {
 			return false
 		}
 		defer st.Close()
 		var n int
-		if err := st.db.QueryRow(`SELECT COUNT(*) FROM inbox WHERE state = 'pending'`).Scan(&n); err != nil {
+		if err := st.SQL().QueryRow(`SELECT COUNT(*) FROM inbox WHERE state = 'pending'`).Scan(&n); err != nil {
 			return false
 		}
 		return n == 0
@@ -397,13 +399,13 @@ func TestMemoryStorm(t *testing.T) {
 	}
 
 	// Nothing hostile stored, and the pod still serves.
-	st, err := openStore(context.Background(), s.dbURL, s.dir)
+	st, err := store.Open(context.Background(), s.dbURL, s.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	var n int
-	if err := st.db.QueryRow(`SELECT (SELECT COUNT(*) FROM posts) + (SELECT COUNT(*) FROM interactions) + (SELECT COUNT(*) FROM messages)`).Scan(&n); err != nil {
+	if err := st.SQL().QueryRow(`SELECT (SELECT COUNT(*) FROM posts) + (SELECT COUNT(*) FROM interactions) + (SELECT COUNT(*) FROM messages)`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {

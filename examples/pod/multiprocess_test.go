@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/discovery"
 )
 
@@ -69,14 +71,14 @@ func TestMultiProcess(t *testing.T) {
 			t.Logf("pods' log (end):\n%s", b)
 		}
 	}()
-	st, err := openStore(context.Background(), db, "")
+	st, err := store.Open(context.Background(), db, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	count := func(q string, args ...any) int {
 		var n int
-		if err := st.db.QueryRow(q, args...).Scan(&n); err != nil {
+		if err := st.SQL().QueryRow(q, args...).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -99,7 +101,7 @@ func TestMultiProcess(t *testing.T) {
 
 	// Incoming: public posts of remote people the pod knows, from 16
 	// concurrent senders; worker 0 is killed when a third is acknowledged.
-	cache := personCache{st}
+	cache := st.Cache()
 	var senders []remote
 	for i := range 4 {
 		k := testKey(t, i)
@@ -147,7 +149,7 @@ func TestMultiProcess(t *testing.T) {
 	var mu sync.Mutex
 	posted := map[string]bool{}
 	burst(t, nOut, 16, func(i int) bool {
-		var post PostView
+		var post store.PostView
 		if !apiTry(public, "/api/posts", aliceTok, map[string]any{"text": fmt.Sprintf("outgoing %d", i)}, &post) {
 			return false
 		}

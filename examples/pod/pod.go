@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/entities"
 	"github.com/go-diaspora/federation/magicenv"
@@ -78,7 +80,7 @@ type Pod struct {
 	cfg      Config
 	base     string // public URL with a trailing slash
 	domain   string // host[:port] of local IDs
-	store    *Store
+	store    *store.Store
 	log      *slog.Logger
 	disc     *discovery.Client
 	resolver *discovery.Resolver
@@ -144,7 +146,7 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 	if cfg.ReceiveBytesPerMinute <= 0 {
 		cfg.ReceiveBytesPerMinute = 64 << 20
 	}
-	st, err := openStore(ctx, cfg.DB, cfg.DataDir)
+	st, err := store.Open(ctx, cfg.DB, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -164,9 +166,9 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 		p.disc.AllowedAddrs = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0"), netip.MustParseAddrPort("[::1]:0")}
 		p.disc.AllowedPorts = []uint16{0} // dev pods listen on any port (LIMITS.md, Addresses)
 	}
-	p.resolver = &discovery.Resolver{Client: p.disc, Cache: personCache{st}}
-	p.receiver = &salmon.Receiver{Keys: magicenv.KeyResolverFunc(p.publicKey), Entities: entityStore{st},
-		RecipientKeys: recipientKeys{st}, Envelope: p.envOpts}
+	p.resolver = &discovery.Resolver{Client: p.disc, Cache: st.Cache()}
+	p.receiver = &salmon.Receiver{Keys: magicenv.KeyResolverFunc(p.publicKey), Entities: st.Entities(),
+		RecipientKeys: st.Keys(), Envelope: p.envOpts}
 	p.sender = &salmon.Sender{HTTPClient: p.disc.GuardedHTTPClient(), UserAgent: "go-diaspora-pod/0.1",
 		BaseBackoff: cfg.BaseBackoff, Logger: p.log, OnAttempt: p.noteAttempt}
 	p.queue = &outboxQueue{s: st, log: p.log, wake: make(chan struct{}, 1), poll: cfg.Poll, p: p}
@@ -185,7 +187,7 @@ func (p *Pod) Handler() http.Handler {
 	mux := http.NewServeMux()
 	dh := &discovery.Handler{
 		BaseURL:   p.base,
-		Directory: directory{p.store},
+		Directory: p.store.Directory(),
 		Software:  discovery.Software{Name: "go-diaspora-pod", Version: "0.1"},
 		Metadata:  map[string]any{"nodeName": p.domain},
 		Logger:    p.log,
@@ -218,7 +220,7 @@ func (p *Pod) Run(ctx context.Context) {
 		p.log.ErrorContext(ctx, "resetting leases", "err", err)
 	}
 	var wg sync.WaitGroup
-	if p.store.shared { // other processes come and go: look for their stale leases now and then
+	if p.store.Shared() { // other processes come and go: look for their stale leases now and then
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -240,7 +242,7 @@ func (p *Pod) Run(ctx context.Context) {
 	go func() {
 		defer wg.Done()
 		p.store.Listen(ctx, func(ch string) {
-			if ch == inboxChannel {
+			if ch == store.InboxChannel {
 				notify(p.inWake)
 			} else {
 				notify(p.queue.wake)
@@ -282,7 +284,7 @@ func (p *Pod) publicKey(ctx context.Context, author string) (*rsa.PublicKey, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", magicenv.ErrKeyNotFound, err)
 	}
-	if per, err := (personCache{p.store}).Get(ctx, nid); err == nil {
+	if per, err := p.store.Cache().Get(ctx, nid); err == nil {
 		return per.PublicKey, nil
 	} else if !errors.Is(err, discovery.ErrCacheMiss) {
 		return nil, err
@@ -324,6 +326,10 @@ type finalError struct{ err error }
 func (e finalError) Error() string { return e.err.Error() }
 func (e finalError) Unwrap() error { return e.err }
 
+// inboxBatch is how many due rows the worker leases at once: one commit
+// (one fsync) for the leases of a batch instead of one per row.
+const inboxBatch = 32
+
 // inboxWorkers is how many received bodies are processed at once. One:
 // key lookups run in the background (lookupInBackground), and on a small
 // machine more workers only compete with receive requests for the CPU
@@ -332,7 +338,7 @@ func (e finalError) Unwrap() error { return e.err }
 const inboxWorkers = 1
 
 func (p *Pod) runInbox(ctx context.Context) {
-	jobs := make(chan *InboxItem)
+	jobs := make(chan *store.InboxItem)
 	var wg sync.WaitGroup
 	for range inboxWorkers {
 		wg.Add(1)
@@ -364,7 +370,7 @@ func (p *Pod) runInbox(ctx context.Context) {
 		}
 		its, err := p.store.ClaimInboxBatch(ctx, inboxBatch)
 		if err != nil {
-			if !errors.Is(err, errNotFound) && ctx.Err() == nil {
+			if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
 				p.log.ErrorContext(ctx, "inbox claim", "err", err)
 			}
 			select {
@@ -392,7 +398,7 @@ const maxKeyLookupAttempts = 4
 
 // process runs one inbox body through the SDK's receive pipeline and
 // stores its effects. Payloads are never logged.
-func (p *Pod) process(ctx context.Context, it *InboxItem) {
+func (p *Pod) process(ctx context.Context, it *store.InboxItem) {
 	in := &salmon.Incoming{Route: it.Route, RecipientGUID: it.RecipientGUID, Format: it.Format, ContentType: it.ContentType, Body: it.Body}
 	msg, err := p.receiver.Receive(ctx, in)
 	var lerr *salmon.LookupError
@@ -504,13 +510,13 @@ func (p *Pod) apply(ctx context.Context, inboxID int64, msg *salmon.Message) err
 			return finalError{fmt.Errorf("%w: %s (sender %s)", errBlockedPod, host, msg.Sender)}
 		}
 	}
-	err := p.store.do(ctx, func(tx *sqlTx) error {
+	err := p.store.Do(ctx, func(tx *store.Tx) error {
 		if err := p.applyTx(ctx, tx, msg); err != nil {
 			return err
 		}
-		return inboxDone(ctx, tx, inboxID)
+		return store.InboxDone(ctx, tx, inboxID)
 	})
-	if errors.Is(err, errWrongAuthor) {
+	if errors.Is(err, store.ErrWrongAuthor) {
 		return finalError{err}
 	}
 	if err == nil {
@@ -519,36 +525,36 @@ func (p *Pod) apply(ctx context.Context, inboxID int64, msg *salmon.Message) err
 	return err
 }
 
-func (p *Pod) applyTx(ctx context.Context, tx *sqlTx, msg *salmon.Message) error {
+func (p *Pod) applyTx(ctx context.Context, tx *store.Tx, msg *salmon.Message) error {
 	switch e := msg.Entity.(type) {
 	case *entities.StatusMessage:
-		row := &postRow{GUID: e.GUID, Type: e.Type(), Author: e.Author, Text: e.Text, Public: e.Public, Payload: msg.Payload,
+		row := &store.PostRow{GUID: e.GUID, Type: e.Type(), Author: e.Author, Text: e.Text, Public: e.Public, Payload: msg.Payload,
 			CreatedAt: e.CreatedAt, Extra: extraOf(e)}
 		mentions := parseMentions(e.Text)
-		existed, err := insertPost(ctx, tx, row, parseTags(e.Text), mentions)
+		existed, err := store.InsertPost(ctx, tx, row, parseTags(e.Text), mentions)
 		if err != nil {
 			return err
 		}
 		if err := p.addVisibility(ctx, tx, e.GUID, e.Public, msg.Recipient); err != nil || existed {
 			return err
 		}
-		return notifyMentioned(ctx, tx, e.GUID, e.Author, mentions)
+		return store.NotifyMentioned(ctx, tx, e.GUID, e.Author, mentions)
 	case *entities.Reshare:
-		row := &postRow{GUID: e.GUID, Type: e.Type(), Author: e.Author, Public: true, RootGUID: e.RootGUID, Payload: msg.Payload, CreatedAt: e.CreatedAt}
-		existed, err := insertPost(ctx, tx, row, nil, nil)
+		row := &store.PostRow{GUID: e.GUID, Type: e.Type(), Author: e.Author, Public: true, RootGUID: e.RootGUID, Payload: msg.Payload, CreatedAt: e.CreatedAt}
+		existed, err := store.InsertPost(ctx, tx, row, nil, nil)
 		if err != nil || existed {
 			return err
 		}
-		return notifyLocalAuthor(ctx, tx, e.RootGUID, "reshared", e.Author)
+		return store.NotifyLocalAuthor(ctx, tx, e.RootGUID, "reshared", e.Author)
 	case *entities.Comment:
-		row := &interactionRow{GUID: e.GUID, Type: "Comment", Author: e.Author, ParentType: "Post", ParentGUID: e.ParentGUID,
+		row := &store.InteractionRow{GUID: e.GUID, Type: "Comment", Author: e.Author, ParentType: "Post", ParentGUID: e.ParentGUID,
 			PostGUID: e.ParentGUID, Text: e.Text, Positive: true, Payload: msg.Payload, CreatedAt: e.CreatedAt}
 		return p.storeRelayable(ctx, tx, msg, row)
 	case *entities.Like:
-		row := &interactionRow{GUID: e.GUID, Type: "Like", Author: e.Author, ParentType: e.ParentType, ParentGUID: e.ParentGUID,
+		row := &store.InteractionRow{GUID: e.GUID, Type: "Like", Author: e.Author, ParentType: e.ParentType, ParentGUID: e.ParentGUID,
 			PostGUID: e.ParentGUID, Positive: e.Positive, Payload: msg.Payload, CreatedAt: time.Now().UTC()}
 		if e.ParentType == "Comment" {
-			c, err := getInteraction(ctx, tx, e.ParentGUID)
+			c, err := store.GetInteraction(ctx, tx, e.ParentGUID)
 			if err != nil {
 				return err
 			}
@@ -556,22 +562,22 @@ func (p *Pod) applyTx(ctx context.Context, tx *sqlTx, msg *salmon.Message) error
 		}
 		return p.storeRelayable(ctx, tx, msg, row)
 	case *entities.PollParticipation:
-		var postGUID string
-		if err := tx.QueryRowContext(ctx, `SELECT post_guid FROM polls WHERE guid = ?`, e.ParentGUID).Scan(&postGUID); err != nil {
+		postGUID, err := store.PollPost(ctx, tx, e.ParentGUID)
+		if err != nil {
 			return err
 		}
-		row := &interactionRow{GUID: e.GUID, Type: "PollParticipation", Author: e.Author, ParentType: "Poll", ParentGUID: e.ParentGUID,
+		row := &store.InteractionRow{GUID: e.GUID, Type: "PollParticipation", Author: e.Author, ParentType: "Poll", ParentGUID: e.ParentGUID,
 			PostGUID: postGUID, Text: e.PollAnswerGUID, Positive: true, Payload: msg.Payload, CreatedAt: time.Now().UTC()}
 		return p.storeRelayable(ctx, tx, msg, row)
 	case *entities.Retraction:
 		family := postFamily(e.TargetType)
 		var relayPost string
 		if family == "Comment" || family == "Like" || family == "PollParticipation" {
-			if i, err := getInteraction(ctx, tx, e.TargetGUID); err == nil {
+			if i, err := store.GetInteraction(ctx, tx, e.TargetGUID); err == nil {
 				relayPost = i.PostGUID
 			}
 		}
-		if err := retract(ctx, tx, family, e.TargetGUID, e.Author); err != nil {
+		if err := store.Retract(ctx, tx, family, e.TargetGUID, e.Author); err != nil {
 			return err
 		}
 		if relayPost != "" {
@@ -581,8 +587,8 @@ func (p *Pod) applyTx(ctx context.Context, tx *sqlTx, msg *salmon.Message) error
 		}
 		return nil
 	case *entities.Contact:
-		u, err := p.store.userWhere(ctx, tx, `p.id = ?`, e.Recipient)
-		if errors.Is(err, errNotFound) {
+		u, err := p.store.LocalUser(ctx, tx, e.Recipient)
+		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
@@ -596,65 +602,54 @@ func (p *Pod) applyTx(ctx context.Context, tx *sqlTx, msg *salmon.Message) error
 		if name == "" {
 			name = strings.TrimSpace(e.FirstName + " " + e.LastName)
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE people SET full_name = ?, bio = ? WHERE id = ? AND local = 0`, name, e.Bio, e.Author)
-		return err
+		return store.UpdateRemoteProfile(ctx, tx, e.Author, name, e.Bio)
 	case *entities.Conversation:
 		if !slices.Contains(e.ParticipantIDs(), msg.Recipient) {
 			return finalError{fmt.Errorf("recipient %s is no participant", msg.Recipient)}
 		}
-		return storeConversation(ctx, tx, e)
+		return store.StoreConversation(ctx, tx, e)
 	case *entities.Message:
-		return storeMessage(ctx, tx, e)
+		return store.StoreMessage(ctx, tx, e)
 	case *entities.AccountDeletion:
-		for _, q := range []string{`DELETE FROM interactions WHERE author = ?`, `DELETE FROM posts WHERE author = ? AND local = 0`,
-			`DELETE FROM contacts WHERE person_id = ?`, `DELETE FROM aspect_memberships WHERE person_id = ?`,
-			`DELETE FROM notifications WHERE actor = ?`} {
-			if _, err := tx.ExecContext(ctx, q, e.Author); err != nil {
-				return err
-			}
-		}
-		return nil
+		return store.ForgetRemoteAccount(ctx, tx, e.Author)
 	}
 	return nil // other types are accepted and ignored by this small pod
 }
 
 // addVisibility records the local recipient of a limited post.
-func (p *Pod) addVisibility(ctx context.Context, tx *sqlTx, guid string, public bool, recipient string) error {
+func (p *Pod) addVisibility(ctx context.Context, tx *store.Tx, guid string, public bool, recipient string) error {
 	if public || recipient == "" {
 		return nil
 	}
-	u, err := p.store.userWhere(ctx, tx, `p.id = ?`, recipient)
+	u, err := p.store.LocalUser(ctx, tx, recipient)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO post_visibility (post_guid, username) VALUES (?, ?) ON CONFLICT DO NOTHING`, guid, u.Username)
-	return err
+	return store.AddPostVisibility(ctx, tx, guid, u.Username)
 }
 
 // storeRelayable stores a received comment or like and, when the post
 // is local, relays it exactly as the author signed it.
-func (p *Pod) storeRelayable(ctx context.Context, tx *sqlTx, msg *salmon.Message, row *interactionRow) error {
+func (p *Pod) storeRelayable(ctx context.Context, tx *store.Tx, msg *salmon.Message, row *store.InteractionRow) error {
 	// On a local limited post only its recipients may answer.
-	if post, err := getPost(ctx, tx, row.PostGUID); err == nil && post.Local && !post.Public && row.Author != post.Author {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM post_recipients WHERE post_guid = ? AND person_id = ?`, post.GUID, row.Author).Scan(&n); err != nil {
+	if post, err := store.GetPost(ctx, tx, row.PostGUID); err == nil && post.Local && !post.Public && row.Author != post.Author {
+		if ok, err := store.IsPostRecipient(ctx, tx, post.GUID, row.Author); err != nil {
 			return err
-		}
-		if n == 0 {
+		} else if !ok {
 			return finalError{fmt.Errorf("%s is no recipient of the limited post %s", row.Author, post.GUID)}
 		}
 	}
-	existed, err := insertInteraction(ctx, tx, row)
-	if errors.Is(err, errSecondVote) {
+	existed, err := store.InsertInteraction(ctx, tx, row)
+	if errors.Is(err, store.ErrSecondVote) {
 		return nil // the author's first like or vote stands; this one is dropped
 	}
 	if err != nil || existed {
 		return err
 	}
-	if err := notifyInteraction(ctx, tx, row); err != nil {
+	if err := store.NotifyInteraction(ctx, tx, row); err != nil {
 		return err
 	}
-	post, err := getPost(ctx, tx, row.PostGUID)
+	post, err := store.GetPost(ctx, tx, row.PostGUID)
 	if err != nil || !post.Local {
 		return err
 	}
@@ -672,13 +667,13 @@ func (p *Pod) storeRelayable(ctx context.Context, tx *sqlTx, msg *salmon.Message
 	if err != nil {
 		return err
 	}
-	return enqueue(ctx, tx, strings.ToLower(row.Type)+":"+row.GUID, ds)
+	return store.Enqueue(ctx, tx, strings.ToLower(row.Type)+":"+row.GUID, ds)
 }
 
 // relayTx sends payload (already signed by its author) to the pods of a
 // local public post, in an envelope signed by the post's author.
-func (p *Pod) relayTx(ctx context.Context, tx *sqlTx, postGUID string, payload []byte, entity string) error {
-	post, err := getPost(ctx, tx, postGUID)
+func (p *Pod) relayTx(ctx context.Context, tx *store.Tx, postGUID string, payload []byte, entity string) error {
+	post, err := store.GetPost(ctx, tx, postGUID)
 	if err != nil || !post.Local {
 		return nil
 	}
@@ -686,7 +681,7 @@ func (p *Pod) relayTx(ctx context.Context, tx *sqlTx, postGUID string, payload [
 	if err != nil {
 		return err
 	}
-	return enqueue(ctx, tx, entity, ds)
+	return store.Enqueue(ctx, tx, entity, ds)
 }
 
 // deliveriesFor gives one public delivery of an envelope per pod.
@@ -718,28 +713,28 @@ func (s fetchSource) Fetch(ctx context.Context, typ, guid string) (*salmon.Fetch
 	var local bool
 	switch typ {
 	case "post", "status_message", "reshare":
-		post, err := getPost(ctx, p.store.db, guid)
+		post, err := store.GetPost(ctx, p.store, guid)
 		if err != nil || !post.Public || (typ != "post" && typ != post.Type) {
 			return nil, salmon.ErrNotFound
 		}
 		author, payload, local = post.Author, post.Payload, post.Local
 	case "comment", "like":
-		i, err := getInteraction(ctx, p.store.db, guid)
+		i, err := store.GetInteraction(ctx, p.store, guid)
 		if err != nil || strings.ToLower(i.Type) != typ {
 			return nil, salmon.ErrNotFound
 		}
-		post, err := getPost(ctx, p.store.db, i.PostGUID)
+		post, err := store.GetPost(ctx, p.store, i.PostGUID)
 		if err != nil || !post.Public {
 			return nil, salmon.ErrNotFound
 		}
 		author, payload = i.Author, i.Payload
-		per, err := p.store.person(ctx, p.store.db, author)
+		per, err := p.store.Person(ctx, p.store, author)
 		local = err == nil && per.Local
 	default:
 		return nil, salmon.ErrNotFound
 	}
 	if !local {
-		per, err := p.store.person(ctx, p.store.db, author)
+		per, err := p.store.Person(ctx, p.store, author)
 		if err != nil {
 			return nil, salmon.ErrNotFound
 		}

@@ -6,21 +6,23 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
 )
 
 // notifications reads a user's notifications through the API.
-func (tp *testPod) notifications(t *testing.T, token string) (unread int, ns []NotificationView) {
+func (tp *testPod) notifications(t *testing.T, token string) (unread int, ns []store.NotificationView) {
 	t.Helper()
 	var out struct {
 		Unread        int
-		Notifications []NotificationView
+		Notifications []store.NotificationView
 	}
 	tp.call(t, "GET", "/api/notifications", token, nil, http.StatusOK, &out)
 	return out.Unread, out.Notifications
 }
 
 // hasNotification reports whether ns holds a notification of typ by actor.
-func hasNotification(ns []NotificationView, typ, actor, target string) bool {
+func hasNotification(ns []store.NotificationView, typ, actor, target string) bool {
 	for _, n := range ns {
 		if n.Type == typ && n.Actor == actor && n.TargetGUID == target {
 			return true
@@ -42,7 +44,7 @@ func TestSharingModel(t *testing.T) {
 	bob, bobTok := b.user(t, "bob")
 	carol, carolTok := c.user(t, "carol")
 
-	var ct ContactView
+	var ct store.ContactView
 	a.call(t, "POST", "/api/contacts", aliceTok, map[string]any{"id": bob, "aspects": []string{"Friends"}}, http.StatusCreated, &ct)
 	if ct.ID != bob || !ct.Receiving || ct.Sharing || len(ct.Aspects) != 1 || ct.Aspects[0] != "Friends" {
 		t.Fatalf("contact after sharing = %+v", ct)
@@ -51,7 +53,7 @@ func TestSharingModel(t *testing.T) {
 	waitFor(t, "bob to learn that alice shares with him", func() bool {
 		return b.count(t, `SELECT COUNT(*) FROM contacts WHERE person_id = ? AND sharing = 1 AND receiving = 0`, alice) == 1
 	})
-	var bc ContactView
+	var bc store.ContactView
 	b.call(t, "GET", "/api/contacts/"+alice, bobTok, nil, http.StatusOK, &bc)
 	if !bc.Sharing || bc.Receiving || len(bc.Aspects) != 0 {
 		t.Errorf("bob's contact of alice = %+v, want sharing only", bc)
@@ -61,7 +63,7 @@ func TestSharingModel(t *testing.T) {
 	}
 
 	// Alice's public post reaches B although bob does not share with her.
-	var pub, friends, family PostView
+	var pub, friends, family store.PostView
 	a.call(t, "POST", "/api/posts", aliceTok, map[string]any{"text": "public hello"}, http.StatusCreated, &pub)
 	waitFor(t, "alice's public post on B", func() bool { _, ok := b.post(t, bobTok, pub.GUID); return ok })
 	// A post limited to Friends (bob) reaches B; one limited to Family
@@ -82,13 +84,13 @@ func TestSharingModel(t *testing.T) {
 	}
 
 	// Bob's stream is his own posts and his aspects' people: not alice's.
-	var stream struct{ Posts []PostView }
+	var stream struct{ Posts []store.PostView }
 	b.call(t, "GET", "/api/stream", bobTok, nil, http.StatusOK, &stream)
 	if len(stream.Posts) != 0 {
 		t.Errorf("bob's stream = %d posts, want none (alice is in none of his aspects)", len(stream.Posts))
 	}
 	// Alice's posts stay reachable on her profile.
-	var hers struct{ Posts []PostView }
+	var hers struct{ Posts []store.PostView }
 	b.call(t, "GET", "/api/people/"+alice+"/posts", bobTok, nil, http.StatusOK, &hers)
 	if len(hers.Posts) != 2 {
 		t.Errorf("alice's posts seen by bob = %d, want 2 (public and Friends)", len(hers.Posts))
@@ -96,11 +98,11 @@ func TestSharingModel(t *testing.T) {
 
 	// Bob's public post reaches A before he shares back: alice is his
 	// contact (she shares with him), and bob is in her aspects.
-	var bobs PostView
+	var bobs store.PostView
 	b.call(t, "POST", "/api/posts", bobTok, map[string]any{"text": "from bob, to his contacts"}, http.StatusCreated, &bobs)
 	waitFor(t, "bob's public post on A", func() bool { _, ok := a.post(t, aliceTok, bobs.GUID); return ok })
 	a.call(t, "GET", "/api/stream", aliceTok, nil, http.StatusOK, &stream)
-	if !slices.ContainsFunc(stream.Posts, func(v PostView) bool { return v.GUID == bobs.GUID }) {
+	if !slices.ContainsFunc(stream.Posts, func(v store.PostView) bool { return v.GUID == bobs.GUID }) {
 		t.Errorf("alice's stream lacks bob's post: %+v", stream.Posts)
 	}
 
@@ -124,10 +126,10 @@ func TestSharingModel(t *testing.T) {
 	// post and mentions her.
 	b.call(t, "POST", "/api/posts/"+pub.GUID+"/comments", bobTok, map[string]string{"text": "hi alice"}, http.StatusCreated, nil)
 	b.call(t, "POST", "/api/posts/"+pub.GUID+"/likes", bobTok, nil, http.StatusCreated, nil)
-	var reshare, mention PostView
+	var reshare, mention store.PostView
 	b.call(t, "POST", "/api/posts/"+pub.GUID+"/reshares", bobTok, nil, http.StatusCreated, &reshare)
 	b.call(t, "POST", "/api/posts", bobTok, map[string]any{"text": "hello @{Alice; " + alice + "}"}, http.StatusCreated, &mention)
-	var ns []NotificationView
+	var ns []store.NotificationView
 	waitFor(t, "alice's notifications", func() bool {
 		_, ns = a.notifications(t, aliceTok)
 		return hasNotification(ns, "comment_on_post", bob, pub.GUID) && hasNotification(ns, "liked", bob, pub.GUID) &&
@@ -142,7 +144,7 @@ func TestSharingModel(t *testing.T) {
 	if unread, _ := a.notifications(t, aliceTok); unread != 4 {
 		t.Errorf("unread after reading one = %d, want 4", unread)
 	}
-	var only struct{ Notifications []NotificationView }
+	var only struct{ Notifications []store.NotificationView }
 	a.call(t, "GET", "/api/notifications?unread=true", aliceTok, nil, http.StatusOK, &only)
 	if len(only.Notifications) != 4 {
 		t.Errorf("unread notifications listed = %d, want 4", len(only.Notifications))

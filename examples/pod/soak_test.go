@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
+
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/entities"
 	"github.com/go-diaspora/federation/magicenv"
@@ -171,7 +173,7 @@ func TestMixedSoak(t *testing.T) {
 	const rate = 100 // msg/s
 	hostile, known := hostileReceiveInputs(t)
 	tmp := t.TempDir()
-	s, mallory, alicePub, privatePath := prepareStormPod(t, tmp, 4096, func(pc personCache, podURL string) {
+	s, mallory, alicePub, privatePath := prepareStormPod(t, tmp, 4096, func(pc store.PersonCache, podURL string) {
 		for id, k := range known {
 			if err := pc.Put(context.Background(), &discovery.Person{ID: id, GUID: newGUID(), PublicKey: k, PodURL: podURL}); err != nil {
 				t.Fatal(err)
@@ -184,14 +186,14 @@ func TestMixedSoak(t *testing.T) {
 	// The valid senders: mallory and three more people of the fake pod.
 	senders := []remote{mallory}
 	{
-		st, err := openStore(context.Background(), s.dbURL, s.dir)
+		st, err := store.Open(context.Background(), s.dbURL, s.dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		podURL := "http://" + strings.SplitN(mallory.ID, "@", 2)[1] + "/"
 		for i := 1; i < 4; i++ {
 			r := remote{ID: fmt.Sprintf("sender%d@%s", i, strings.SplitN(mallory.ID, "@", 2)[1]), GUID: newGUID(), Key: testKey(t, i)}
-			if err := (personCache{st}).Put(context.Background(), &discovery.Person{ID: r.ID, GUID: r.GUID, PublicKey: &r.Key.PublicKey, PodURL: podURL}); err != nil {
+			if err := st.Cache().Put(context.Background(), &discovery.Person{ID: r.ID, GUID: r.GUID, PublicKey: &r.Key.PublicKey, PodURL: podURL}); err != nil {
 				t.Fatal(err)
 			}
 			senders = append(senders, r)
@@ -262,14 +264,14 @@ func TestMixedSoak(t *testing.T) {
 	s.start(t)
 	defer s.stopShowingLog(t)
 	pid := s.cmd.Process.Pid
-	st, err := openStore(context.Background(), s.dbURL, s.dir)
+	st, err := store.Open(context.Background(), s.dbURL, s.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	count := func(q string, args ...any) int {
 		var n int
-		if err := st.db.QueryRow(q, args...).Scan(&n); err != nil {
+		if err := st.SQL().QueryRow(q, args...).Scan(&n); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 		return n
@@ -329,7 +331,7 @@ func TestMixedSoak(t *testing.T) {
 			defer close(qDone)
 			for {
 				var n int
-				if err := st.db.QueryRow(`SELECT COUNT(*) FROM inbox WHERE state = 'pending'`).Scan(&n); err == nil && n > ph.maxQueue {
+				if err := st.SQL().QueryRow(`SELECT COUNT(*) FROM inbox WHERE state = 'pending'`).Scan(&n); err == nil && n > ph.maxQueue {
 					ph.maxQueue = n
 				}
 				select {
@@ -405,7 +407,7 @@ func TestMixedSoak(t *testing.T) {
 
 	// Invariants: the persisted GUID set is the sent set.
 	persisted := map[string]int{}
-	rows, err := st.db.Query(`SELECT guid FROM posts WHERE `+inAuthors, authorList...)
+	rows, err := st.SQL().Query(`SELECT guid FROM posts WHERE `+inAuthors, authorList...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package store
 
 import (
 	"context"
@@ -277,7 +277,7 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("connecting to the PostgreSQL database: %w", err)
 	}
 	s := &Store{
-		db:             &sqlDB{raw: db, d: &dialect{name: "postgres", numbered: true, skipLocked: true}},
+		db:             &DB{raw: db, d: &dialect{name: "postgres", numbered: true, skipLocked: true}},
 		migrations:     postgresMigrations,
 		lockMigrations: `SELECT pg_advisory_xact_lock(7364021)`,
 		shared:         true,
@@ -324,7 +324,7 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 }
 
 // listen calls wake with the channel's name whenever a process commits a
-// NOTIFY on inboxChannel or outboxChannel, until ctx ends: idle workers
+// NOTIFY on InboxChannel or OutboxChannel, until ctx ends: idle workers
 // wake at once instead of at their next poll. A lost connection is
 // opened again after a second.
 func (s *Store) listenPostgres(ctx context.Context, wake func(channel string)) {
@@ -349,13 +349,13 @@ func (s *Store) listenOnce(ctx context.Context, wake func(channel string)) error
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
 		c := dc.(*stdlib.Conn).Conn()
-		for _, ch := range []string{inboxChannel, outboxChannel} {
+		for _, ch := range []string{InboxChannel, OutboxChannel} {
 			if _, err := c.Exec(ctx, "LISTEN "+ch); err != nil {
 				return err
 			}
 		}
-		wake(inboxChannel) // anything committed before LISTEN
-		wake(outboxChannel)
+		wake(InboxChannel) // anything committed before LISTEN
+		wake(OutboxChannel)
 		for {
 			n, err := c.WaitForNotification(ctx)
 			if err != nil {

@@ -1,4 +1,4 @@
-package main
+package store
 
 import (
 	"context"
@@ -136,7 +136,7 @@ func (w *inboxWriter) commit(group []*inboxWrite) (pending int, err error) {
 			tx.Rollback()
 		}
 	}()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO inbox (route, recipient_guid, format, content_type, body, remote_addr, received_at, next_at)
+	stmt, err := tx.prepare(ctx, `INSERT INTO inbox (route, recipient_guid, format, content_type, body, remote_addr, received_at, next_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return 0, err
@@ -149,10 +149,10 @@ func (w *inboxWriter) commit(group []*inboxWrite) (pending int, err error) {
 			return 0, fmt.Errorf("inbox write: %w", err)
 		}
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT n FROM inbox_pending`).Scan(&pending); err != nil {
+	if err := tx.queryRow(ctx, `SELECT n FROM inbox_pending`).Scan(&pending); err != nil {
 		return 0, err
 	}
-	if err := tx.Notify(ctx, inboxChannel); err != nil {
+	if err := tx.Notify(ctx, InboxChannel); err != nil {
 		return 0, err
 	}
 	return pending, tx.Commit()

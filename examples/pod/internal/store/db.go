@@ -1,4 +1,4 @@
-package main
+package store
 
 import (
 	"context"
@@ -9,9 +9,9 @@ import (
 )
 
 // The pod's queries are written once, in the SQL that SQLite and
-// PostgreSQL share, with ? placeholders. sqlDB and sqlTx hand them to
-// database/sql through the backend's dialect (store_sqlite.go,
-// store_postgres.go), which numbers the placeholders where the backend
+// PostgreSQL share, with ? placeholders. DB and Tx hand them to
+// database/sql through the backend's dialect (sqlite.go,
+// postgres.go), which numbers the placeholders where the backend
 // wants $1, $2, ... and passes booleans as the integers the schema keeps
 // flags in. What the backends do differently (schema, claiming queue rows,
 // checkpoints) lives in their own files.
@@ -79,76 +79,76 @@ func (d *dialect) args(args []any) []any {
 	return args
 }
 
-// sqlDB is the pod's database handle.
-type sqlDB struct {
+// DB is the pod's database handle.
+type DB struct {
 	raw *sql.DB
 	d   *dialect
 }
 
-func (db *sqlDB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return db.raw.QueryRowContext(ctx, db.d.rebind(q), db.d.args(args)...)
 }
 
-func (db *sqlDB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	return db.raw.QueryContext(ctx, db.d.rebind(q), db.d.args(args)...)
 }
 
-func (db *sqlDB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+func (db *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	return db.raw.ExecContext(ctx, db.d.rebind(q), db.d.args(args)...)
 }
 
-func (db *sqlDB) QueryRow(q string, args ...any) *sql.Row {
-	return db.QueryRowContext(context.Background(), q, args...)
+func (db *DB) QueryRow(q string, args ...any) *sql.Row {
+	return db.queryRow(context.Background(), q, args...)
 }
 
-func (db *sqlDB) Query(q string, args ...any) (*sql.Rows, error) {
-	return db.QueryContext(context.Background(), q, args...)
+func (db *DB) Query(q string, args ...any) (*sql.Rows, error) {
+	return db.query(context.Background(), q, args...)
 }
 
-func (db *sqlDB) Exec(q string, args ...any) (sql.Result, error) {
-	return db.ExecContext(context.Background(), q, args...)
+func (db *DB) Exec(q string, args ...any) (sql.Result, error) {
+	return db.exec(context.Background(), q, args...)
 }
 
 // BeginTx starts a transaction.
-func (db *sqlDB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sqlTx, error) {
+func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	tx, err := db.raw.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &sqlTx{raw: tx, d: db.d}, nil
+	return &Tx{raw: tx, d: db.d}, nil
 }
 
 // Close closes the handle.
-func (db *sqlDB) Close() error { return db.raw.Close() }
+func (db *DB) Close() error { return db.raw.Close() }
 
-// sqlTx is a transaction of sqlDB.
-type sqlTx struct {
+// Tx is a transaction of DB.
+type Tx struct {
 	raw *sql.Tx
 	d   *dialect
 }
 
-func (tx *sqlTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return tx.raw.QueryRowContext(ctx, tx.d.rebind(q), tx.d.args(args)...)
 }
 
-func (tx *sqlTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	return tx.raw.QueryContext(ctx, tx.d.rebind(q), tx.d.args(args)...)
 }
 
-func (tx *sqlTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	return tx.raw.ExecContext(ctx, tx.d.rebind(q), tx.d.args(args)...)
 }
 
 // PrepareContext prepares a statement; its arguments are not converted,
 // so pass no booleans to it.
-func (tx *sqlTx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+func (tx *Tx) prepare(ctx context.Context, q string) (*sql.Stmt, error) {
 	return tx.raw.PrepareContext(ctx, tx.d.rebind(q))
 }
 
 // Notify wakes, when the transaction commits, the processes that listen
 // on channel (PostgreSQL's NOTIFY; SQLite has one process, woken in
 // memory).
-func (tx *sqlTx) Notify(ctx context.Context, channel string) error {
+func (tx *Tx) Notify(ctx context.Context, channel string) error {
 	if tx.d.name != "postgres" {
 		return nil
 	}
@@ -156,5 +156,5 @@ func (tx *sqlTx) Notify(ctx context.Context, channel string) error {
 	return err
 }
 
-func (tx *sqlTx) Commit() error   { return tx.raw.Commit() }
-func (tx *sqlTx) Rollback() error { return tx.raw.Rollback() }
+func (tx *Tx) Commit() error   { return tx.raw.Commit() }
+func (tx *Tx) Rollback() error { return tx.raw.Rollback() }

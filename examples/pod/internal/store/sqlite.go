@@ -1,4 +1,4 @@
-package main
+package store
 
 import (
 	"context"
@@ -303,7 +303,7 @@ func openSQLite(ctx context.Context, dir string) (*Store, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(4)
-	s := &Store{db: &sqlDB{raw: db, d: &dialect{name: "sqlite"}}, migrations: sqliteMigrations}
+	s := &Store{db: &DB{raw: db, d: &dialect{name: "sqlite"}}, migrations: sqliteMigrations}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrating %s: %w", path, err)

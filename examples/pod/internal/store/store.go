@@ -1,4 +1,4 @@
-package main
+package store
 
 import (
 	"context"
@@ -14,8 +14,28 @@ import (
 	"github.com/go-diaspora/federation/magicenv"
 )
 
-// errNotFound is what store lookups return for a missing row.
-var errNotFound = errors.New("not found")
+// The store's errors. ErrInvalid and ErrConflict wrap a message meant
+// for the person who made the request.
+var (
+	// ErrNotFound is what lookups return for a missing row.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalid: the request breaks a rule of the data (an unknown
+	// aspect name, too many of something).
+	ErrInvalid = errors.New("invalid request")
+	// ErrConflict: the request clashes with what exists (a second like,
+	// an aspect name in use).
+	ErrConflict = errors.New("conflict")
+	// ErrWrongAuthor: a known guid arrived again with another author.
+	ErrWrongAuthor = errors.New("guid already used by another author")
+	// ErrSecondVote: a person's second like of a post or vote in a poll
+	// (under another GUID). Nothing is stored.
+	ErrSecondVote = errors.New("one like per post and one vote per poll")
+	// ErrUnknownConversation: a message for a conversation not (yet) here.
+	ErrUnknownConversation = errors.New("unknown conversation")
+	// ErrNotParticipant: a message by someone who is no participant of
+	// its conversation.
+	ErrNotParticipant = errors.New("no participant")
+)
 
 // Store is the pod's SQLite database. Every table lives in one file,
 // pod.db in the data directory, opened in WAL mode with full sync so that a
@@ -26,7 +46,7 @@ var errNotFound = errors.New("not found")
 // busy handler sleeps up to 100 ms between tries), and received bodies
 // are written by one goroutine in group commits (see inboxWriter).
 type Store struct {
-	db   *sqlDB
+	db   *DB
 	path string // of pod.db (SQLite)
 
 	migrations     []string // of the backend, applied in order
@@ -41,7 +61,7 @@ type Store struct {
 
 	blockedMu    sync.Mutex
 	blockedAt    time.Time
-	blockedHosts map[string]bool // cache of the blocked pods (see blockedCached)
+	blockedHosts map[string]bool // cache of the blocked pods (see BlockedCached)
 
 	keysMu   sync.Mutex
 	keys     map[string]*rsa.PublicKey  // parsed public keys by PEM (see parsedKey)
@@ -54,28 +74,22 @@ type Store struct {
 	closeErr  error
 }
 
-// OpenStore opens (creating if needed) the SQLite store in dir and
-// applies the pending migrations.
-func OpenStore(ctx context.Context, dir string) (*Store, error) {
-	return openStore(ctx, "", dir)
-}
-
-// isPostgresURL reports whether a --db value names a PostgreSQL database.
-func isPostgresURL(db string) bool {
+// IsPostgresURL reports whether a --db value names a PostgreSQL database.
+func IsPostgresURL(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
-// openStore opens the pod's store: with db empty the SQLite file in dir
-// (store_sqlite.go), with a postgres:// URL that PostgreSQL database
-// (store_postgres.go), whose schema the pod creates and migrates; the
+// Open opens the pod's store: with db empty the SQLite file in dir
+// (sqlite.go), with a postgres:// URL that PostgreSQL database
+// (postgres.go), whose schema the pod creates and migrates; the
 // database itself is the podmin's.
-func openStore(ctx context.Context, db, dir string) (*Store, error) {
+func Open(ctx context.Context, db, dir string) (*Store, error) {
 	var s *Store
 	var err error
 	switch {
 	case db == "":
 		s, err = openSQLite(ctx, dir)
-	case isPostgresURL(db):
+	case IsPostgresURL(db):
 		s, err = openPostgres(ctx, db)
 	default:
 		return nil, errors.New("--db takes a postgres:// URL, or nothing for the SQLite file in the data directory")
@@ -124,36 +138,36 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+	if _, err := s.db.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return err
 	}
 	for {
-		done, err := s.tx(ctx, func(tx *sqlTx) (bool, error) {
+		done, err := s.tx(ctx, func(tx *Tx) (bool, error) {
 			if s.lockMigrations != "" { // other processes migrate one at a time
-				if _, err := tx.ExecContext(ctx, s.lockMigrations); err != nil {
+				if _, err := tx.exec(ctx, s.lockMigrations); err != nil {
 					return false, err
 				}
 			}
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_version`).Scan(&n); err != nil {
+			if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM schema_version`).Scan(&n); err != nil {
 				return false, err
 			}
 			if n == 0 {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version VALUES (0)`); err != nil {
+				if _, err := tx.exec(ctx, `INSERT INTO schema_version VALUES (0)`); err != nil {
 					return false, err
 				}
 			}
 			var v int
-			if err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v); err != nil {
+			if err := tx.queryRow(ctx, `SELECT version FROM schema_version`).Scan(&v); err != nil {
 				return false, err
 			}
 			if v >= len(s.migrations) {
 				return true, nil
 			}
-			if _, err := tx.ExecContext(ctx, s.migrations[v]); err != nil {
+			if _, err := tx.exec(ctx, s.migrations[v]); err != nil {
 				return false, fmt.Errorf("migration %d: %w", v+1, err)
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, v+1)
+			_, err := tx.exec(ctx, `UPDATE schema_version SET version = ?`, v+1)
 			return false, err
 		})
 		if err != nil || done {
@@ -164,12 +178,12 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // The channels a shared store notifies when a queue gains rows.
 const (
-	inboxChannel  = "pod_inbox"
-	outboxChannel = "pod_outbox"
+	InboxChannel  = "pod_inbox"
+	OutboxChannel = "pod_outbox"
 )
 
 // Listen wakes this process's workers when another process queues work
-// (wake gets inboxChannel or outboxChannel), until ctx ends. On a store
+// (wake gets InboxChannel or OutboxChannel), until ctx ends. On a store
 // no other process shares it returns at once: the process wakes its own
 // workers.
 func (s *Store) Listen(ctx context.Context, wake func(channel string)) {
@@ -181,12 +195,12 @@ func (s *Store) Listen(ctx context.Context, wake func(channel string)) {
 // SchemaVersion returns the number of migrations applied.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
-	err := s.db.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	err := s.db.queryRow(ctx, `SELECT version FROM schema_version`).Scan(&v)
 	return v, err
 }
 
 // tx runs fn in a transaction, committing when it returns no error.
-func (s *Store) tx(ctx context.Context, fn func(*sqlTx) (bool, error)) (bool, error) {
+func (s *Store) tx(ctx context.Context, fn func(*Tx) (bool, error)) (bool, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -201,9 +215,9 @@ func (s *Store) tx(ctx context.Context, fn func(*sqlTx) (bool, error)) (bool, er
 	return v, tx.Commit()
 }
 
-// do runs fn in a transaction.
-func (s *Store) do(ctx context.Context, fn func(*sqlTx) error) error {
-	_, err := s.tx(ctx, func(tx *sqlTx) (bool, error) { return false, fn(tx) })
+// Do runs fn in a write transaction, committed when fn returns nil.
+func (s *Store) Do(ctx context.Context, fn func(*Tx) error) error {
+	_, err := s.tx(ctx, func(tx *Tx) (bool, error) { return false, fn(tx) })
 	return err
 }
 
@@ -233,24 +247,24 @@ func (s *Store) CreateUser(ctx context.Context, username, id, guid, podURL strin
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, func(tx *sqlTx) error {
+	return s.Do(ctx, func(tx *Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE username = ?`, username).Scan(&n); err != nil {
+		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM users WHERE username = ?`, username).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
 			return fmt.Errorf("user %q already exists", username)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO people (id, guid, pod_url, public_key, full_name, local, discovered_at) VALUES (?, ?, ?, ?, ?, 1, ?)`,
+		if _, err := tx.exec(ctx, `INSERT INTO people (id, guid, pod_url, public_key, full_name, local, discovered_at) VALUES (?, ?, ?, ?, ?, 1, ?)`,
 			id, guid, podURL, string(pubPEM), username, now()); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO users (username, person_id, private_key, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+		if _, err := tx.exec(ctx, `INSERT INTO users (username, person_id, private_key, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
 			username, id, string(privPEM), passwordHash, now()); err != nil {
 			return err
 		}
 		for _, a := range DefaultAspects {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO aspects (username, name) VALUES (?, ?)`, username, a); err != nil {
+			if _, err := tx.exec(ctx, `INSERT INTO aspects (username, name) VALUES (?, ?)`, username, a); err != nil {
 				return err
 			}
 		}
@@ -259,14 +273,14 @@ func (s *Store) CreateUser(ctx context.Context, username, id, guid, podURL strin
 }
 
 // userWhere loads one user by a condition on users (u) or people (p).
-func (s *Store) userWhere(ctx context.Context, q queryer, cond string, arg any) (*User, error) {
+func (s *Store) userWhere(ctx context.Context, q Q, cond string, arg any) (*User, error) {
 	var u User
 	var keyPEM string
-	err := q.QueryRowContext(ctx, `SELECT u.username, p.id, p.guid, p.full_name, u.private_key, u.suspended
+	err := q.queryRow(ctx, `SELECT u.username, p.id, p.guid, p.full_name, u.private_key, u.suspended
 		FROM users u JOIN people p ON p.id = u.person_id WHERE `+cond, arg).
 		Scan(&u.Username, &u.ID, &u.GUID, &u.FullName, &keyPEM, &u.Suspended)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNotFound
+		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -303,8 +317,19 @@ func (s *Store) privateKey(pem string) (*rsa.PrivateKey, error) {
 	return k, nil
 }
 
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+// Q is what a read runs on: the store itself or one of its
+// transactions. Only this package runs queries on it.
+type Q interface {
+	queryRow(ctx context.Context, query string, args ...any) *sql.Row
+	query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.db.queryRow(ctx, query, args...)
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.db.query(ctx, query, args...)
 }
 
 // UserByName, UserByID and UserByGUID load a local user.
@@ -323,9 +348,9 @@ func (s *Store) UserByGUID(ctx context.Context, guid string) (*User, error) {
 // PasswordHash returns a user's password hash.
 func (s *Store) PasswordHash(ctx context.Context, username string) (string, error) {
 	var h string
-	err := s.db.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE username = ? AND suspended = 0`, username).Scan(&h)
+	err := s.db.queryRow(ctx, `SELECT password_hash FROM users WHERE username = ? AND suspended = 0`, username).Scan(&h)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", errNotFound
+		return "", ErrNotFound
 	}
 	return h, err
 }
@@ -333,16 +358,16 @@ func (s *Store) PasswordHash(ctx context.Context, username string) (string, erro
 // SetSuspended suspends or reinstates a local account; suspending also
 // ends its sessions.
 func (s *Store) SetSuspended(ctx context.Context, username string, suspended bool) error {
-	return s.do(ctx, func(tx *sqlTx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET suspended = ? WHERE username = ?`, suspended, username)
+	return s.Do(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `UPDATE users SET suspended = ? WHERE username = ?`, suspended, username)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errNotFound
+			return ErrNotFound
 		}
 		if suspended {
-			_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE username = ?`, username)
+			_, err = tx.exec(ctx, `DELETE FROM sessions WHERE username = ?`, username)
 		}
 		return err
 	})
@@ -350,7 +375,7 @@ func (s *Store) SetSuspended(ctx context.Context, username string, suspended boo
 
 // CreateSession stores the hash of a new bearer token.
 func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, username string, expires time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+	_, err := s.db.exec(ctx, `INSERT INTO sessions (token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 		tokenHash, username, now(), expires.UnixMilli())
 	return err
 }
@@ -358,10 +383,10 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, username st
 // SessionUser returns the user of a live, unexpired session.
 func (s *Store) SessionUser(ctx context.Context, tokenHash []byte) (*User, error) {
 	var name string
-	err := s.db.QueryRowContext(ctx, `SELECT s.username FROM sessions s JOIN users u ON u.username = s.username
+	err := s.db.queryRow(ctx, `SELECT s.username FROM sessions s JOIN users u ON u.username = s.username
 		WHERE s.token_hash = ? AND s.expires_at > ? AND u.suspended = 0`, tokenHash, now()).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNotFound
+		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -375,13 +400,13 @@ func (s *Store) PurgeExpired(ctx context.Context) error {
 	if _, err := s.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, now()); err != nil {
 		return err
 	}
-	_, err := s.exec(ctx, `DELETE FROM post_requests WHERE created_at < ?`, now()-idempotencyWindow.Milliseconds())
+	_, err := s.exec(ctx, `DELETE FROM post_requests WHERE created_at < ?`, now()-IdempotencyWindow.Milliseconds())
 	return err
 }
 
 // DeleteSession ends a session.
 func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+	_, err := s.db.exec(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
 	return err
 }
 
@@ -391,30 +416,32 @@ type Person struct {
 	Local                                    bool
 }
 
-func (s *Store) person(ctx context.Context, q queryer, id string) (*Person, error) {
+// Person loads a person (local or remote) the pod knows, or returns
+// ErrNotFound.
+func (s *Store) Person(ctx context.Context, q Q, id string) (*Person, error) {
 	var p Person
-	err := q.QueryRowContext(ctx, `SELECT id, guid, pod_url, public_key, full_name, local FROM people WHERE id = ?`, id).
+	err := q.queryRow(ctx, `SELECT id, guid, pod_url, public_key, full_name, local FROM people WHERE id = ?`, id).
 		Scan(&p.ID, &p.GUID, &p.PodURL, &p.PublicKeyPEM, &p.FullName, &p.Local)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNotFound
+		return nil, ErrNotFound
 	}
 	return &p, err
 }
 
 // --- discovery.Cache over the people table (trust on first use) ---
 
-// personCache implements discovery.Cache with the people table.
-type personCache struct{ s *Store }
+// PersonCache implements discovery.Cache with the people table.
+type PersonCache struct{ s *Store }
 
-func (c personCache) Get(ctx context.Context, id string) (*discovery.Person, error) {
-	p, err := c.s.person(ctx, c.s.db, id)
-	if errors.Is(err, errNotFound) {
+func (c PersonCache) Get(ctx context.Context, id string) (*discovery.Person, error) {
+	p, err := c.s.Person(ctx, c.s.db, id)
+	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", discovery.ErrCacheMiss, id)
 	}
 	if err != nil {
 		return nil, err
 	}
-	pub, err := c.s.parsedKey(p.PublicKeyPEM)
+	pub, err := c.s.ParsedKey(p.PublicKeyPEM)
 	if err != nil {
 		return nil, err
 	}
@@ -429,7 +456,7 @@ const maxParsedKeys = 4096
 // parsedKey parses a PEM public key of the people table, keeping the
 // result: the worker needs the key of every body's author, and parsing
 // costs more than the signature check.
-func (s *Store) parsedKey(pem string) (*rsa.PublicKey, error) {
+func (s *Store) ParsedKey(pem string) (*rsa.PublicKey, error) {
 	s.keysMu.Lock()
 	k, ok := s.keys[pem]
 	s.keysMu.Unlock()
@@ -449,25 +476,25 @@ func (s *Store) parsedKey(pem string) (*rsa.PublicKey, error) {
 	return k, nil
 }
 
-func (c personCache) Put(ctx context.Context, p *discovery.Person) error {
-	return c.s.do(ctx, func(tx *sqlTx) error {
-		old, err := c.s.person(ctx, tx, p.ID)
+func (c PersonCache) Put(ctx context.Context, p *discovery.Person) error {
+	return c.s.Do(ctx, func(tx *Tx) error {
+		old, err := c.s.Person(ctx, tx, p.ID)
 		if err == nil {
 			oldKey, perr := discovery.ParsePublicKey([]byte(old.PublicKeyPEM))
 			if perr != nil || p.PublicKey == nil || !oldKey.Equal(p.PublicKey) {
 				return fmt.Errorf("%w: %s", discovery.ErrKeyConflict, p.ID)
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE people SET pod_url = ?, full_name = ? WHERE id = ? AND local = 0`,
-				normPod(p.PodURL), p.FullName, p.ID)
+			_, err = tx.exec(ctx, `UPDATE people SET pod_url = ?, full_name = ? WHERE id = ? AND local = 0`,
+				NormPod(p.PodURL), p.FullName, p.ID)
 			return err
 		}
-		if !errors.Is(err, errNotFound) {
+		if !errors.Is(err, ErrNotFound) {
 			return err
 		}
 		// A GUID is one person's: another ID claiming it is refused (the
 		// resolver then re-discovers the holder, see discovery.Resolver).
 		var holder string
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM people WHERE guid = ?`, p.GUID).Scan(&holder); err == nil {
+		if err := tx.queryRow(ctx, `SELECT id FROM people WHERE guid = ?`, p.GUID).Scan(&holder); err == nil {
 			return &discovery.GUIDConflictError{GUID: p.GUID, ID: p.ID, Holder: holder}
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -480,19 +507,19 @@ func (c personCache) Put(ctx context.Context, p *discovery.Person) error {
 			}
 			key = string(k)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO people (id, guid, pod_url, public_key, full_name, local, discovered_at) VALUES (?, ?, ?, ?, ?, 0, ?)`,
-			p.ID, p.GUID, normPod(p.PodURL), key, p.FullName, now())
+		_, err = tx.exec(ctx, `INSERT INTO people (id, guid, pod_url, public_key, full_name, local, discovered_at) VALUES (?, ?, ?, ?, ?, 0, ?)`,
+			p.ID, p.GUID, NormPod(p.PodURL), key, p.FullName, now())
 		return err
 	})
 }
 
-func (c personCache) Delete(ctx context.Context, id string) error {
-	_, err := c.s.db.ExecContext(ctx, `DELETE FROM people WHERE id = ? AND local = 0`, id)
+func (c PersonCache) Delete(ctx context.Context, id string) error {
+	_, err := c.s.db.exec(ctx, `DELETE FROM people WHERE id = ? AND local = 0`, id)
 	return err
 }
 
-// normPod gives a pod URL its trailing slash.
-func normPod(u string) string {
+// NormPod gives a pod URL its trailing slash.
+func NormPod(u string) string {
 	if u != "" && u[len(u)-1] != '/' {
 		return u + "/"
 	}
@@ -523,15 +550,15 @@ func (s *Store) SetBlocked(ctx context.Context, host string, blocked bool) error
 	return err
 }
 
-// blockedCacheTTL is how long blockedCached trusts its copy of the blocked
+// blockedCacheTTL is how long BlockedCached trusts its copy of the blocked
 // pods: a block set by another process (pod admin block) reaches the
 // receive route's early refusal within it (the worker checks afresh).
 const blockedCacheTTL = time.Second
 
-// blockedCached is Blocked from an in-memory copy of the blocked pods,
+// BlockedCached is Blocked from an in-memory copy of the blocked pods,
 // read again after blockedCacheTTL or a SetBlocked of this process: the
 // receive route asks it for every public body.
-func (s *Store) blockedCached(ctx context.Context, host string) (bool, error) {
+func (s *Store) BlockedCached(ctx context.Context, host string) (bool, error) {
 	s.blockedMu.Lock()
 	defer s.blockedMu.Unlock()
 	if s.blockedHosts == nil || time.Since(s.blockedAt) > blockedCacheTTL {
@@ -553,19 +580,19 @@ func (s *Store) blockedCached(ctx context.Context, host string) (bool, error) {
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	return s.db.ExecContext(ctx, query, args...)
+	return s.db.exec(ctx, query, args...)
 }
 
 // Blocked reports whether a host is blocked. It answers from a copy of
 // the blocked pods at most blockedCacheTTL old (a SetBlocked of this
 // process takes effect at once).
 func (s *Store) Blocked(ctx context.Context, host string) (bool, error) {
-	return s.blockedCached(ctx, host)
+	return s.BlockedCached(ctx, host)
 }
 
 // Health lists every pod known to the outbox or the pods table.
 func (s *Store) Health(ctx context.Context) ([]PodHealth, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.db.query(ctx, `
 		WITH hosts AS (SELECT host FROM pods UNION SELECT host FROM outbox)
 		SELECT h.host, COALESCE(p.blocked, 0), COALESCE(p.delivered, 0), COALESCE(p.failures, 0),
 			COALESCE(p.last_success, 0), COALESCE(p.last_failure, 0), COALESCE(p.last_error, ''),
@@ -594,3 +621,46 @@ func fmtMilli(ms int64) string {
 	}
 	return time.UnixMilli(ms).UTC().Format(time.RFC3339)
 }
+
+// LocalUser loads the local user with a diaspora* ID in q (the store or
+// a transaction), or returns ErrNotFound.
+func (s *Store) LocalUser(ctx context.Context, q Q, id string) (*User, error) {
+	return s.userWhere(ctx, q, `p.id = ?`, id)
+}
+
+// The store as the SDK's interfaces.
+
+// Cache is the people table as a discovery.Cache.
+func (s *Store) Cache() PersonCache { return PersonCache{s} }
+
+// Entities is the posts and interactions tables as a salmon.EntityStore.
+func (s *Store) Entities() EntityStore { return EntityStore{s} }
+
+// Keys is the local users' private keys as salmon.RecipientKeys.
+func (s *Store) Keys() RecipientKeys { return RecipientKeys{s} }
+
+// Directory is the local users as a discovery.Directory.
+func (s *Store) Directory() Directory { return Directory{s} }
+
+// Shared reports whether other processes may work this store's queues
+// (PostgreSQL).
+func (s *Store) Shared() bool { return s.shared }
+
+// Backend names the database: "sqlite" or "postgres".
+func (s *Store) Backend() string { return s.db.d.name }
+
+// SQL is the store's database for statements of a test's or a tool's
+// own, with placeholders (?) and booleans rebound for the backend. The
+// pod never uses it: each of its queries is a function of this package.
+func (s *Store) SQL() *DB { return s.db }
+
+// SQLiteMigrations is the number of the SQLite schema's migrations, and
+// PostgresMigrations of the PostgreSQL schema's: SchemaVersion after a
+// migrated start.
+var (
+	SQLiteMigrations   = len(sqliteMigrations)
+	PostgresMigrations = len(postgresMigrations)
+)
+
+// CheckpointInterval is how often the SQLite checkpointer runs.
+const CheckpointInterval = checkpointInterval

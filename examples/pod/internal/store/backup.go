@@ -1,4 +1,4 @@
-package main
+package store
 
 import (
 	"context"
@@ -14,9 +14,9 @@ import (
 // its SQLite file to a PostgreSQL database. (A PostgreSQL store is backed
 // up with the database's own pg_dump; see the README.)
 
-// storeTables lists every table of the pod's schema in an order that
+// Tables lists every table of the pod's schema in an order that
 // satisfies their references, for migrate-store.
-var storeTables = []string{
+var Tables = []string{
 	"people", "users", "aspects", "aspect_memberships", "contacts", "notifications", "sessions",
 	"posts", "post_tags", "post_mentions", "post_visibility", "post_recipients", "post_pods", "polls",
 	"interactions", "conversations", "conversation_participants", "messages", "tombstones",
@@ -41,7 +41,7 @@ func (s *Store) Backup(ctx context.Context, file string) error {
 	}
 	// VACUUM INTO reads one snapshot of the database and writes it to a
 	// new file: writers of the running pod are not blocked.
-	if _, err := s.db.ExecContext(ctx, `VACUUM INTO ?`, file); err != nil {
+	if _, err := s.db.exec(ctx, `VACUUM INTO ?`, file); err != nil {
 		return fmt.Errorf("writing the backup: %w", err)
 	}
 	return os.Chmod(file, 0o600)
@@ -55,15 +55,15 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store) (map[string]int, error) 
 		return nil, errors.New("migrate-store copies a SQLite store into a PostgreSQL one")
 	}
 	var users int
-	if err := dst.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&users); err != nil {
+	if err := dst.db.queryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&users); err != nil {
 		return nil, err
 	}
 	if users > 0 {
 		return nil, errors.New("the PostgreSQL database already holds a pod; migrate-store only fills an empty one")
 	}
 	copied := map[string]int{}
-	err := dst.do(ctx, func(tx *sqlTx) error {
-		for _, table := range storeTables {
+	err := dst.Do(ctx, func(tx *Tx) error {
+		for _, table := range Tables {
 			n, err := s.copyTable(ctx, tx, table)
 			if err != nil {
 				return fmt.Errorf("copying %s: %w", table, err)
@@ -71,7 +71,7 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store) (map[string]int, error) 
 			copied[table] = n
 		}
 		for _, table := range identityTables {
-			if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'id'), COALESCE((SELECT MAX(id) FROM `+table+`), 0) + 1, false)`); err != nil {
+			if _, err := tx.exec(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'id'), COALESCE((SELECT MAX(id) FROM `+table+`), 0) + 1, false)`); err != nil {
 				return fmt.Errorf("continuing the ids of %s: %w", table, err)
 			}
 		}
@@ -83,8 +83,8 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store) (map[string]int, error) 
 // copyTable copies one table's rows in their SQLite order (PostgreSQL
 // numbers the arrival order of posts, interactions and messages anew, in
 // that order).
-func (s *Store) copyTable(ctx context.Context, tx *sqlTx, table string) (int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT * FROM `+table+` ORDER BY rowid`)
+func (s *Store) copyTable(ctx context.Context, tx *Tx, table string) (int, error) {
+	rows, err := s.db.query(ctx, `SELECT * FROM `+table+` ORDER BY rowid`)
 	if err != nil {
 		return 0, err
 	}
@@ -104,7 +104,7 @@ func (s *Store) copyTable(ctx context.Context, tx *sqlTx, table string) (int, er
 		if err := rows.Scan(ptrs...); err != nil {
 			return n, err
 		}
-		if _, err := tx.ExecContext(ctx, insert, vals...); err != nil {
+		if _, err := tx.exec(ctx, insert, vals...); err != nil {
 			return n, err
 		}
 		n++

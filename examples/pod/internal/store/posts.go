@@ -1,4 +1,4 @@
-package main
+package store
 
 import (
 	"context"
@@ -14,11 +14,8 @@ import (
 	"github.com/go-diaspora/federation/salmon"
 )
 
-// errWrongAuthor: a known guid arrived again with another author.
-var errWrongAuthor = errors.New("guid already used by another author")
-
-// postRow is a row of posts.
-type postRow struct {
+// PostRow is a row of posts.
+type PostRow struct {
 	GUID, Type, Author, Text, RootGUID string
 	Extra                              PostExtra
 	Public, Local                      bool
@@ -26,33 +23,33 @@ type postRow struct {
 	CreatedAt                          time.Time
 }
 
-// interactionRow is a row of interactions (comments and likes).
-type interactionRow struct {
+// InteractionRow is a row of interactions (comments and likes).
+type InteractionRow struct {
 	GUID, Type, Author, ParentType, ParentGUID, PostGUID, Text string
 	Positive                                                   bool
 	Payload                                                    []byte
 	CreatedAt                                                  time.Time
 }
 
-// tombstoned reports a retracted (type family, guid).
-func tombstoned(ctx context.Context, tx *sqlTx, family, guid string) (bool, error) {
+// Tombstoned reports a retracted (type family, guid).
+func Tombstoned(ctx context.Context, tx *Tx, family, guid string) (bool, error) {
 	var n int
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tombstones WHERE type = ? AND guid = ?`, family, guid).Scan(&n)
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM tombstones WHERE type = ? AND guid = ?`, family, guid).Scan(&n)
 	return n > 0, err
 }
 
-// insertPost stores a post once: the same (guid, author) again is a
-// no-op, another author for a known guid is errWrongAuthor, and a
+// InsertPost stores a post once: the same (guid, author) again is a
+// no-op, another author for a known guid is ErrWrongAuthor, and a
 // retracted guid stays retracted.
-func insertPost(ctx context.Context, tx *sqlTx, p *postRow, tags, mentions []string) (bool, error) {
-	if dead, err := tombstoned(ctx, tx, "Post", p.GUID); err != nil || dead {
+func InsertPost(ctx context.Context, tx *Tx, p *PostRow, tags, mentions []string) (bool, error) {
+	if dead, err := Tombstoned(ctx, tx, "Post", p.GUID); err != nil || dead {
 		return true, err
 	}
 	var author string
-	err := tx.QueryRowContext(ctx, `SELECT author FROM posts WHERE guid = ?`, p.GUID).Scan(&author)
+	err := tx.queryRow(ctx, `SELECT author FROM posts WHERE guid = ?`, p.GUID).Scan(&author)
 	if err == nil {
 		if author != p.Author {
-			return true, errWrongAuthor
+			return true, ErrWrongAuthor
 		}
 		return true, nil
 	}
@@ -63,46 +60,42 @@ func insertPost(ctx context.Context, tx *sqlTx, p *postRow, tags, mentions []str
 	if err != nil {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO posts (guid, type, author, public, local, text, root_guid, extra, payload, created_at, received_at)
+	if _, err := tx.exec(ctx, `INSERT INTO posts (guid, type, author, public, local, text, root_guid, extra, payload, created_at, received_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.GUID, p.Type, p.Author, p.Public, p.Local, p.Text, p.RootGUID, string(extra), p.Payload,
 		p.CreatedAt.UnixMilli(), now()); err != nil {
 		return false, err
 	}
 	if p.Extra.Poll != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO polls (guid, post_guid) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.Extra.Poll.GUID, p.GUID); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO polls (guid, post_guid) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.Extra.Poll.GUID, p.GUID); err != nil {
 			return false, err
 		}
 	}
 	for _, t := range tags {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO post_tags (post_guid, tag) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.GUID, t); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO post_tags (post_guid, tag) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.GUID, t); err != nil {
 			return false, err
 		}
 	}
 	for _, m := range mentions {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO post_mentions (post_guid, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.GUID, m); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO post_mentions (post_guid, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.GUID, m); err != nil {
 			return false, err
 		}
 	}
 	return false, nil
 }
 
-// errSecondVote: a person's second like of a post or vote in a poll
-// (under another GUID). Nothing is stored.
-var errSecondVote = errors.New("one like per post and one vote per poll")
-
-// insertInteraction stores a comment or like once, with the same rules;
+// InsertInteraction stores a comment or like once, with the same rules;
 // a like or poll vote by someone who already has one on that parent is
-// errSecondVote (the unique index interactions_one_per_person holds it
+// ErrSecondVote (the unique index interactions_one_per_person holds it
 // against races too).
-func insertInteraction(ctx context.Context, tx *sqlTx, i *interactionRow) (bool, error) {
-	if dead, err := tombstoned(ctx, tx, i.Type, i.GUID); err != nil || dead {
+func InsertInteraction(ctx context.Context, tx *Tx, i *InteractionRow) (bool, error) {
+	if dead, err := Tombstoned(ctx, tx, i.Type, i.GUID); err != nil || dead {
 		return true, err
 	}
 	var author string
-	err := tx.QueryRowContext(ctx, `SELECT author FROM interactions WHERE guid = ?`, i.GUID).Scan(&author)
+	err := tx.queryRow(ctx, `SELECT author FROM interactions WHERE guid = ?`, i.GUID).Scan(&author)
 	if err == nil {
 		if author != i.Author {
-			return true, errWrongAuthor
+			return true, ErrWrongAuthor
 		}
 		return true, nil
 	}
@@ -111,29 +104,29 @@ func insertInteraction(ctx context.Context, tx *sqlTx, i *interactionRow) (bool,
 	}
 	if i.Type == "Like" || i.Type == "PollParticipation" {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM interactions WHERE type = ? AND author = ? AND parent_guid = ?`,
+		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM interactions WHERE type = ? AND author = ? AND parent_guid = ?`,
 			i.Type, i.Author, i.ParentGUID).Scan(&n); err != nil {
 			return false, err
 		}
 		if n > 0 {
-			return true, errSecondVote
+			return true, ErrSecondVote
 		}
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO interactions (guid, type, author, parent_type, parent_guid, post_guid, text, positive, payload, created_at)
+	_, err = tx.exec(ctx, `INSERT INTO interactions (guid, type, author, parent_type, parent_guid, post_guid, text, positive, payload, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, i.GUID, i.Type, i.Author, i.ParentType, i.ParentGUID, i.PostGUID, i.Text,
 		i.Positive, i.Payload, i.CreatedAt.UnixMilli())
 	return false, err
 }
 
-func getPost(ctx context.Context, q queryer, guid string) (*postRow, error) {
-	var p postRow
+func GetPost(ctx context.Context, q Q, guid string) (*PostRow, error) {
+	var p PostRow
 	var created int64
 	var root sql.NullString
 	var extra string
-	err := q.QueryRowContext(ctx, `SELECT guid, type, author, public, local, text, root_guid, extra, payload, created_at FROM posts WHERE guid = ?`, guid).
+	err := q.queryRow(ctx, `SELECT guid, type, author, public, local, text, root_guid, extra, payload, created_at FROM posts WHERE guid = ?`, guid).
 		Scan(&p.GUID, &p.Type, &p.Author, &p.Public, &p.Local, &p.Text, &root, &extra, &p.Payload, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNotFound
+		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -146,51 +139,47 @@ func getPost(ctx context.Context, q queryer, guid string) (*postRow, error) {
 	return &p, err
 }
 
-func getInteraction(ctx context.Context, q queryer, guid string) (*interactionRow, error) {
-	var i interactionRow
+func GetInteraction(ctx context.Context, q Q, guid string) (*InteractionRow, error) {
+	var i InteractionRow
 	var created int64
-	err := q.QueryRowContext(ctx, `SELECT guid, type, author, parent_type, parent_guid, post_guid, text, positive, payload, created_at
+	err := q.queryRow(ctx, `SELECT guid, type, author, parent_type, parent_guid, post_guid, text, positive, payload, created_at
 		FROM interactions WHERE guid = ?`, guid).
 		Scan(&i.GUID, &i.Type, &i.Author, &i.ParentType, &i.ParentGUID, &i.PostGUID, &i.Text, &i.Positive, &i.Payload, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNotFound
+		return nil, ErrNotFound
 	}
 	i.CreatedAt = time.UnixMilli(created).UTC()
 	return &i, err
 }
 
-// retract deletes a post or an interaction and leaves a tombstone.
+// Retract deletes a post or an interaction and leaves a tombstone.
 // Retracting something unknown or already gone is a no-op.
-func retract(ctx context.Context, tx *sqlTx, family, guid, author string) error {
+func Retract(ctx context.Context, tx *Tx, family, guid, author string) error {
 	switch family {
 	case "Post":
-		if _, err := tx.ExecContext(ctx, `DELETE FROM interactions WHERE post_guid = ?`, guid); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM interactions WHERE post_guid = ?`, guid); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM posts WHERE guid = ?`, guid); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM posts WHERE guid = ?`, guid); err != nil {
 			return err
 		}
 	case "Comment", "Like", "PollParticipation":
-		if _, err := tx.ExecContext(ctx, `DELETE FROM interactions WHERE parent_type = 'Comment' AND parent_guid = ?`, guid); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM interactions WHERE parent_type = 'Comment' AND parent_guid = ?`, guid); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM interactions WHERE guid = ?`, guid); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM interactions WHERE guid = ?`, guid); err != nil {
 			return err
 		}
 	default:
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO tombstones (type, guid, author, deleted_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+	_, err := tx.exec(ctx, `INSERT INTO tombstones (type, guid, author, deleted_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		family, guid, author, now())
 	return err
 }
 
-type rowser interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func strings1(ctx context.Context, q rowser, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+func strings1(ctx context.Context, q Q, query string, args ...any) ([]string, error) {
+	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -208,22 +197,22 @@ func strings1(ctx context.Context, q rowser, query string, args ...any) ([]strin
 
 // --- salmon.EntityStore ---
 
-// entityStore answers the receiver's questions about parents, roots and
+// EntityStore answers the receiver's questions about parents, roots and
 // retraction targets from the posts and interactions tables.
-type entityStore struct{ s *Store }
+type EntityStore struct{ s *Store }
 
-func (e entityStore) RelatedEntity(ctx context.Context, typ, guid string) (*salmon.RelatedEntity, error) {
+func (e EntityStore) RelatedEntity(ctx context.Context, typ, guid string) (*salmon.RelatedEntity, error) {
 	return e.related(ctx, typ, guid, 0)
 }
 
-func (e entityStore) related(ctx context.Context, typ, guid string, depth int) (*salmon.RelatedEntity, error) {
+func (e EntityStore) related(ctx context.Context, typ, guid string, depth int) (*salmon.RelatedEntity, error) {
 	if depth > 4 {
 		return nil, fmt.Errorf("%w: parent chain too deep", salmon.ErrNotFound)
 	}
 	switch typ {
 	case "Post", "StatusMessage", "Reshare":
-		p, err := getPost(ctx, e.s.db, guid)
-		if errors.Is(err, errNotFound) {
+		p, err := GetPost(ctx, e.s.db, guid)
+		if errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("%w: Post %s", salmon.ErrNotFound, guid)
 		}
 		if err != nil {
@@ -232,7 +221,7 @@ func (e entityStore) related(ctx context.Context, typ, guid string, depth int) (
 		return &salmon.RelatedEntity{Type: "Post", GUID: p.GUID, Author: p.Author, Local: p.Local, Public: p.Public}, nil
 	case "Poll":
 		var postGUID string
-		err := e.s.db.QueryRowContext(ctx, `SELECT post_guid FROM polls WHERE guid = ?`, guid).Scan(&postGUID)
+		err := e.s.db.queryRow(ctx, `SELECT post_guid FROM polls WHERE guid = ?`, guid).Scan(&postGUID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("%w: Poll %s", salmon.ErrNotFound, guid)
 		}
@@ -245,8 +234,8 @@ func (e entityStore) related(ctx context.Context, typ, guid string, depth int) (
 		}
 		return &salmon.RelatedEntity{Type: "Poll", GUID: guid, Author: post.Author, Local: post.Local, Public: post.Public, Parent: post}, nil
 	case "Comment", "Like", "PollParticipation":
-		i, err := getInteraction(ctx, e.s.db, guid)
-		if errors.Is(err, errNotFound) || (err == nil && i.Type != typ) {
+		i, err := GetInteraction(ctx, e.s.db, guid)
+		if errors.Is(err, ErrNotFound) || (err == nil && i.Type != typ) {
 			return nil, fmt.Errorf("%w: %s %s", salmon.ErrNotFound, typ, guid)
 		}
 		if err != nil {
@@ -263,11 +252,11 @@ func (e entityStore) related(ctx context.Context, typ, guid string, depth int) (
 
 // --- salmon.RecipientKeys ---
 
-type recipientKeys struct{ s *Store }
+type RecipientKeys struct{ s *Store }
 
-func (r recipientKeys) RecipientKey(ctx context.Context, guid string) (string, crypto.Decrypter, error) {
+func (r RecipientKeys) RecipientKey(ctx context.Context, guid string) (string, crypto.Decrypter, error) {
 	u, err := r.s.UserByGUID(ctx, guid)
-	if errors.Is(err, errNotFound) || (err == nil && u.Suspended) {
+	if errors.Is(err, ErrNotFound) || (err == nil && u.Suspended) {
 		return "", nil, salmon.ErrRecipientNotFound
 	}
 	if err != nil {
@@ -278,20 +267,20 @@ func (r recipientKeys) RecipientKey(ctx context.Context, guid string) (string, c
 
 // --- discovery.Directory and UsageCounter ---
 
-type directory struct{ s *Store }
+type Directory struct{ s *Store }
 
-func (d directory) PersonByID(ctx context.Context, id string) (*discovery.Person, error) {
+func (d Directory) PersonByID(ctx context.Context, id string) (*discovery.Person, error) {
 	u, err := d.s.UserByID(ctx, id)
 	return d.person(u, err)
 }
 
-func (d directory) PersonByGUID(ctx context.Context, guid string) (*discovery.Person, error) {
+func (d Directory) PersonByGUID(ctx context.Context, guid string) (*discovery.Person, error) {
 	u, err := d.s.UserByGUID(ctx, guid)
 	return d.person(u, err)
 }
 
-func (d directory) person(u *User, err error) (*discovery.Person, error) {
-	if errors.Is(err, errNotFound) || (err == nil && u.Suspended) {
+func (d Directory) person(u *User, err error) (*discovery.Person, error) {
+	if errors.Is(err, ErrNotFound) || (err == nil && u.Suspended) {
 		return nil, discovery.ErrNotFound
 	}
 	if err != nil {
@@ -305,9 +294,9 @@ func (d directory) person(u *User, err error) (*discovery.Person, error) {
 		FirstName: u.Username, Searchable: true}, nil
 }
 
-func (d directory) Usage(ctx context.Context) (discovery.Usage, error) {
+func (d Directory) Usage(ctx context.Context) (discovery.Usage, error) {
 	var users, posts, comments int64
-	err := d.s.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM users WHERE suspended = 0),
+	err := d.s.db.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM users WHERE suspended = 0),
 		(SELECT COUNT(*) FROM posts WHERE local = 1),
 		(SELECT COUNT(*) FROM interactions i JOIN people p ON p.id = i.author WHERE i.type = 'Comment' AND p.local = 1)`).
 		Scan(&users, &posts, &comments)
@@ -389,29 +378,29 @@ func (s *Store) Stream(ctx context.Context, u *User, tag, author string, limit i
 // PostView loads a post the user may read, with comments and likes; u
 // may be nil for anonymous readers (public posts only).
 func (s *Store) PostView(ctx context.Context, u *User, guid string) (*PostView, error) {
-	p, err := getPost(ctx, s.db, guid)
+	p, err := GetPost(ctx, s.db, guid)
 	if err != nil {
 		return nil, err
 	}
 	if u == nil && !p.Public {
-		return nil, errNotFound
+		return nil, ErrNotFound
 	}
 	id, name := "", ""
 	if u != nil {
 		id, name = u.ID, u.Username
 	}
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM posts p WHERE p.guid = ? AND `+visibleTo, guid, id, name).Scan(&n); err != nil {
+	if err := s.db.queryRow(ctx, `SELECT COUNT(*) FROM posts p WHERE p.guid = ? AND `+visibleTo, guid, id, name).Scan(&n); err != nil {
 		return nil, err
 	}
 	if n == 0 {
-		return nil, errNotFound
+		return nil, ErrNotFound
 	}
 	v := &PostView{GUID: p.GUID, Type: p.Type, Author: p.Author, Text: p.Text, Public: p.Public, RootGUID: p.RootGUID,
 		CreatedAt: p.CreatedAt.Format(time.RFC3339), PostExtra: p.Extra, Comments: []InteractionView{}, Likes: []InteractionView{}}
 	if v.Poll != nil {
 		// One indexed query for all answers.
-		rows, err := s.db.QueryContext(ctx, `SELECT text, COUNT(*) FROM interactions WHERE type = 'PollParticipation' AND parent_guid = ? GROUP BY text`, v.Poll.GUID)
+		rows, err := s.db.query(ctx, `SELECT text, COUNT(*) FROM interactions WHERE type = 'PollParticipation' AND parent_guid = ? GROUP BY text`, v.Poll.GUID)
 		if err != nil {
 			return nil, err
 		}
@@ -439,7 +428,7 @@ func (s *Store) PostView(ctx context.Context, u *User, guid string) (*PostView, 
 	if v.Tags == nil {
 		v.Tags = []string{}
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT guid, type, author, text, created_at FROM interactions
+	rows, err := s.db.query(ctx, `SELECT guid, type, author, text, created_at FROM interactions
 		WHERE post_guid = ? AND parent_type = 'Post' AND type IN ('Comment', 'Like') AND positive = 1 ORDER BY created_at, rowid`, guid)
 	if err != nil {
 		return nil, err
@@ -471,7 +460,7 @@ func (s *Store) PublicPostsBy(ctx context.Context, author string, limit int) ([]
 	var out []PostView
 	for _, g := range guids {
 		v, err := s.PostView(ctx, nil, g)
-		if errors.Is(err, errNotFound) {
+		if errors.Is(err, ErrNotFound) {
 			continue // gone meanwhile, or its author is suspended
 		}
 		if err != nil {
@@ -480,4 +469,101 @@ func (s *Store) PublicPostsBy(ctx context.Context, author string, limit int) ([]
 		out = append(out, *v)
 	}
 	return out, nil
+}
+
+// IdempotencyWindow is how long the Idempotency-Key of a post request is
+// remembered.
+const IdempotencyWindow = 24 * time.Hour
+
+// PostByRequest returns the post an earlier request of username with the
+// same Idempotency-Key made, or "".
+func PostByRequest(ctx context.Context, q Q, username, key string) (string, error) {
+	var guid string
+	err := q.queryRow(ctx, `SELECT post_guid FROM post_requests WHERE username = ? AND key = ? AND created_at >= ?`,
+		username, key, now()-IdempotencyWindow.Milliseconds()).Scan(&guid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return guid, err
+}
+
+// RecordPostRequest remembers the post a request with an
+// Idempotency-Key made.
+func RecordPostRequest(ctx context.Context, tx *Tx, username, key, guid string) error {
+	_, err := tx.exec(ctx, `INSERT INTO post_requests (username, key, post_guid, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (username, key) DO UPDATE SET post_guid = excluded.post_guid, created_at = excluded.created_at`,
+		username, key, guid, now())
+	return err
+}
+
+// AddPostPods records pods a local post was sent to and returns those
+// that were not recorded before.
+func AddPostPods(ctx context.Context, tx *Tx, guid string, pods []string) ([]string, error) {
+	var added []string
+	for _, pod := range pods {
+		res, err := tx.exec(ctx, `INSERT INTO post_pods (post_guid, pod_url) VALUES (?, ?) ON CONFLICT DO NOTHING`, guid, pod)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			added = append(added, pod)
+		}
+	}
+	return added, nil
+}
+
+// AddPostRecipients records the remote recipients of a local limited post.
+func AddPostRecipients(ctx context.Context, tx *Tx, guid string, ids []string) error {
+	for _, id := range ids {
+		if _, err := tx.exec(ctx, `INSERT INTO post_recipients (post_guid, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, guid, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// IsPostRecipient reports whether a person received a local limited post.
+func IsPostRecipient(ctx context.Context, q Q, guid, personID string) (bool, error) {
+	var n int
+	err := q.queryRow(ctx, `SELECT COUNT(*) FROM post_recipients WHERE post_guid = ? AND person_id = ?`, guid, personID).Scan(&n)
+	return n > 0, err
+}
+
+// AddPostVisibility lets local users read a limited post.
+func AddPostVisibility(ctx context.Context, tx *Tx, guid string, usernames ...string) error {
+	for _, name := range usernames {
+		if _, err := tx.exec(ctx, `INSERT INTO post_visibility (post_guid, username) VALUES (?, ?) ON CONFLICT DO NOTHING`, guid, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// HasInteraction reports whether author has an interaction of a type
+// (Like, PollParticipation) on a parent.
+func HasInteraction(ctx context.Context, q Q, typ, author, parentGUID string) (bool, error) {
+	var n int
+	err := q.queryRow(ctx, `SELECT COUNT(*) FROM interactions WHERE type = ? AND author = ? AND parent_guid = ?`,
+		typ, author, parentGUID).Scan(&n)
+	return n > 0, err
+}
+
+// PollPost returns the guid of the post a poll belongs to, or ErrNotFound.
+func PollPost(ctx context.Context, q Q, pollGUID string) (string, error) {
+	var postGUID string
+	err := q.queryRow(ctx, `SELECT post_guid FROM polls WHERE guid = ?`, pollGUID).Scan(&postGUID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("%w: poll %s", ErrNotFound, pollGUID)
+	}
+	return postGUID, err
+}
+
+// PostPods lists the pods a local public post went to.
+func PostPods(ctx context.Context, q Q, guid string) ([]string, error) {
+	return strings1(ctx, q, `SELECT pod_url FROM post_pods WHERE post_guid = ? ORDER BY pod_url`, guid)
+}
+
+// PostRecipients lists the remote recipients of a local limited post.
+func PostRecipients(ctx context.Context, q Q, guid string) ([]string, error) {
+	return strings1(ctx, q, `SELECT person_id FROM post_recipients WHERE post_guid = ? ORDER BY person_id`, guid)
 }
