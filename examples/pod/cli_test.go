@@ -14,10 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-diaspora/federation/examples/pod/internal/store"
-
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
+
+	"github.com/go-diaspora/federation/examples/pod/internal/podtest"
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
 )
 
 // podCLI runs the built pod binary as a podmin would, with env added to
@@ -48,7 +49,7 @@ func (c podCLI) run(t *testing.T, stdin string, env []string, args ...string) (c
 // normalized blocks, and user add from a pipe.
 func TestCLI(t *testing.T) {
 	tmp := t.TempDir()
-	c := podCLI{bin: buildPodBinary(t, tmp)}
+	c := podCLI{bin: podtest.BuildBinary(t, tmp)}
 	data := filepath.Join(tmp, "data")
 
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
@@ -154,7 +155,7 @@ func TestCLI(t *testing.T) {
 // twice without echoing it, and refuses two different answers.
 func TestCLIPasswordPrompt(t *testing.T) {
 	tmp := t.TempDir()
-	bin := buildPodBinary(t, tmp)
+	bin := podtest.BuildBinary(t, tmp)
 	data := filepath.Join(tmp, "data")
 	type result struct {
 		screen string
@@ -229,5 +230,27 @@ func TestCLIPasswordPrompt(t *testing.T) {
 		if strings.Contains(res, "secret-") {
 			t.Errorf("the password was echoed: %q", res)
 		}
+	}
+}
+
+// TestMaxInboxConfig: the high-water mark comes from --max-inbox or
+// POD_MAX_INBOX, 10,000 by default.
+func TestMaxInboxConfig(t *testing.T) {
+	parse := func(args ...string) int {
+		var o options
+		if err := newFlags(&o, &envReader{}).Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return o.config(nil).MaxInboxPending
+	}
+	if n := parse(); n != 10000 {
+		t.Errorf("default %d", n)
+	}
+	if n := parse("--max-inbox", "7"); n != 7 {
+		t.Errorf("--max-inbox 7 gives %d", n)
+	}
+	t.Setenv("POD_MAX_INBOX", "42")
+	if n := parse(); n != 42 {
+		t.Errorf("POD_MAX_INBOX=42 gives %d", n)
 	}
 }

@@ -2,7 +2,8 @@
 // API of github.com/go-diaspora/federation: discovery documents, the
 // receive endpoints with a durable inbox, a durable outbox worked by the
 // SDK's Sender, /fetch, HTML profile pages and a JSON API with bearer
-// tokens, all stored in one SQLite file (pod.db in the data directory).
+// tokens, stored in one SQLite file (pod.db in the data directory) or in
+// a PostgreSQL database (--db).
 //
 // Usage (pod help lists the commands and their flags, pod help COMMAND
 // one command's):
@@ -57,36 +58,27 @@
 // notifications, profile, conversations, account deletion) is described
 // route by route in docs/api.md, whose examples TestAPIDoc runs against
 // a pod.
+//
+// The code is laid out by part: this directory is the command line (one
+// file per group of subcommands: cmd_serve.go, cmd_user.go, cmd_admin.go,
+// cmd_store.go; flags.go reads flags and environment variables);
+// internal/pod is the federation core and its HTTP routes; internal/store
+// holds every query, with the SQLite and PostgreSQL backends and their
+// migrations; internal/loadgen is pod load.
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	iofs "io/fs"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/netip"
-	"net/url"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
 
-	"github.com/go-diaspora/federation/examples/pod/internal/store"
-
-	"github.com/go-diaspora/federation/discovery"
-	"golang.org/x/term"
+	"github.com/go-diaspora/federation/examples/pod/internal/loadgen"
 )
 
 func main() {
@@ -99,120 +91,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pod:", err)
 		os.Exit(1)
 	}
-}
-
-type options struct {
-	addr, url, data, password string
-	db, role                  string
-	from, to                  string
-	retryBase                 time.Duration
-	keyBits, maxInbox         int
-	receivePerAddr            int
-	receiveMiBPerMinute       int
-	dev                       bool
-}
-
-// envReader reads the flags' environment variables strictly: a value
-// that does not parse is an error, never silently the default.
-type envReader struct{ errs []error }
-
-func (e *envReader) str(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-func (e *envReader) int(name string, def int) int {
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		return def
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil {
-		e.errs = append(e.errs, fmt.Errorf("%s=%q is not a whole number", name, v))
-		return def
-	}
-	return n
-}
-
-func (e *envReader) bool(name string, def bool) bool {
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		return def
-	}
-	b, err := parseBool(v)
-	if err != nil {
-		e.errs = append(e.errs, fmt.Errorf("%s=%q: %w", name, v, err))
-		return def
-	}
-	return b
-}
-
-func (e *envReader) duration(name string, def time.Duration) time.Duration {
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		return def
-	}
-	d, err := time.ParseDuration(strings.TrimSpace(v))
-	if err != nil {
-		e.errs = append(e.errs, fmt.Errorf("%s=%q is not a duration (like 30s or 2m)", name, v))
-		return def
-	}
-	return d
-}
-
-// parseBool reads a boolean as the flags and environment variables take
-// it: 1, t, true, yes, y, on and 0, f, false, no, n, off, in any case.
-func parseBool(s string) (bool, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "1", "t", "true", "yes", "y", "on":
-		return true, nil
-	case "0", "f", "false", "no", "n", "off":
-		return false, nil
-	}
-	return false, errors.New("not a boolean (use true or false, yes or no, on or off, 1 or 0)")
-}
-
-// newFlags defines the pod's flags with their environment variables as
-// defaults; env collects the variables that do not parse.
-func newFlags(o *options, env *envReader) *flag.FlagSet {
-	fs := flag.NewFlagSet("pod", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // run reports parse errors and prints the usage itself
-	fs.Usage = func() {}
-	fs.StringVar(&o.addr, "addr", env.str("POD_ADDR", "localhost:3000"), "listen `address` (POD_ADDR)")
-	fs.StringVar(&o.url, "url", env.str("POD_URL", ""), "public base `URL`; default http://ADDR/ (POD_URL)")
-	fs.StringVar(&o.data, "data", env.str("POD_DATA", "pod-data"), "data `directory` (POD_DATA)")
-	fs.StringVar(&o.from, "from", "", "migrate-store: the data `directory` of the SQLite pod to copy")
-	fs.StringVar(&o.to, "to", "", "migrate-store: the postgres:// `URL` of the empty database to fill")
-	fs.StringVar(&o.role, "role", env.str("POD_ROLE", "all"), "what serve runs: all, web (HTTP only) or worker (inbox and outbox only; needs --db postgres://) (POD_ROLE)")
-	fs.StringVar(&o.db, "db", env.str("POD_DB", ""), "database: empty for the SQLite file in --data, or a postgres:// `URL` (POD_DB)")
-	fs.IntVar(&o.keyBits, "key-bits", env.int("POD_KEY_BITS", 4096), "RSA key size of new users, at least 2048 (POD_KEY_BITS)")
-	fs.BoolVar(&o.dev, "dev", env.bool("POD_DEV", false), "development mode: allow http, loopback peers and any port (POD_DEV)")
-	fs.StringVar(&o.password, "password", env.str("POD_PASSWORD", ""), "password for user add; asked for if empty (POD_PASSWORD)")
-	fs.IntVar(&o.maxInbox, "max-inbox", env.int("POD_MAX_INBOX", defaultMaxInboxPending),
-		"inbound high-water mark: above this many unprocessed bodies /receive answers 503 (POD_MAX_INBOX)")
-	fs.IntVar(&o.receivePerAddr, "receive-per-addr", env.int("POD_RECEIVE_PER_ADDR", 8),
-		"receive requests one client address may have in flight; past it 429 (POD_RECEIVE_PER_ADDR)")
-	fs.IntVar(&o.receiveMiBPerMinute, "receive-mib-per-minute", env.int("POD_RECEIVE_MIB_PER_MINUTE", 64),
-		"MiB one client address may send to the receive routes per minute; past it 429 (POD_RECEIVE_MIB_PER_MINUTE)")
-	fs.DurationVar(&o.retryBase, "retry-base", env.duration("POD_RETRY_BASE", 0),
-		"first retry `delay` of deliveries and of received bodies; 0 means 30s and 10s (POD_RETRY_BASE)")
-	return fs
-}
-
-func (o *options) config(logger *slog.Logger) Config {
-	u := o.url
-	if u == "" {
-		u = "http://" + o.addr + "/"
-	}
-	cfg := Config{PublicURL: u, DB: o.db, DataDir: o.data, KeyBits: o.keyBits, Dev: o.dev, MaxInboxPending: o.maxInbox, Logger: logger,
-		MaxReceivingPerAddr: o.receivePerAddr, ReceiveBytesPerMinute: int64(o.receiveMiBPerMinute) << 20}
-	if o.retryBase > 0 {
-		cfg.BaseBackoff, cfg.InboxBackoff = o.retryBase, o.retryBase
-		cfg.Poll = min(o.retryBase, time.Second)
-	}
-	return cfg
 }
 
 // command is a subcommand of the pod.
@@ -229,8 +107,6 @@ type cmdEnv struct {
 	stdout, stderr io.Writer
 	logger         *slog.Logger
 }
-
-var storeFlags = []string{"data", "db"}
 
 // commands lists every subcommand, in the order help shows them.
 var commands = []command{
@@ -265,7 +141,7 @@ var commands = []command{
 // subcommand's arguments.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "load" {
-		return runLoad(ctx, args[1:], stdout, stderr)
+		return loadgen.Run(ctx, args[1:], stdout, stderr)
 	}
 	e := &cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr}
 	var env envReader
@@ -344,7 +220,7 @@ func help(ctx context.Context, w io.Writer, fs *flag.FlagSet, topic []string) er
 			args = []string{"fanout", "-h"}
 		}
 		fmt.Fprintf(w, "Usage: pod %s %s\n\n%s.\n\nFlags:\n", c.name, c.args, c.summary)
-		if err := runLoad(ctx, args, w, w); !errors.Is(err, flag.ErrHelp) {
+		if err := loadgen.Run(ctx, args, w, w); !errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return nil
@@ -392,316 +268,5 @@ func printFlags(w io.Writer, fs *flag.FlagSet, names []string) {
 			fmt.Fprintf(w, " [default %s]", f.DefValue)
 		}
 		fmt.Fprintln(w)
-	}
-}
-
-// openExistingStore opens the store of an existing pod: a data directory
-// without a database is an error, not a new empty pod. A PostgreSQL
-// database (--db) is the podmin's; the pod migrates its schema there.
-func openExistingStore(ctx context.Context, o options) (*store.Store, error) {
-	if o.db != "" {
-		return store.Open(ctx, o.db, "")
-	}
-	dir := o.data
-	path := filepath.Join(dir, "pod.db")
-	if _, err := os.Stat(path); errors.Is(err, iofs.ErrNotExist) {
-		return nil, fmt.Errorf("no pod database in %s: pass the --data directory of your pod, or create a user first (pod user add NAME)", dir)
-	} else if err != nil {
-		return nil, err
-	}
-	return store.Open(ctx, "", dir)
-}
-
-func withStore(ctx context.Context, o options, fn func(*store.Store) error) error {
-	s, err := openExistingStore(ctx, o)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	return fn(s)
-}
-
-func setSuspended(suspended bool) func(context.Context, *cmdEnv, []string) error {
-	return func(ctx context.Context, e *cmdEnv, a []string) error {
-		name := strings.ToLower(a[0])
-		return withStore(ctx, e.o, func(s *store.Store) error {
-			err := s.SetSuspended(ctx, name, suspended)
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no local user %q", name)
-			}
-			return err
-		})
-	}
-}
-
-func setBlocked(blocked bool) func(context.Context, *cmdEnv, []string) error {
-	return func(ctx context.Context, e *cmdEnv, a []string) error {
-		host, err := normalizeHost(a[0])
-		if err != nil {
-			return err
-		}
-		if err := withStore(ctx, e.o, func(s *store.Store) error { return s.SetBlocked(ctx, host, blocked) }); err != nil {
-			return err
-		}
-		verb := "blocked"
-		if !blocked {
-			verb = "unblocked"
-		}
-		fmt.Fprintln(e.stdout, verb, host)
-		return nil
-	}
-}
-
-// normalizeHost reads the pod of admin block: a host with an optional
-// port (pod.example, pod.example:8443, 127.0.0.1:3001) or an http(s) URL,
-// whose host is taken; the result is lower case, without a default port.
-func normalizeHost(s string) (string, error) {
-	raw := s
-	s = strings.TrimSpace(s)
-	if strings.Contains(s, "://") {
-		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-			return "", fmt.Errorf("%q is not a pod's URL (https://pod.example/) or host (pod.example)", raw)
-		}
-		s = u.Host
-		if h, port, ok := strings.Cut(s, ":"); ok && !strings.HasPrefix(s, "[") &&
-			((u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80")) {
-			s = h
-		}
-	}
-	s = strings.ToLower(s)
-	// A host is what follows the @ of a diaspora* ID (the protocol's
-	// rule), and a name or address a pod can have.
-	if s == "" || discovery.ValidateID("x@"+s) != nil || !validHostPort(s) {
-		return "", fmt.Errorf("%q is not a pod's host (pod.example, pod.example:8443) or URL (https://pod.example/)", raw)
-	}
-	return s, nil
-}
-
-// validHostPort reports a DNS name of letters, digits and inner hyphens
-// or an IP address, with an optional port from 1 to 65535.
-func validHostPort(s string) bool {
-	host, port := s, ""
-	if h, p, err := net.SplitHostPort(s); err == nil {
-		host, port = h, p
-	}
-	if port != "" {
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return false
-		}
-	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return true
-	}
-	labels := strings.Split(host, ".")
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for _, r := range l {
-			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
-				return false
-			}
-		}
-	}
-	return len(host) <= 253
-}
-
-// backupStore writes a copy of the SQLite store (pod backup FILE).
-func backupStore(ctx context.Context, e *cmdEnv, a []string) error {
-	return withStore(ctx, e.o, func(s *store.Store) error {
-		if err := s.Backup(ctx, a[0]); err != nil {
-			return err
-		}
-		fmt.Fprintln(e.stdout, "backup written to", a[0])
-		return nil
-	})
-}
-
-// migrateStoreTo copies a SQLite pod into PostgreSQL (pod migrate-store).
-func migrateStoreTo(ctx context.Context, e *cmdEnv, _ []string) error {
-	if e.o.from == "" || !store.IsPostgresURL(e.o.to) {
-		return errors.New("usage: pod migrate-store --from DATA_DIR --to postgres://URL")
-	}
-	src, err := openExistingStore(ctx, options{data: e.o.from})
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	dst, err := store.Open(ctx, e.o.to, "")
-	if err != nil {
-		return err
-	}
-	defer dst.Close()
-	copied, err := src.CopyTo(ctx, dst)
-	if err != nil {
-		return err
-	}
-	for _, t := range store.Tables {
-		fmt.Fprintf(e.stdout, "%-26s %d\n", t, copied[t])
-	}
-	fmt.Fprintln(e.stdout, "the pod is in the PostgreSQL database: serve it with --db and the same --url")
-	return nil
-}
-
-// migrateStore opens the store, which applies the pending migrations.
-func migrateStore(ctx context.Context, e *cmdEnv, _ []string) error {
-	s, err := store.Open(ctx, e.o.db, e.o.data)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	v, err := s.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "schema version %d (%s)\n", v, s.Backend())
-	return nil
-}
-
-func adminHealth(ctx context.Context, e *cmdEnv, _ []string) error {
-	return withStore(ctx, e.o, func(s *store.Store) error {
-		h, err := s.Health(ctx)
-		if err != nil {
-			return err
-		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(h)
-	})
-}
-
-// userAdd creates a local person. The password comes from --password,
-// else from a terminal (asked twice, not echoed) or one line of a pipe.
-func userAdd(ctx context.Context, e *cmdEnv, name string) error {
-	pw := e.o.password
-	if pw == "" {
-		var err error
-		if pw, err = readNewPassword(e.stdin, e.stderr, name); err != nil {
-			return err
-		}
-	}
-	p, err := NewPod(ctx, e.o.config(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	id, err := p.AddUser(ctx, name, pw)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, id)
-	return nil
-}
-
-// readNewPassword reads a new password: on a terminal without echo and
-// twice, from anything else one line.
-func readNewPassword(stdin io.Reader, prompt io.Writer, name string) (string, error) {
-	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fd := int(f.Fd())
-		fmt.Fprintf(prompt, "password for %s: ", name)
-		first, err := term.ReadPassword(fd)
-		fmt.Fprintln(prompt)
-		if err != nil {
-			return "", fmt.Errorf("reading the password: %w", err)
-		}
-		fmt.Fprintf(prompt, "again, to be sure: ")
-		second, err := term.ReadPassword(fd)
-		fmt.Fprintln(prompt)
-		if err != nil {
-			return "", fmt.Errorf("reading the password: %w", err)
-		}
-		if string(first) != string(second) {
-			return "", errors.New("the two passwords differ; nothing was created")
-		}
-		return string(first), nil
-	}
-	line, err := bufio.NewReader(stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return "", fmt.Errorf("reading the password from standard input: %w", err)
-	}
-	return strings.TrimRight(line, "\r\n"), nil
-}
-
-func serve(ctx context.Context, o options, logger *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cfg := o.config(logger)
-	p, err := NewPod(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	if strings.HasPrefix(cfg.PublicURL, "http:") && !cfg.Dev {
-		logger.Warn("the public URL is http: other pods expect https; serve behind a TLS proxy and set --url, or use --dev for local federation")
-	}
-	switch o.role {
-	case "all":
-	case "web", "worker":
-		if !p.store.Shared() {
-			return fmt.Errorf("--role %s needs a store that several processes share: --db postgres://URL", o.role)
-		}
-	default:
-		return fmt.Errorf("--role is all, web or worker, not %q", o.role)
-	}
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return err
-	}
-	// A web process serves HTTP, stores received bodies and queues
-	// deliveries; a worker works the inbox and outbox and answers only
-	// its health check; all does both.
-	h := p.Handler()
-	if o.role == "worker" {
-		mux := http.NewServeMux()
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-		h = mux
-	}
-	srv := newServer(h, logger)
-	workers, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	if o.role != "web" {
-		wg.Add(1)
-		go func() { defer wg.Done(); p.Run(workers) }()
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("pod serving", "addr", ln.Addr().String(), "url", p.base, "role", o.role, "store", p.store.Backend(), "dev", o.dev)
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-	}
-	logger.Info("shutting down")
-	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer scancel()
-	serr := srv.Shutdown(sctx)
-	cancel()
-	wg.Wait()
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return serr
-}
-
-// Server limits of SECURITY.md R3 and T19.
-const (
-	serverReadHeaderTimeout = 5 * time.Second
-	serverReadTimeout       = 30 * time.Second
-	serverWriteTimeout      = 30 * time.Second
-	serverIdleTimeout       = 60 * time.Second
-	serverMaxHeaderBytes    = 16 << 10 // net/http allows 4 KiB of slack on top
-)
-
-// newServer sets the server timeouts of SECURITY.md R3 and the header cap
-// of T19 (a larger header is answered 431).
-func newServer(h http.Handler, logger *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: serverReadHeaderTimeout,
-		ReadTimeout:       serverReadTimeout,
-		WriteTimeout:      serverWriteTimeout,
-		IdleTimeout:       serverIdleTimeout,
-		MaxHeaderBytes:    serverMaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-diaspora/federation/examples/pod/internal/pod"
+)
+
+type options struct {
+	addr, url, data, password string
+	db, role                  string
+	from, to                  string
+	retryBase                 time.Duration
+	keyBits, maxInbox         int
+	receivePerAddr            int
+	receiveMiBPerMinute       int
+	dev                       bool
+}
+
+// envReader reads the flags' environment variables strictly: a value
+// that does not parse is an error, never silently the default.
+type envReader struct{ errs []error }
+
+func (e *envReader) str(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func (e *envReader) int(name string, def int) int {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q is not a whole number", name, v))
+		return def
+	}
+	return n
+}
+
+func (e *envReader) bool(name string, def bool) bool {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	b, err := pod.ParseBool(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: %w", name, v, err))
+		return def
+	}
+	return b
+}
+
+func (e *envReader) duration(name string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q is not a duration (like 30s or 2m)", name, v))
+		return def
+	}
+	return d
+}
+
+// newFlags defines the pod's flags with their environment variables as
+// defaults; env collects the variables that do not parse.
+func newFlags(o *options, env *envReader) *flag.FlagSet {
+	fs := flag.NewFlagSet("pod", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // run reports parse errors and prints the usage itself
+	fs.Usage = func() {}
+	fs.StringVar(&o.addr, "addr", env.str("POD_ADDR", "localhost:3000"), "listen `address` (POD_ADDR)")
+	fs.StringVar(&o.url, "url", env.str("POD_URL", ""), "public base `URL`; default http://ADDR/ (POD_URL)")
+	fs.StringVar(&o.data, "data", env.str("POD_DATA", "pod-data"), "data `directory` (POD_DATA)")
+	fs.StringVar(&o.from, "from", "", "migrate-store: the data `directory` of the SQLite pod to copy")
+	fs.StringVar(&o.to, "to", "", "migrate-store: the postgres:// `URL` of the empty database to fill")
+	fs.StringVar(&o.role, "role", env.str("POD_ROLE", "all"), "what serve runs: all, web (HTTP only) or worker (inbox and outbox only; needs --db postgres://) (POD_ROLE)")
+	fs.StringVar(&o.db, "db", env.str("POD_DB", ""), "database: empty for the SQLite file in --data, or a postgres:// `URL` (POD_DB)")
+	fs.IntVar(&o.keyBits, "key-bits", env.int("POD_KEY_BITS", 4096), "RSA key size of new users, at least 2048 (POD_KEY_BITS)")
+	fs.BoolVar(&o.dev, "dev", env.bool("POD_DEV", false), "development mode: allow http, loopback peers and any port (POD_DEV)")
+	fs.StringVar(&o.password, "password", env.str("POD_PASSWORD", ""), "password for user add; asked for if empty (POD_PASSWORD)")
+	fs.IntVar(&o.maxInbox, "max-inbox", env.int("POD_MAX_INBOX", pod.DefaultMaxInboxPending),
+		"inbound high-water mark: above this many unprocessed bodies /receive answers 503 (POD_MAX_INBOX)")
+	fs.IntVar(&o.receivePerAddr, "receive-per-addr", env.int("POD_RECEIVE_PER_ADDR", 8),
+		"receive requests one client address may have in flight; past it 429 (POD_RECEIVE_PER_ADDR)")
+	fs.IntVar(&o.receiveMiBPerMinute, "receive-mib-per-minute", env.int("POD_RECEIVE_MIB_PER_MINUTE", 64),
+		"MiB one client address may send to the receive routes per minute; past it 429 (POD_RECEIVE_MIB_PER_MINUTE)")
+	fs.DurationVar(&o.retryBase, "retry-base", env.duration("POD_RETRY_BASE", 0),
+		"first retry `delay` of deliveries and of received bodies; 0 means 30s and 10s (POD_RETRY_BASE)")
+	return fs
+}
+
+func (o *options) config(logger *slog.Logger) pod.Config {
+	u := o.url
+	if u == "" {
+		u = "http://" + o.addr + "/"
+	}
+	cfg := pod.Config{PublicURL: u, DB: o.db, DataDir: o.data, KeyBits: o.keyBits, Dev: o.dev, MaxInboxPending: o.maxInbox, Logger: logger,
+		MaxReceivingPerAddr: o.receivePerAddr, ReceiveBytesPerMinute: int64(o.receiveMiBPerMinute) << 20}
+	if o.retryBase > 0 {
+		cfg.BaseBackoff, cfg.InboxBackoff = o.retryBase, o.retryBase
+		cfg.Poll = min(o.retryBase, time.Second)
+	}
+	return cfg
+}
+
+var storeFlags = []string{"data", "db"}
