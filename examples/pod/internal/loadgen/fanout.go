@@ -40,6 +40,9 @@ type FanoutLoad struct {
 	// DB is the pod's --db: empty for SQLite in Dir, or a postgres://
 	// URL of an empty database (or one a previous run left).
 	DB string
+	// Workers and Binary split the pod into processes as in ReceiveLoad.
+	Workers int
+	Binary  string
 	// Timeout bounds the wait for every delivery (5 min if 0).
 	Timeout time.Duration
 	// CPUProfile, when set, is a file that receives a CPU profile of the
@@ -242,7 +245,7 @@ func RunFanoutLoad(ctx context.Context, c FanoutLoad) (*FanoutReport, error) {
 		return nil, err
 	}
 	defer cleanup()
-	tp, err := startLoadPod(ctx, dir, func(cfg *pod.Config) { cfg.KeyBits, cfg.DB = c.KeyBits, c.DB })
+	tp, err := startLoadPod(ctx, dir, c.Workers, c.Binary, func(cfg *pod.Config) { cfg.KeyBits, cfg.DB = c.KeyBits, c.DB })
 	if err != nil {
 		return nil, err
 	}
@@ -410,6 +413,7 @@ func runFanoutCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs.DurationVar(&c.ReceiverDelay, "receiver-delay", 5*time.Millisecond, "time a receiver takes to answer")
 	fs.StringVar(&c.Dir, "dir", "", "data directory of the pod (default: a temporary directory, removed)")
 	fs.StringVar(&c.DB, "db", "", "the pod's database: empty for SQLite in --dir, or a postgres:// URL")
+	fs.IntVar(&c.Workers, "workers", 0, "with --db postgres://: serve HTTP here and work the queues in this many worker processes")
 	fs.DurationVar(&c.Timeout, "timeout", 5*time.Minute, "longest wait for the deliveries")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the fan-out to this file")
 	if err := fs.Parse(args); err != nil {

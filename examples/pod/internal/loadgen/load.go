@@ -12,10 +12,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -69,6 +71,13 @@ type ReceiveLoad struct {
 	// MaxInbox is the pod's inbound high-water mark; 0 means above the
 	// whole run, so that no request is refused for it.
 	MaxInbox int
+	// Workers, with a PostgreSQL DB, splits the pod: this process serves
+	// HTTP only (pod serve --role web) and Workers processes of Binary
+	// (pod serve --role worker) work the inbox and outbox.
+	Workers int
+	// Binary is the pod command the workers run (default: this
+	// executable, which is the pod when pod load runs).
+	Binary string
 	// DrainTimeout bounds the wait for the inbox to drain (5 min if 0).
 	DrainTimeout time.Duration
 	// CPUProfile, when set, is a file that receives a CPU profile of the
@@ -145,7 +154,7 @@ type loadPod struct {
 
 // startLoadPod starts a development-mode pod (loopback peers allowed)
 // with its durable store in dir.
-func startLoadPod(ctx context.Context, dir string, tune func(*pod.Config)) (*loadPod, error) {
+func startLoadPod(ctx context.Context, dir string, workers int, binary string, tune func(*pod.Config)) (*loadPod, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -166,8 +175,13 @@ func startLoadPod(ctx context.Context, dir string, tune func(*pod.Config)) (*loa
 	go srv.Serve(ln)
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); p.Run(wctx) }()
+	var procs []*exec.Cmd
+	if workers == 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Run(wctx) }()
+	} else {
+		procs, err = startWorkers(workers, binary, cfg, u)
+	}
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
@@ -176,10 +190,49 @@ func startLoadPod(ctx context.Context, dir string, tune func(*pod.Config)) (*loa
 			srv.Shutdown(sctx)
 			cancel()
 			wg.Wait()
+			for _, c := range procs {
+				c.Process.Signal(os.Interrupt)
+			}
+			for _, c := range procs {
+				c.Wait()
+			}
 			p.Close()
 		})
 	}
+	if err != nil {
+		stop()
+		return nil, err
+	}
 	return &loadPod{Pod: p, URL: u, stop: stop}, nil
+}
+
+// startWorkers starts n worker processes of the pod (binary, by default
+// this executable) on the web pod's database and public URL.
+func startWorkers(n int, binary string, cfg pod.Config, publicURL string) ([]*exec.Cmd, error) {
+	if !store.IsPostgresURL(cfg.DB) {
+		return nil, fmt.Errorf("%w: --workers needs a --db postgres:// URL (processes share PostgreSQL, not a SQLite file)", ErrLoadConfig)
+	}
+	if binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		binary = exe
+	}
+	var procs []*exec.Cmd
+	for range n {
+		c := exec.Command(binary, "serve", "--role", "worker", "--db", cfg.DB, "--url", publicURL, "--addr", "127.0.0.1:0",
+			"--dev", "--retry-base", cfg.InboxBackoff.String(), "--max-inbox", strconv.Itoa(cfg.MaxInboxPending))
+		if err := c.Start(); err != nil {
+			for _, p := range procs {
+				p.Process.Kill()
+				p.Wait()
+			}
+			return nil, fmt.Errorf("starting a worker: %w", err)
+		}
+		procs = append(procs, c)
+	}
+	return procs, nil
 }
 
 // loadDir returns dir, or a new temporary directory and its removal.
@@ -310,7 +363,7 @@ func RunReceiveLoad(ctx context.Context, c ReceiveLoad) (*ReceiveReport, error) 
 	if maxInbox == 0 {
 		maxInbox = max(pod.DefaultMaxInboxPending, 2*total)
 	}
-	tp, err := startLoadPod(ctx, dir, func(cfg *pod.Config) { cfg.MaxInboxPending, cfg.DB = maxInbox, c.DB })
+	tp, err := startLoadPod(ctx, dir, c.Workers, c.Binary, func(cfg *pod.Config) { cfg.MaxInboxPending, cfg.DB = maxInbox, c.DB })
 	if err != nil {
 		return nil, err
 	}
@@ -578,6 +631,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.Dir, "dir", "", "data directory of the pod (default: a temporary directory, removed)")
 	fs.StringVar(&c.DB, "db", "", "the pod's database: empty for SQLite in --dir, or a postgres:// URL")
 	fs.IntVar(&c.MaxInbox, "max-inbox", 0, "the pod's inbound high-water mark (default: above the whole run)")
+	fs.IntVar(&c.Workers, "workers", 0, "with --db postgres://: serve HTTP here and work the queues in this many worker processes")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Minute, "longest wait for the inbox to drain")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the requests and the drain to this file")
 	if err := fs.Parse(args); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/podtest"
 	"github.com/go-diaspora/federation/examples/pod/internal/storetest"
 )
 
@@ -107,5 +108,35 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 	if err := Run(context.Background(), []string{"--no-such-flag"}, io.Discard, io.Discard); err == nil {
 		t.Error("an unknown flag was accepted")
+	}
+}
+
+// TestLoadWorkers: on PostgreSQL, a web process and two worker processes
+// (the pod binary, --role worker) take a receive burst and a fan-out:
+// every accepted body is applied exactly once, every receiver gets the
+// post once.
+func TestLoadWorkers(t *testing.T) {
+	storetest.Postgres(t)
+	bin := podtest.BuildBinary(t, t.TempDir())
+	rep, err := RunReceiveLoad(context.Background(), ReceiveLoad{Senders: 8, Messages: 300, Dup: 0.1, Dir: t.TempDir(),
+		DB: storetest.DB(t), Workers: 2, Binary: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Statuses[http.StatusAccepted] != 330 || rep.Persisted != 300 || rep.Lost != 0 || rep.Duplicates != 0 || rep.Dead != 0 {
+		t.Errorf("answers %v, persisted %d, lost %d, duplicates %d, dead %d; want 330 × 202 and 300 stored once",
+			rep.Statuses, rep.Persisted, rep.Lost, rep.Duplicates, rep.Dead)
+	}
+	frep, err := RunFanoutLoad(context.Background(), FanoutLoad{Pods: 20, KeyBits: 2048, Dir: t.TempDir(), DB: storetest.DB(t),
+		Workers: 2, Binary: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if frep.Signatures != 1 {
+		t.Errorf("%d signatures, want 1", frep.Signatures)
+	}
+	// Workers need a store the processes share.
+	if _, err := RunReceiveLoad(context.Background(), ReceiveLoad{Senders: 1, Messages: 1, Dir: t.TempDir(), Workers: 1, Binary: bin}); !errors.Is(err, ErrLoadConfig) {
+		t.Errorf("workers on SQLite: %v, want ErrLoadConfig", err)
 	}
 }

@@ -81,18 +81,15 @@ const inboxBatch = 32
 const inboxWorkers = 1
 
 func (p *Pod) runInbox(ctx context.Context) {
-	jobs := make(chan *store.InboxItem)
+	jobs := make(chan []*store.InboxItem)
 	var wg sync.WaitGroup
 	for range inboxWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var worked time.Duration
-			for it := range jobs {
-				p.yieldToReceives(ctx, worked)
-				start := time.Now()
-				p.process(ctx, it)
-				worked = time.Since(start)
+			for batch := range jobs {
+				worked = p.processBatch(ctx, batch, worked)
 			}
 		}()
 	}
@@ -123,12 +120,10 @@ func (p *Pod) runInbox(ctx context.Context) {
 			}
 			continue
 		}
-		for _, it := range its {
-			select {
-			case jobs <- it:
-			case <-ctx.Done():
-				return // the leases run out and the rows are taken again
-			}
+		select {
+		case jobs <- its:
+		case <-ctx.Done():
+			return // the leases run out and the rows are taken again
 		}
 	}
 }
@@ -139,9 +134,48 @@ func (p *Pod) runInbox(ctx context.Context) {
 // cheapest way to make the pod retry.
 const maxKeyLookupAttempts = 4
 
-// process runs one inbox body through the SDK's receive pipeline and
-// stores its effects. Payloads are never logged.
-func (p *Pod) process(ctx context.Context, it *store.InboxItem) {
+// processBatch runs a claimed batch of inbox bodies through the SDK's
+// receive pipeline one by one (pausing for receive requests, see
+// yieldToReceives; worked is how long the previous body took) and
+// applies the verified ones together in one transaction (applyBatch).
+// It returns how long the last body took.
+func (p *Pod) processBatch(ctx context.Context, batch []*store.InboxItem, worked time.Duration) time.Duration {
+	var ready []verified
+	for _, it := range batch {
+		p.yieldToReceives(ctx, worked)
+		start := time.Now()
+		msg, err := p.verify(ctx, it)
+		if err != nil {
+			temporary := salmon.Temporary(err)
+			if errors.Is(err, salmon.ErrRelatedNotFound) && it.Attempts < 3 {
+				// Deliveries are not ordered: the parent may still be on
+				// its way (or its pod was unreachable for the fetch). Try
+				// a few more times.
+				temporary = true
+			}
+			p.settle(ctx, it, err, temporary)
+		} else {
+			ready = append(ready, verified{it, msg})
+		}
+		worked = time.Since(start)
+	}
+	// The next body waits for receives as long as this one and the
+	// batch's transaction took together.
+	start := time.Now()
+	p.applyBatch(ctx, ready)
+	return worked + time.Since(start)
+}
+
+// verified is an inbox body whose envelope and signatures the SDK
+// checked, with its message.
+type verified struct {
+	it  *store.InboxItem
+	msg *salmon.Message
+}
+
+// verify runs one inbox body through the SDK's receive pipeline,
+// fetching an unknown parent or root once. Payloads are never logged.
+func (p *Pod) verify(ctx context.Context, it *store.InboxItem) (*salmon.Message, error) {
 	in := &salmon.Incoming{Route: it.Route, RecipientGUID: it.RecipientGUID, Format: it.Format, ContentType: it.ContentType, Body: it.Body}
 	msg, err := p.receiver.Receive(ctx, in)
 	var lerr *salmon.LookupError
@@ -153,22 +187,63 @@ func (p *Pod) process(ctx context.Context, it *store.InboxItem) {
 			p.log.InfoContext(ctx, "fetch failed", "inbox_id", it.ID, "missing", lerr.Key, "err", ferr)
 		}
 	}
-	temporary := err != nil && salmon.Temporary(err)
-	if err != nil && errors.Is(err, salmon.ErrRelatedNotFound) && it.Attempts < 3 {
-		// Deliveries are not ordered: the parent may still be on its way
-		// (or its pod was unreachable for the fetch). Try a few more times.
-		temporary = true
+	return msg, err
+}
+
+// applyBatch stores the effects of verified messages and removes their
+// inbox rows in one transaction, each message in a savepoint of its own:
+// one that fails leaves nothing and is settled alone (a crash never
+// applies a message twice or loses it). Should the transaction itself
+// fail, each message is applied in a transaction of its own.
+func (p *Pod) applyBatch(ctx context.Context, vs []verified) {
+	var todo []verified
+	errs := make([]error, len(vs))
+	for i, v := range vs {
+		if errs[i] = p.senderAllowed(ctx, v.msg); errs[i] == nil {
+			todo = append(todo, v)
+		}
 	}
-	if err == nil {
-		err = p.apply(ctx, it.ID, msg)
+	applied, err := p.store.Batch(ctx, len(todo), func(tx *store.Tx, i int) error {
+		if err := p.applyTx(ctx, tx, todo[i].msg); err != nil {
+			return err
+		}
+		return store.InboxDone(ctx, tx, todo[i].it.ID)
+	})
+	if err != nil && len(todo) > 0 {
+		if ctx.Err() != nil {
+			return // the leases run out and the rows are taken again
+		}
+		p.log.WarnContext(ctx, "inbox batch", "bodies", len(todo), "err", err)
+		for i, v := range todo {
+			applied[i] = p.apply(ctx, v.it.ID, v.msg)
+		}
+	}
+	k := 0
+	for i, v := range vs {
+		if errs[i] == nil {
+			errs[i] = applied[k]
+			k++
+		}
+		if isFinal(errs[i]) {
+			errs[i] = finalError{errs[i]}
+		}
+		if errs[i] == nil {
+			p.log.InfoContext(ctx, "received", "entity_type", v.msg.Entity.Type(), "guid", guidOf(v.msg.Entity),
+				"author", entities.Author(v.msg.Entity), "sender", v.msg.Sender)
+			continue
+		}
 		var fe finalError
-		temporary = err != nil && !errors.As(err, &fe)
+		p.settle(ctx, v.it, errs[i], !errors.As(errs[i], &fe))
 	}
-	if err == nil {
-		p.log.InfoContext(ctx, "received", "entity_type", msg.Entity.Type(), "guid", guidOf(msg.Entity),
-			"author", entities.Author(msg.Entity), "sender", msg.Sender)
-		return
+	if len(todo) > 0 {
+		notify(p.queue.wake)
 	}
+}
+
+// settle puts back a body that failed temporarily (with a growing delay,
+// up to maxInboxAttempts) or drops it for good, keeping only its record
+// for the podmin.
+func (p *Pod) settle(ctx context.Context, it *store.InboxItem, err error, temporary bool) {
 	if ctx.Err() != nil {
 		return // the lease runs out and the row is taken again
 	}
@@ -246,12 +321,8 @@ func postFamily(typ string) string {
 // apply stores a verified message and marks its inbox row done, in one
 // transaction, so that a crash never applies a message twice or loses it.
 func (p *Pod) apply(ctx context.Context, inboxID int64, msg *salmon.Message) error {
-	if _, host, ok := strings.Cut(msg.Sender, "@"); ok {
-		if b, err := p.store.Blocked(ctx, host); err != nil {
-			return err
-		} else if b {
-			return finalError{fmt.Errorf("%w: %s (sender %s)", errBlockedPod, host, msg.Sender)}
-		}
+	if err := p.senderAllowed(ctx, msg); err != nil {
+		return err
 	}
 	err := p.store.Do(ctx, func(tx *store.Tx) error {
 		if err := p.applyTx(ctx, tx, msg); err != nil {
@@ -259,13 +330,32 @@ func (p *Pod) apply(ctx context.Context, inboxID int64, msg *salmon.Message) err
 		}
 		return store.InboxDone(ctx, tx, inboxID)
 	})
-	if errors.Is(err, store.ErrWrongAuthor) {
+	if isFinal(err) {
 		return finalError{err}
 	}
 	if err == nil {
 		notify(p.queue.wake)
 	}
 	return err
+}
+
+// isFinal reports the store's refusals that no retry changes: a guid
+// taken by another author, a message by someone outside its
+// conversation.
+func isFinal(err error) bool {
+	return errors.Is(err, store.ErrWrongAuthor) || errors.Is(err, store.ErrNotParticipant)
+}
+
+// senderAllowed refuses a message whose sender's pod is blocked.
+func (p *Pod) senderAllowed(ctx context.Context, msg *salmon.Message) error {
+	if _, host, ok := strings.Cut(msg.Sender, "@"); ok {
+		if b, err := p.store.Blocked(ctx, host); err != nil {
+			return err
+		} else if b {
+			return finalError{fmt.Errorf("%w: %s (sender %s)", errBlockedPod, host, msg.Sender)}
+		}
+	}
+	return nil
 }
 
 func (p *Pod) applyTx(ctx context.Context, tx *store.Tx, msg *salmon.Message) error {

@@ -664,3 +664,29 @@ var (
 
 // CheckpointInterval is how often the SQLite checkpointer runs.
 const CheckpointInterval = checkpointInterval
+
+// Batch runs fn for items 0..n-1 in one write transaction, each in a
+// savepoint of its own: an item whose fn fails leaves nothing behind and
+// gets its error in errs, and the others commit together (one commit,
+// one fsync, for the batch). err is the transaction's own error: then
+// nothing was committed.
+func (s *Store) Batch(ctx context.Context, n int, fn func(tx *Tx, i int) error) (errs []error, err error) {
+	errs = make([]error, n)
+	err = s.Do(ctx, func(tx *Tx) error {
+		for i := range n {
+			if _, err := tx.raw.ExecContext(ctx, `SAVEPOINT batch_item`); err != nil {
+				return err
+			}
+			if errs[i] = fn(tx, i); errs[i] != nil {
+				if _, err := tx.raw.ExecContext(ctx, `ROLLBACK TO SAVEPOINT batch_item`); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.raw.ExecContext(ctx, `RELEASE SAVEPOINT batch_item`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return errs, err
+}

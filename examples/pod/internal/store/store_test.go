@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -259,5 +260,42 @@ func TestPostgresAvailable(t *testing.T) {
 	defer s.Close()
 	if v, err := s.SchemaVersion(t.Context()); err != nil || v != len(postgresMigrations) {
 		t.Fatalf("schema version %d, %v; want %d", v, err, len(postgresMigrations))
+	}
+}
+
+// TestStoreBatch: in a batch, an item that fails leaves nothing behind
+// (not even what it wrote before failing) and the others commit together.
+func TestStoreBatch(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t, t.TempDir())
+	post := func(i int) *PostRow {
+		return &PostRow{GUID: fmt.Sprintf("batch%015d", i), Type: "StatusMessage", Author: "bob@remote.example", Text: "hi",
+			Public: true, Payload: []byte("<status_message/>"), CreatedAt: time.Now()}
+	}
+	boom := errors.New("boom")
+	errs, err := s.Batch(ctx, 3, func(tx *Tx, i int) error {
+		if _, err := InsertPost(ctx, tx, post(i), []string{"batch"}, nil); err != nil {
+			return err
+		}
+		if i == 1 {
+			return boom // after its post was written
+		}
+		return nil
+	})
+	if err != nil || errs[0] != nil || !errors.Is(errs[1], boom) || errs[2] != nil {
+		t.Fatalf("Batch = %v, %v", errs, err)
+	}
+	for i, want := range []bool{true, false, true} {
+		_, err := GetPost(ctx, s, post(i).GUID)
+		if got := err == nil; got != want {
+			t.Errorf("post %d stored = %v (%v), want %v", i, got, err, want)
+		}
+	}
+	if n, err := s.Rows(ctx, "post_tags"); err != nil || n != 2 {
+		t.Errorf("post_tags rows = %d, %v; want 2 (none of the failed item)", n, err)
+	}
+	// An empty batch commits nothing and fails nothing.
+	if errs, err := s.Batch(ctx, 0, func(*Tx, int) error { return boom }); err != nil || len(errs) != 0 {
+		t.Errorf("empty Batch = %v, %v", errs, err)
 	}
 }
