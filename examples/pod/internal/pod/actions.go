@@ -20,8 +20,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// errForbidden: the user may not do this to that entity.
-var errForbidden = errors.New("forbidden")
+// ErrForbidden: the user may not do this to that entity.
+var ErrForbidden = errors.New("forbidden")
 
 // dummyHash is a hash of the pod's cost to compare against for unknown users.
 func (p *Pod) dummyHash() []byte {
@@ -66,7 +66,7 @@ func (p *Pod) AddUser(ctx context.Context, username, password string) (string, e
 // Login checks a password; a wrong user and a wrong password look alike.
 // addr is the client's address: checks are throttled per account and per
 // address, and bounded in number (see loginLimits); a refused check is
-// errThrottled.
+// ThrottledError.
 func (p *Pod) Login(ctx context.Context, username, password, addr string) (*store.User, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	done, err := p.logins.begin(ctx, username, addr)
@@ -79,7 +79,7 @@ func (p *Pod) Login(ctx context.Context, username, password, addr string) (*stor
 		// tell which usernames exist.
 		bcrypt.CompareHashAndPassword(p.dummyHash(), []byte(password))
 		done(false)
-		return nil, errForbidden
+		return nil, ErrForbidden
 	}
 	if err != nil {
 		done(true)
@@ -87,7 +87,7 @@ func (p *Pod) Login(ctx context.Context, username, password, addr string) (*stor
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		done(false)
-		return nil, errForbidden
+		return nil, ErrForbidden
 	}
 	done(true)
 	return p.store.UserByName(ctx, username)
@@ -549,7 +549,7 @@ func (p *Pod) DeletePost(ctx context.Context, u *store.User, guid string) error 
 		return err
 	}
 	if post.Author != u.ID {
-		return errForbidden
+		return ErrForbidden
 	}
 	r := &entities.Retraction{Author: u.ID, TargetGUID: guid, TargetType: "Post"}
 	payload, err := entities.MarshalXML(r)

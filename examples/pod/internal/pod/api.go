@@ -32,14 +32,17 @@ const maxAPIBody = 256 << 10
 // stored token can be revoked at once (logout, suspension) and needs no
 // signing key to manage.
 
-func newToken() (token string, hash []byte) {
+// NewToken makes a session token (256 random bits) and the hash the
+// store keeps of it.
+func NewToken() (token string, hash []byte) {
 	b := make([]byte, 32)
 	rand.Read(b)
 	token = base64.RawURLEncoding.EncodeToString(b)
-	return token, hashToken(token)
+	return token, HashToken(token)
 }
 
-func hashToken(token string) []byte {
+// HashToken is the hash under which the store keeps a session token.
+func HashToken(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
 }
@@ -55,7 +58,7 @@ func (p *Pod) authed(h func(w http.ResponseWriter, r *http.Request, u *store.Use
 			writeError(w, http.StatusUnauthorized, "missing bearer token")
 			return
 		}
-		u, err := p.store.SessionUser(r.Context(), hashToken(strings.TrimSpace(token)))
+		u, err := p.store.SessionUser(r.Context(), HashToken(strings.TrimSpace(token)))
 		if errors.Is(err, store.ErrNotFound) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="pod", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "invalid or expired token")
@@ -271,33 +274,14 @@ func jsonKind(k reflect.Kind) string {
 
 // fail maps an action's error to a status: one place for every handler.
 func (p *Pod) fail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, discovery.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not found")
-	case errors.As(err, new(errThrottled)):
-		var t errThrottled
-		errors.As(err, &t)
-		w.Header().Set("Retry-After", strconv.Itoa(int(t.Retry.Seconds()+0.999)))
-		writeError(w, http.StatusTooManyRequests, t.Error())
-	case errors.Is(err, errForbidden):
-		writeError(w, http.StatusForbidden, "you may not do that")
-	case errors.Is(err, store.ErrInvalid):
-		writeError(w, http.StatusUnprocessableEntity, strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": "))
-	case errors.Is(err, store.ErrConflict):
-		writeError(w, http.StatusConflict, strings.TrimPrefix(err.Error(), store.ErrConflict.Error()+": "))
-	case errors.Is(err, discovery.ErrInvalidID):
-		writeError(w, http.StatusUnprocessableEntity, "that is not a diaspora* ID (like someone@example.org)")
-	case discovery.IsTemporary(err):
-		writeError(w, http.StatusBadGateway, "the other pod could not be reached; try again later")
-	case errors.Is(err, discovery.ErrBlockedAddress), errors.Is(err, discovery.ErrBlockedURL):
-		writeError(w, http.StatusUnprocessableEntity, "this pod does not connect to that address")
-	case errors.Is(err, discovery.ErrInvalidDocument), errors.Is(err, discovery.ErrValidation),
-		errors.Is(err, discovery.ErrSubjectMismatch):
-		writeError(w, http.StatusUnprocessableEntity, "the other pod's answer about that person is not valid")
-	default:
+	status, msg, retry := Problem(err)
+	if status == http.StatusInternalServerError {
 		p.log.ErrorContext(r.Context(), "api", "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "internal error")
 	}
+	if retry > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds()+0.999)))
+	}
+	writeError(w, status, msg)
 }
 
 func (p *Pod) apiLogin(w http.ResponseWriter, r *http.Request) {
@@ -309,7 +293,7 @@ func (p *Pod) apiLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := p.Login(r.Context(), in.Username, in.Password, clientAddr(r))
-	if errors.Is(err, errForbidden) {
+	if errors.Is(err, ErrForbidden) {
 		writeError(w, http.StatusUnauthorized, "wrong username or password")
 		return
 	}
@@ -317,7 +301,7 @@ func (p *Pod) apiLogin(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	token, hash := newToken()
+	token, hash := NewToken()
 	expires := time.Now().Add(sessionTTL)
 	if err := p.store.CreateSession(r.Context(), hash, u.Username, expires); err != nil {
 		p.fail(w, r, err)
@@ -329,7 +313,7 @@ func (p *Pod) apiLogin(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pod) apiLogout(w http.ResponseWriter, r *http.Request, _ *store.User) {
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if err := p.store.DeleteSession(r.Context(), hashToken(strings.TrimSpace(token))); err != nil {
+	if err := p.store.DeleteSession(r.Context(), HashToken(strings.TrimSpace(token))); err != nil {
 		p.fail(w, r, err)
 		return
 	}

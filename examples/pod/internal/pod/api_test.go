@@ -42,7 +42,7 @@ func TestAPIAuth(t *testing.T) {
 	if n := p.count(t, `SELECT COUNT(*) FROM sessions WHERE token_hash = ?`, []byte(token)); n != 0 {
 		t.Error("the token is stored in clear")
 	}
-	if n := p.count(t, `SELECT COUNT(*) FROM sessions WHERE token_hash = ?`, hashToken(token)); n != 1 {
+	if n := p.count(t, `SELECT COUNT(*) FROM sessions WHERE token_hash = ?`, HashToken(token)); n != 1 {
 		t.Error("the token hash is not stored")
 	}
 	p.call(t, "DELETE", "/api/session", token, nil, http.StatusNoContent, nil)

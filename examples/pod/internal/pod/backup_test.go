@@ -141,7 +141,7 @@ func TestMigrateStore(t *testing.T) {
 	if _, err := p.CreateAspect(ctx, alice, "Book club"); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.store.CreateSession(ctx, hashToken("token"), "alice", timeIn(24)); err != nil {
+	if err := p.store.CreateSession(ctx, HashToken("token"), "alice", timeIn(24)); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.store.SetBlocked(ctx, "bad.example", true); err != nil {

@@ -3,6 +3,7 @@ package pod
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/go-diaspora/federation/entities"
 	"github.com/go-diaspora/federation/examples/pod/internal/store"
 	"github.com/go-diaspora/federation/salmon"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // --- profile ---
@@ -18,13 +20,39 @@ import (
 type ProfileInput struct {
 	FullName string `json:"full_name"`
 	Bio      string `json:"bio"`
+	// The rest of a profile; nil keeps what the profile has.
+	Location   *string `json:"location,omitempty"`
+	ImageURL   *string `json:"image_url,omitempty"`
+	Searchable *bool   `json:"searchable,omitempty"`
+	NSFW       *bool   `json:"nsfw,omitempty"`
 }
 
 // UpdateProfile stores the user's name and bio and sends the Profile
 // publicly to the pods of everyone the user is connected with.
 func (p *Pod) UpdateProfile(ctx context.Context, u *store.User, in ProfileInput) error {
+	cur, err := p.store.Profile(ctx, u.ID, false)
+	if err != nil {
+		return err
+	}
+	location, image, searchable, nsfw := cur.Location, cur.ImageURL, cur.Searchable, cur.NSFW
+	if in.Location != nil {
+		location = strings.TrimSpace(*in.Location)
+	}
+	if in.ImageURL != nil {
+		image = strings.TrimSpace(*in.ImageURL)
+		if iu, err := url.Parse(image); image != "" && (err != nil || (iu.Scheme != "https" && iu.Scheme != "http") || iu.Host == "") {
+			return fmt.Errorf("%w: the avatar must be an http(s) URL", store.ErrInvalid)
+		}
+	}
+	if in.Searchable != nil {
+		searchable = *in.Searchable
+	}
+	if in.NSFW != nil {
+		nsfw = *in.NSFW
+	}
 	pr := &entities.Profile{Author: u.ID, EditedAt: time.Now().UTC().Truncate(time.Second), FullName: in.FullName,
-		Bio: in.Bio, Searchable: true, Public: in.Bio != ""}
+		Bio: in.Bio, Location: location, ImageURL: image, ImageURLMedium: image, ImageURLSmall: image,
+		Searchable: searchable, NSFW: nsfw, Public: in.Bio != "" || location != ""}
 	if err := pr.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
@@ -34,6 +62,9 @@ func (p *Pod) UpdateProfile(ctx context.Context, u *store.User, in ProfileInput)
 	}
 	err = p.store.Do(ctx, func(tx *store.Tx) error {
 		if err := store.UpdateLocalProfile(ctx, tx, u.ID, in.FullName, in.Bio); err != nil {
+			return err
+		}
+		if err := store.SetProfileDetails(ctx, tx, u.ID, location, image, searchable, nsfw); err != nil {
 			return err
 		}
 		return store.Enqueue(ctx, tx, "profile:"+u.ID, ds)
@@ -253,4 +284,28 @@ func (p *Pod) toAudience(ctx context.Context, u *store.User, e entities.Entity) 
 		return nil, err
 	}
 	return salmon.PublicDeliveries(payload, u.ID, p.signer(u.Key), pods, p.envOpts)
+}
+
+// ChangePassword replaces a user's password after checking the current
+// one (throttled like a sign-in from addr) and ends the user's other
+// sessions (keep: the token hash of the session that asked; nil ends
+// them all).
+func (p *Pod) ChangePassword(ctx context.Context, u *store.User, current, next, addr string, keep []byte) error {
+	if _, err := p.Login(ctx, u.Username, current, addr); err != nil {
+		return err
+	}
+	if len(next) < 8 || len(next) > 72 {
+		return fmt.Errorf("%w: the password must have 8 to 72 bytes", store.ErrInvalid)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(next), p.bcryptCost())
+	if err != nil {
+		return err
+	}
+	return p.store.SetPassword(ctx, u.Username, string(hash), keep)
+}
+
+// FindPerson finds a person by diaspora* ID in the store or through
+// discovery (bounded like every lookup a person asks for).
+func (p *Pod) FindPerson(ctx context.Context, id string) (*discovery.Person, error) {
+	return p.lookup(ctx, id)
 }

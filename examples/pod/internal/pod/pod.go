@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -266,3 +267,10 @@ func (p *Pod) SenderLimits() (concurrency, perHost int) {
 
 // BaseURL is the pod's public URL, with a trailing slash.
 func (p *Pod) BaseURL() string { return p.base }
+
+// Domain is the host[:port] of the pod's diaspora* IDs.
+func (p *Pod) Domain() string { return p.domain }
+
+// SecurityHeaders wraps h so that every response carries the pod's
+// security headers (http.go); the web interface's routes use it too.
+func SecurityHeaders(h http.Handler) http.Handler { return securityHeaders(h) }

@@ -30,10 +30,10 @@ const (
 	maxThrottleKeys    = 10000
 )
 
-// errThrottled: too many password checks; try again after Retry.
-type errThrottled struct{ Retry time.Duration }
+// ThrottledError: too many password checks; try again after Retry.
+type ThrottledError struct{ Retry time.Duration }
 
-func (e errThrottled) Error() string {
+func (e ThrottledError) Error() string {
 	return fmt.Sprintf("too many failed sign-ins; try again in %d seconds", int(e.Retry.Seconds()+0.999))
 }
 
@@ -113,7 +113,7 @@ func (l *loginLimits) begin(ctx context.Context, account, addr string) (done fun
 	acct, from := l.accounts.get(account, now), l.addrs.get(addr, now)
 	if wait := max(l.accounts.wait(acct), l.addrs.wait(from)); wait > 0 {
 		l.mu.Unlock()
-		return nil, errThrottled{wait}
+		return nil, ThrottledError{wait}
 	}
 	acct.tokens--
 	from.tokens--
@@ -132,7 +132,7 @@ func (l *loginLimits) begin(ctx context.Context, account, addr string) (done fun
 	case l.slots <- struct{}{}:
 	case <-t.C:
 		refund()
-		return nil, errThrottled{time.Second}
+		return nil, ThrottledError{time.Second}
 	case <-ctx.Done():
 		refund()
 		return nil, ctx.Err()

@@ -278,6 +278,32 @@ CREATE TABLE post_requests (
 ALTER TABLE inbox ADD COLUMN lease_owner INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN lease_owner INTEGER NOT NULL DEFAULT 0;
 `,
+	// 6: the web interface: invitation codes, reports of content for the
+	// podmin, and the rest of a profile.
+	`
+CREATE TABLE invitations (
+	code       TEXT PRIMARY KEY,
+	username   TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL,
+	used_by    TEXT NOT NULL DEFAULT '',     -- the username it made
+	used_at    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX invitations_user ON invitations (username);
+CREATE TABLE reports (
+	id          INTEGER PRIMARY KEY,
+	username    TEXT NOT NULL,               -- who reported
+	target_type TEXT NOT NULL,               -- Post or Comment
+	target_guid TEXT NOT NULL,
+	reason      TEXT NOT NULL,
+	state       TEXT NOT NULL DEFAULT 'open',
+	created_at  INTEGER NOT NULL,
+	UNIQUE (username, target_type, target_guid)
+);
+ALTER TABLE people ADD COLUMN location TEXT NOT NULL DEFAULT '';
+ALTER TABLE people ADD COLUMN image_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE people ADD COLUMN searchable INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE people ADD COLUMN nsfw INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // openSQLite opens (creating if needed) pod.db in dir and applies the
