@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-diaspora/federation/examples/pod/internal/pod"
+	"github.com/go-diaspora/federation/examples/pod/internal/web"
 )
 
 func serve(ctx context.Context, o options, logger *slog.Logger) error {
@@ -46,7 +47,11 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	// A web process serves HTTP, stores received bodies and queues
 	// deliveries; a worker works the inbox and outbox and answers only
 	// its health check; all does both.
-	h := p.Handler()
+	ui, err := web.New(p, web.Config{Registrations: o.registrations, Invitations: o.invitations, Name: o.podName, Logger: logger})
+	if err != nil {
+		return err
+	}
+	h := ui.Handler()
 	if o.role == "worker" {
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })

@@ -22,6 +22,8 @@ type options struct {
 	receivePerAddr            int
 	receiveMiBPerMinute       int
 	dev                       bool
+	registrations, podName    string
+	invitations               int
 }
 
 // envReader reads the flags' environment variables strictly: a value
@@ -96,6 +98,10 @@ func newFlags(o *options, env *envReader) *flag.FlagSet {
 		"receive requests one client address may have in flight; past it 429 (POD_RECEIVE_PER_ADDR)")
 	fs.IntVar(&o.receiveMiBPerMinute, "receive-mib-per-minute", env.int("POD_RECEIVE_MIB_PER_MINUTE", 64),
 		"MiB one client address may send to the receive routes per minute; past it 429 (POD_RECEIVE_MIB_PER_MINUTE)")
+	fs.StringVar(&o.registrations, "registrations", env.str("POD_REGISTRATIONS", ""),
+		"who may sign up in the browser: open, invite or closed; default open on a pod without users, then invite (POD_REGISTRATIONS)")
+	fs.IntVar(&o.invitations, "invitations", env.int("POD_INVITATIONS", 25), "invitation codes each user has (POD_INVITATIONS)")
+	fs.StringVar(&o.podName, "pod-name", env.str("POD_NAME", ""), "the pod's name on its pages; default its domain (POD_NAME)")
 	fs.DurationVar(&o.retryBase, "retry-base", env.duration("POD_RETRY_BASE", 0),
 		"first retry `delay` of deliveries and of received bodies; 0 means 30s and 10s (POD_RETRY_BASE)")
 	return fs
