@@ -329,3 +329,36 @@ func TestSignInThrottle(t *testing.T) {
 		t.Error("30 wrong passwords in a row were never throttled")
 	}
 }
+
+// TestPagesAccessible: the pages of the stream, posts, people and
+// signing in owe their readers what the other pages do (moreCheckPage:
+// one h1, headings in order, a label for every field, a token in every
+// POST form, no script), signed in and signed out.
+func TestPagesAccessible(t *testing.T) {
+	tp := startTestPod(t, Config{})
+	alice := tp.addUser(t, "alice")
+	pub := true
+	p, err := tp.CreatePost(context.Background(), alice, pod.PostInput{Text: "a #poll post", Public: &pub,
+		Poll: &pod.PollInput{Question: "Which?", Answers: []string{"A", "B"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := []string{"/", "/users/sign_in", "/users/sign_up", "/public", "/tags/poll", "/posts/" + p.GUID, "/u/alice", "/people/" + alice.GUID}
+	anon := tp.client(t)
+	for _, path := range pages {
+		st, body, _ := anon.get(path)
+		if st != 200 {
+			t.Errorf("GET %s signed out: %d", path, st)
+		}
+		moreCheckPage(t, path+" (signed out)", body)
+	}
+	c := tp.client(t)
+	c.signIn("alice")
+	for _, path := range append(pages[3:], "/stream", "/activity", "/users/invitations", "/people") {
+		st, body, _ := c.get(path)
+		if st != 200 {
+			t.Errorf("GET %s: %d", path, st)
+		}
+		moreCheckPage(t, path, body)
+	}
+}
