@@ -11,10 +11,10 @@ import (
 
 // FuzzMarkdown renders any text with Markdown and Plain: neither may
 // panic, and both must give valid UTF-8 with only allowed elements,
-// attributes and URLs (see checkSafe). Markdown must render as goldmark
-// without the bounds against hostile text when none applied. Plain, which
-// knows no Markdown, must link the tags that the pod's rule finds, when no
-// mention hides them.
+// attributes and URLs (see checkSafe). Markdown must render short text as
+// goldmark does without the bounds against hostile text, when none
+// applied. Plain, which knows no Markdown, must link the tags that the
+// pod's rule finds, when no mention hides them.
 func FuzzMarkdown(f *testing.F) {
 	for _, cases := range [][]renderCase{markdownCases, tagCases, mentionCases} {
 		for _, c := range cases {
@@ -31,8 +31,9 @@ func FuzzMarkdown(f *testing.F) {
 	unbound := newMarkdown(false)
 	f.Fuzz(func(t *testing.T, in string) {
 		checkSafe(t, in, string(Markdown(in, nil)), false)
+		// goldmark alone is quadratic on some text: compare on short text.
 		src := []byte(prepare(in, defaultMaxInput))
-		if got, bounded := toHTML(markdown, src, nil); !bounded {
+		if got, bounded := toHTML(markdown, src, nil); !bounded && len(src) <= 4096 {
 			if want, _ := toHTML(unbound, src, nil); string(got) != string(want) {
 				t.Fatalf("%q: bounded %q, goldmark %q", in, got, want)
 			}

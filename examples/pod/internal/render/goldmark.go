@@ -24,9 +24,9 @@ var markdown = newMarkdown(true)
 
 // newMarkdown returns the goldmark instance: CommonMark less raw HTML,
 // with strikethrough, tables, linkify, tags and mentions, and the
-// renderers of links and images of this package. If bound, the parsers
-// that goldmark's take quadratic time with are wrapped in the bounds of
-// the package doc; the tests compare the two.
+// renderers of links and images of this package. If bound, the goldmark
+// parsers that take quadratic time on some text are wrapped in the bounds
+// of the package doc; the tests compare the two.
 func newMarkdown(bound bool) goldmark.Markdown {
 	list, quote := parser.NewListParser(), parser.NewBlockquoteParser()
 	code, link := parser.NewCodeSpanParser(), parser.NewLinkParser()
@@ -91,6 +91,12 @@ func newMarkdown(bound bool) goldmark.Markdown {
 		),
 	)
 }
+
+// maxNesting is how deep in the document (counting the block quotes, lists
+// and list items around it) a block quote or list may open: deeper, its
+// marker is text. A list item is two levels (the list and the item), so
+// this allows about 16 nested lists, or 32 nested block quotes.
+const maxNesting = 32
 
 // bounded is a container block parser (lists, block quotes) that opens no
 // container deeper than maxNesting blocks: the marker is then text. The
@@ -312,6 +318,12 @@ func (p linkParser) Parse(parent ast.Node, block text.Reader, pc parser.Context)
 	return p.InlineParser.Parse(parent, r, pc)
 }
 
+// CloseBlock lets goldmark's parser turn the unclosed link texts of a
+// block back into text.
+func (p linkParser) CloseBlock(parent ast.Node, block text.Reader, pc parser.Context) {
+	p.InlineParser.(parser.CloseBlocker).CloseBlock(parent, block, pc)
+}
+
 // blockValue is a reader of the lines of a block that reads the value of
 // a segment as goldmark's block reader does (text.blockReader.Value), but
 // finds its first line by binary search instead of a walk back from the
@@ -346,12 +358,6 @@ func (r blockValue) Value(seg text.Segment) []byte {
 		}
 	}
 	return ret
-}
-
-// CloseBlock lets goldmark's parser turn the unclosed link texts of a
-// block back into text.
-func (p linkParser) CloseBlock(parent ast.Node, block text.Reader, pc parser.Context) {
-	p.InlineParser.(parser.CloseBlocker).CloseBlock(parent, block, pc)
 }
 
 // noParen hides the '(' after a link text from the link parser, which then

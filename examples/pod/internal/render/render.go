@@ -55,12 +55,6 @@ import (
 // defaultMaxInput is the default of [Options.MaxInput].
 const defaultMaxInput = 64 << 10
 
-// maxNesting is how deep in the document (counting the block quotes, lists
-// and list items around it) a block quote or list may open: deeper, its
-// marker is text. A list item is two levels (the list and the item), so
-// this allows about 16 nested lists, or 32 nested block quotes.
-const maxNesting = 32
-
 // Options says how to link tags and mentions. A nil *Options, and any zero
 // field, take the defaults.
 type Options struct {
