@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,6 +150,44 @@ func TestCLI(t *testing.T) {
 	code, _, errOut = c.run(t, "", nil, "user", "suspend", "nobody", "--data", data)
 	if code != 1 || !strings.Contains(errOut, `no local user "nobody"`) {
 		t.Errorf("suspend nobody = %d %q", code, errOut)
+	}
+	// Admins: user add --admin, user admin NAME [--remove], each in the
+	// audit log the dashboard shows.
+	code, _, errOut = c.run(t, "", []string{"POD_KEY_BITS=2048", "POD_PASSWORD=password-root"}, "user", "add", "root", "--admin", "--data", data, "--addr", "127.0.0.1:3999")
+	if code != 0 {
+		t.Fatalf("user add --admin = %d %q", code, errOut)
+	}
+	if code, _, errOut = c.run(t, "", nil, "user", "admin", "alice", "--data", data); code != 0 {
+		t.Errorf("user admin alice = %d %q", code, errOut)
+	}
+	if code, _, errOut = c.run(t, "", nil, "user", "admin", "--remove", "root", "--data", data); code != 0 {
+		t.Errorf("user admin --remove root = %d %q", code, errOut)
+	}
+	if code, _, errOut = c.run(t, "", nil, "user", "admin", "nobody", "--data", data); code != 1 || !strings.Contains(errOut, `no local user "nobody"`) {
+		t.Errorf("user admin nobody = %d %q", code, errOut)
+	}
+	st, err := store.Open(context.Background(), "", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for name, want := range map[string]bool{"alice": true, "root": false} {
+		if u, err := st.UserByName(context.Background(), name); err != nil || u.Admin != want {
+			t.Errorf("%s admin = %v, %v; want %v", name, u != nil && u.Admin, err, want)
+		}
+	}
+	log, err := st.AuditLog(context.Background(), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range log {
+		got = append(got, e.Action+" "+e.Target)
+	}
+	for _, want := range []string{"user admin root", "user admin alice", "user unadmin root", "pod block bad.example", "pod unblock bad.example"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("the audit log %v lacks %q", got, want)
+		}
 	}
 }
 

@@ -20,12 +20,17 @@ func setBlocked(blocked bool) func(context.Context, *cmdEnv, []string) error {
 		if err != nil {
 			return err
 		}
-		if err := withStore(ctx, e.o, func(s *store.Store) error { return s.SetBlocked(ctx, host, blocked) }); err != nil {
-			return err
-		}
 		verb := "blocked"
 		if !blocked {
 			verb = "unblocked"
+		}
+		if err := withStore(ctx, e.o, func(s *store.Store) error {
+			if err := s.SetBlocked(ctx, host, blocked); err != nil {
+				return err
+			}
+			return s.Audit(ctx, "", "pod "+strings.TrimSuffix(verb, "ed"), host, "pod admin "+strings.TrimSuffix(verb, "ed"))
+		}); err != nil {
+			return err
 		}
 		fmt.Fprintln(e.stdout, verb, host)
 		return nil

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-diaspora/federation/examples/pod/internal/pod"
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
 	"github.com/go-diaspora/federation/examples/pod/internal/web"
 )
 
@@ -47,6 +48,13 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	// A web process serves HTTP, stores received bodies and queues
 	// deliveries; a worker works the inbox and outbox and answers only
 	// its health check; all does both.
+	if name := o.admin.name(); name != "" {
+		if err := p.Store().SetAdmin(ctx, name, true); errors.Is(err, store.ErrNotFound) {
+			logger.Warn("--admin names no account yet: it becomes an admin when the pod starts after it exists", "admin", name)
+		} else if err != nil {
+			return err
+		}
+	}
 	ui, err := web.New(p, web.Config{Registrations: o.registrations, Invitations: o.invitations, Name: o.podName, Logger: logger})
 	if err != nil {
 		return err

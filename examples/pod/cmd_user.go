@@ -35,8 +35,36 @@ func userAdd(ctx context.Context, e *cmdEnv, name string) error {
 	if err != nil {
 		return err
 	}
+	if e.o.admin.on() {
+		if err := p.Store().SetAdmin(ctx, strings.ToLower(strings.TrimSpace(name)), true); err != nil {
+			return err
+		}
+		if err := p.Store().Audit(ctx, "", "user admin", strings.ToLower(strings.TrimSpace(name)), "user add --admin"); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintln(e.stdout, id)
 	return nil
+}
+
+// setAdmin is pod user admin NAME [--remove]: the same change as the
+// dashboard's button, in the same audit log.
+func setAdmin(ctx context.Context, e *cmdEnv, a []string) error {
+	name := strings.ToLower(a[0])
+	return withStore(ctx, e.o, func(s *store.Store) error {
+		err := s.SetAdmin(ctx, name, !e.o.remove)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no local user %q", name)
+		}
+		if err != nil {
+			return err
+		}
+		action := "user admin"
+		if e.o.remove {
+			action = "user unadmin"
+		}
+		return s.Audit(ctx, "", action, name, "pod user admin")
+	})
 }
 
 // readNewPassword reads a new password: on a terminal without echo and
@@ -76,7 +104,14 @@ func setSuspended(suspended bool) func(context.Context, *cmdEnv, []string) error
 			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("no local user %q", name)
 			}
-			return err
+			if err != nil {
+				return err
+			}
+			action := "user suspend"
+			if !suspended {
+				action = "user unsuspend"
+			}
+			return s.Audit(ctx, "", action, name, "pod "+action)
 		})
 	}
 }

@@ -24,6 +24,27 @@ type options struct {
 	dev                       bool
 	registrations, podName    string
 	invitations               int
+	admin                     adminFlag
+	remove                    bool
+}
+
+// adminFlag is --admin: bare on user add (make the new person an
+// admin), --admin=NAME on serve (POD_ADMIN: that account is an admin).
+type adminFlag struct{ v string }
+
+func (a *adminFlag) String() string     { return a.v }
+func (a *adminFlag) Set(s string) error { a.v = s; return nil }
+func (a *adminFlag) IsBoolFlag() bool   { return true }
+
+// on reports a bare --admin (or --admin=true).
+func (a *adminFlag) on() bool { b, err := pod.ParseBool(a.v); return err == nil && b }
+
+// name is the account of --admin=NAME, "" for none or a bare --admin.
+func (a *adminFlag) name() string {
+	if _, err := pod.ParseBool(a.v); err == nil || a.v == "" {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSpace(a.v))
 }
 
 // envReader reads the flags' environment variables strictly: a value
@@ -102,6 +123,9 @@ func newFlags(o *options, env *envReader) *flag.FlagSet {
 		"who may sign up in the browser: open, invite or closed; default open on a pod without users, then invite (POD_REGISTRATIONS)")
 	fs.IntVar(&o.invitations, "invitations", env.int("POD_INVITATIONS", 25), "invitation codes each user has (POD_INVITATIONS)")
 	fs.StringVar(&o.podName, "pod-name", env.str("POD_NAME", ""), "the pod's name on its pages; default its domain (POD_NAME)")
+	o.admin.v = env.str("POD_ADMIN", "")
+	fs.Var(&o.admin, "admin", "user add: make the new person an admin; serve: --admin=NAME makes that account an admin (POD_ADMIN)")
+	fs.BoolVar(&o.remove, "remove", false, "user admin: take the admin role away instead")
 	fs.DurationVar(&o.retryBase, "retry-base", env.duration("POD_RETRY_BASE", 0),
 		"first retry `delay` of deliveries and of received bodies; 0 means 30s and 10s (POD_RETRY_BASE)")
 	return fs

@@ -111,11 +111,13 @@ type cmdEnv struct {
 // commands lists every subcommand, in the order help shows them.
 var commands = []command{
 	{name: "serve", summary: "serve the pod: federation routes, JSON API, pages, inbox and outbox workers (the default)",
-		flags: []string{"addr", "url", "data", "db", "role", "dev", "retry-base", "max-inbox", "receive-per-addr", "receive-mib-per-minute", "registrations", "invitations", "pod-name"},
+		flags: []string{"addr", "url", "data", "db", "role", "dev", "retry-base", "max-inbox", "receive-per-addr", "receive-mib-per-minute", "registrations", "invitations", "pod-name", "admin"},
 		run:   func(ctx context.Context, e *cmdEnv, _ []string) error { return serve(ctx, e.o, e.logger) }},
 	{name: "user add", args: "NAME", summary: "create a local person (new key, default aspects); prints the diaspora* ID",
-		flags: []string{"url", "addr", "data", "db", "key-bits", "password"},
+		flags: []string{"url", "addr", "data", "db", "key-bits", "password", "admin"},
 		run:   func(ctx context.Context, e *cmdEnv, a []string) error { return userAdd(ctx, e, a[0]) }},
+	{name: "user admin", args: "NAME", summary: "make a local account an admin of the pod's dashboard (--remove: no longer)",
+		flags: []string{"data", "db", "remove"}, run: setAdmin},
 	{name: "user suspend", args: "NAME", summary: "suspend a local account: it can no longer sign in, its sessions end",
 		flags: storeFlags, run: setSuspended(true)},
 	{name: "user unsuspend", args: "NAME", summary: "reinstate a suspended account",

@@ -85,6 +85,15 @@ func (p *Pod) DeleteAccount(ctx context.Context, u *store.User, password, addr s
 	if _, err := p.Login(ctx, u.Username, password, addr); err != nil {
 		return err
 	}
+	return p.CloseAccount(ctx, u)
+}
+
+// CloseAccount closes a local account as DeleteAccount does, without a
+// password: the podmin's deletion.
+func (p *Pod) CloseAccount(ctx context.Context, u *store.User) error {
+	if u.Key == nil {
+		return nil // closed already
+	}
 	ds, err := p.toAudience(ctx, u, &entities.AccountDeletion{Author: u.ID})
 	if err != nil {
 		return err

@@ -274,3 +274,6 @@ func (p *Pod) Domain() string { return p.domain }
 // SecurityHeaders wraps h so that every response carries the pod's
 // security headers (http.go); the web interface's routes use it too.
 func SecurityHeaders(h http.Handler) http.Handler { return securityHeaders(h) }
+
+// WakeOutbox makes the outbox worker look for due deliveries now.
+func (p *Pod) WakeOutbox() { notify(p.queue.wake) }

@@ -54,3 +54,43 @@ func (p *Pod) DeleteInteraction(ctx context.Context, u *store.User, guid string)
 	}
 	return err
 }
+
+// RemoveContent is the podmin's deletion of a reported post or comment:
+// local content is retracted as its author would (a federated
+// Retraction signed with the author's key); remote content is removed
+// from this pod only, and a tombstone keeps it from coming back.
+func (p *Pod) RemoveContent(ctx context.Context, targetType, guid string) error {
+	var author string
+	local := false
+	family := "Post"
+	switch targetType {
+	case "Post":
+		post, err := store.GetPost(ctx, p.store, guid)
+		if err != nil {
+			return err
+		}
+		author, local = post.Author, post.Local
+	case "Comment":
+		c, err := store.GetInteraction(ctx, p.store, guid)
+		if err != nil {
+			return err
+		}
+		author, family = c.Author, "Comment"
+		if u, err := p.store.LocalUser(ctx, p.store, c.Author); err == nil && u.Key != nil {
+			local = true
+		}
+	default:
+		return fmt.Errorf("%w: no content type %q", store.ErrInvalid, targetType)
+	}
+	if local {
+		u, err := p.store.UserByID(ctx, author)
+		if err != nil {
+			return err
+		}
+		if family == "Post" {
+			return p.DeletePost(ctx, u, guid)
+		}
+		return p.DeleteInteraction(ctx, u, guid)
+	}
+	return p.store.Do(ctx, func(tx *store.Tx) error { return store.Retract(ctx, tx, family, guid, author) })
+}

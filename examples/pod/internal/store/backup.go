@@ -20,13 +20,13 @@ var Tables = []string{
 	"people", "users", "aspects", "aspect_memberships", "contacts", "notifications", "sessions",
 	"posts", "post_tags", "post_mentions", "post_visibility", "post_recipients", "post_pods", "polls",
 	"interactions", "conversations", "conversation_participants", "messages", "tombstones",
-	"inbox", "inbox_rejected", "outbox_bodies", "outbox", "pods", "post_requests", "invitations", "reports",
+	"inbox", "inbox_rejected", "outbox_bodies", "outbox", "pods", "post_requests", "invitations", "reports", "audit_log", "settings",
 }
 
 // identityTables are the tables whose integer id PostgreSQL generates:
 // after rows are copied with their ids, the generator continues after
 // the largest.
-var identityTables = []string{"aspects", "notifications", "inbox", "inbox_rejected", "outbox_bodies", "outbox", "reports"}
+var identityTables = []string{"aspects", "notifications", "inbox", "inbox_rejected", "outbox_bodies", "outbox", "reports", "audit_log"}
 
 // Backup writes a consistent copy of the SQLite store to file, which must
 // not exist, readable by its owner only. It may run while the pod runs.

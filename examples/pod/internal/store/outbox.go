@@ -96,13 +96,17 @@ func (s *Store) OutboxDone(ctx context.Context, id string, delivered bool, errTe
 	return s.Do(ctx, func(tx *Tx) error {
 		var host string
 		var bodyID int64
-		if err := tx.queryRow(ctx, `DELETE FROM outbox WHERE id = ? RETURNING host, body_id`, id).Scan(&host, &bodyID); err != nil {
+		err := tx.queryRow(ctx, `DELETE FROM outbox WHERE id = ? RETURNING host, body_id`, id).Scan(&host, &bodyID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // dropped meanwhile: its pod was blocked
+		}
+		if err != nil {
 			return err
 		}
 		if err := recordHealth(ctx, tx, host, delivered, errText); err != nil {
 			return err
 		}
-		_, err := tx.exec(ctx, `DELETE FROM outbox_bodies WHERE id = ? AND NOT EXISTS
+		_, err = tx.exec(ctx, `DELETE FROM outbox_bodies WHERE id = ? AND NOT EXISTS
 			(SELECT 1 FROM outbox WHERE body_id = ?)`, bodyID, bodyID)
 		return err
 	})
@@ -113,8 +117,12 @@ func (s *Store) OutboxDone(ctx context.Context, id string, delivered bool, errTe
 func (s *Store) OutboxRetry(ctx context.Context, id string, attempts int, due time.Time) error {
 	return s.Do(ctx, func(tx *Tx) error {
 		var host string
-		if err := tx.queryRow(ctx, `UPDATE outbox SET attempts = ?, next_at = ?, lease_until = 0 WHERE id = ? RETURNING host`,
-			attempts, due.UnixMilli(), id).Scan(&host); err != nil {
+		err := tx.queryRow(ctx, `UPDATE outbox SET attempts = ?, next_at = ?, lease_until = 0 WHERE id = ? RETURNING host`,
+			attempts, due.UnixMilli(), id).Scan(&host)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // dropped meanwhile: its pod was blocked
+		}
+		if err != nil {
 			return err
 		}
 		return recordHealth(ctx, tx, host, false, "")

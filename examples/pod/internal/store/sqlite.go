@@ -304,6 +304,24 @@ ALTER TABLE people ADD COLUMN image_url TEXT NOT NULL DEFAULT '';
 ALTER TABLE people ADD COLUMN searchable INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE people ADD COLUMN nsfw INTEGER NOT NULL DEFAULT 0;
 `,
+	// 7: the podmin's dashboard: admins, the audit log of their actions,
+	// settings changed in the browser, and when a person last signed in.
+	`
+ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE audit_log (
+	id         INTEGER PRIMARY KEY,
+	actor      TEXT NOT NULL,                -- the admin's username ("" for the shell)
+	action     TEXT NOT NULL,
+	target     TEXT NOT NULL DEFAULT '',
+	detail     TEXT NOT NULL DEFAULT '',
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE settings (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+`,
 }
 
 // openSQLite opens (creating if needed) pod.db in dir and applies the

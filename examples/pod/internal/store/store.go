@@ -231,6 +231,7 @@ type User struct {
 	FullName  string
 	Key       *rsa.PrivateKey
 	Suspended bool
+	Admin     bool // may use the podmin's dashboard
 }
 
 // DefaultAspects are created with every user.
@@ -276,9 +277,9 @@ func (s *Store) CreateUser(ctx context.Context, username, id, guid, podURL strin
 func (s *Store) userWhere(ctx context.Context, q Q, cond string, arg any) (*User, error) {
 	var u User
 	var keyPEM string
-	err := q.queryRow(ctx, `SELECT u.username, p.id, p.guid, p.full_name, u.private_key, u.suspended
+	err := q.queryRow(ctx, `SELECT u.username, p.id, p.guid, p.full_name, u.private_key, u.suspended, u.admin
 		FROM users u JOIN people p ON p.id = u.person_id WHERE `+cond, arg).
-		Scan(&u.Username, &u.ID, &u.GUID, &u.FullName, &keyPEM, &u.Suspended)
+		Scan(&u.Username, &u.ID, &u.GUID, &u.FullName, &keyPEM, &u.Suspended, &u.Admin)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -375,9 +376,14 @@ func (s *Store) SetSuspended(ctx context.Context, username string, suspended boo
 
 // CreateSession stores the hash of a new bearer token.
 func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, username string, expires time.Time) error {
-	_, err := s.db.exec(ctx, `INSERT INTO sessions (token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		tokenHash, username, now(), expires.UnixMilli())
-	return err
+	return s.Do(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, `INSERT INTO sessions (token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+			tokenHash, username, now(), expires.UnixMilli()); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, `UPDATE users SET last_seen_at = ? WHERE username = ?`, now(), username)
+		return err
+	})
 }
 
 // SessionUser returns the user of a live, unexpired session.
@@ -540,10 +546,25 @@ type PodHealth struct {
 	LastError   string `json:"last_error,omitempty"`
 }
 
-// SetBlocked blocks or unblocks a pod by host (host[:port]).
+// SetBlocked blocks or unblocks a pod by host (host[:port]); blocking
+// drops the deliveries queued for it.
 func (s *Store) SetBlocked(ctx context.Context, host string, blocked bool) error {
-	_, err := s.exec(ctx, `INSERT INTO pods (host, blocked) VALUES (?, ?)
-		ON CONFLICT (host) DO UPDATE SET blocked = excluded.blocked`, host, blocked)
+	err := s.Do(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, `INSERT INTO pods (host, blocked) VALUES (?, ?)
+			ON CONFLICT (host) DO UPDATE SET blocked = excluded.blocked`, host, blocked); err != nil {
+			return err
+		}
+		if !blocked {
+			return nil
+		}
+		// The deliveries queued for a blocked pod are dropped, also those
+		// a worker holds (its OutboxDone or OutboxRetry then finds no row).
+		if _, err := tx.exec(ctx, `DELETE FROM outbox WHERE host = ? AND state = 'pending'`, host); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, `DELETE FROM outbox_bodies WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.body_id = outbox_bodies.id)`)
+		return err
+	})
 	s.blockedMu.Lock()
 	s.blockedHosts = nil // read again on next use
 	s.blockedMu.Unlock()

@@ -29,7 +29,7 @@ func (s *Server) home(q *req) {
 		s.fail(q, err)
 		return
 	}
-	s.render(q, http.StatusOK, "home", s.cfg.Name, homePage{Rules: s.cfg.Rules, Registrations: s.registrations(q), Users: n, Domain: s.pod.Domain()})
+	s.render(q, http.StatusOK, "home", s.podName(q), homePage{Rules: s.rules(q), Registrations: s.registrations(q), Users: n, Domain: s.pod.Domain()})
 }
 
 // signInPage is the data of the sign-in form.
@@ -85,7 +85,7 @@ func (s *Server) signOut(q *req) {
 
 // signUpPage is the data of the sign-up form.
 type signUpPage struct {
-	Mode, Invite, Username, Error, Domain string
+	Mode, Invite, Username, Error, Domain, Rules string
 }
 
 func (s *Server) signUpForm(q *req) {
@@ -93,7 +93,7 @@ func (s *Server) signUpForm(q *req) {
 		http.Redirect(q.w, q.r, "/stream", http.StatusSeeOther)
 		return
 	}
-	page := signUpPage{Mode: s.registrations(q), Invite: q.r.URL.Query().Get("invite"), Domain: s.pod.Domain()}
+	page := signUpPage{Mode: s.registrations(q), Invite: q.r.URL.Query().Get("invite"), Domain: s.pod.Domain(), Rules: s.rules(q)}
 	status := http.StatusOK
 	if page.Mode == RegistrationsClosed {
 		status = http.StatusForbidden
@@ -106,7 +106,7 @@ func (s *Server) signUpForm(q *req) {
 func (s *Server) signUp(q *req) {
 	ctx := q.r.Context()
 	page := signUpPage{Mode: s.registrations(q), Invite: strings.TrimSpace(q.r.PostFormValue("invite")),
-		Username: strings.ToLower(strings.TrimSpace(q.r.PostFormValue("username"))), Domain: s.pod.Domain()}
+		Username: strings.ToLower(strings.TrimSpace(q.r.PostFormValue("username"))), Domain: s.pod.Domain(), Rules: s.rules(q)}
 	fail := func(status int, msg string) {
 		page.Error = msg
 		s.render(q, status, "sign_up", "Sign up", page)

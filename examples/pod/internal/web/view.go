@@ -41,7 +41,7 @@ func (s *Server) render(q *req, status int, name, title string, data any) {
 		http.Error(q.w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	l := layout{Title: title, Pod: s.cfg.Name, User: q.user, CSRF: q.csrf, Unread: q.unread, Data: data, Template: name}
+	l := layout{Title: title, Pod: s.podName(q), User: q.user, CSRF: q.csrf, Unread: q.unread, Data: data, Template: name}
 	if q.user == nil {
 		l.CanJoin = s.registrations(q) == RegistrationsOpen
 	}
@@ -97,6 +97,15 @@ type postView struct {
 	Mine      bool
 	LikedByMe bool
 	Comments  []commentView
+}
+
+// adminButton is a one-button form of the dashboard.
+type adminButton struct{ Action, CSRF, Label, Host string }
+
+// jobButton is a one-button form of the jobs page.
+type jobButton struct {
+	Action, CSRF, Host, Label string
+	ID, Inbox                 int64
 }
 
 // postContext is what the post template gets.
@@ -160,6 +169,20 @@ func (s *Server) funcs() template.FuncMap {
 		// withPost gives the post template a post and the reader.
 		"withPost":  func(l layout, p postView) postContext { return postContext{Post: p, User: l.User, CSRF: l.CSRF} },
 		"inAspects": func(c *store.ContactView, name string) bool { return c != nil && slices.Contains(c.Aspects, name) },
+		// adminForm and adminHostForm give the admin_button template a
+		// form: its action, the token, a label (and a host field).
+		"adminForm": func(l layout, action, label string) adminButton {
+			return adminButton{Action: action, CSRF: l.CSRF, Label: label}
+		},
+		"adminHostForm": func(l layout, action, host, label string) adminButton {
+			return adminButton{Action: action, CSRF: l.CSRF, Label: label, Host: host}
+		},
+		"jobForm": func(l layout, action string, id int64, host, label string) jobButton {
+			return jobButton{Action: action, CSRF: l.CSRF, ID: id, Host: host, Label: label}
+		},
+		"receivedForm": func(l layout, id int64) jobButton {
+			return jobButton{Action: "/admins/jobs/retry_received", CSRF: l.CSRF, Inbox: id, Label: "Retry now"}
+		},
 		"shortid": func(id string) string {
 			name, _, _ := strings.Cut(id, "@")
 			return name

@@ -161,6 +161,9 @@ func (s *Server) moreRoutes(mux *http.ServeMux) {
 
 // registrations is the registration mode in effect.
 func (s *Server) registrations(q *req) string {
+	if v, ok := s.setting(q, settingRegistrations); ok && v != "" {
+		return v
+	}
 	if s.cfg.Registrations != "" {
 		return s.cfg.Registrations
 	}
