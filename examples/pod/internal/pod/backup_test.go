@@ -150,6 +150,19 @@ func TestMigrateStore(t *testing.T) {
 	if _, err := p.store.SQL().Exec(`INSERT INTO inbox_rejected (route, size, sha256, prefix, category, received_at, rejected_at) VALUES ('public', 3, 'ab', 'CD', 'malformed', 1, 2)`); err != nil {
 		t.Fatal(err)
 	}
+	// The web interface's and the dashboard's tables.
+	if _, err := p.store.Invitations(ctx, "alice", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.store.AddReport(ctx, "alice", "Post", pub.GUID, "a test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.store.Audit(ctx, "", "user admin", "alice", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.store.SetSetting(ctx, "registrations", "closed"); err != nil {
+		t.Fatal(err)
+	}
 	p.Close()
 
 	url := testDB(t)
