@@ -49,9 +49,11 @@
 // Federation routes: /.well-known/host-meta, /.well-known/webfinger,
 // /hcard/users/{guid}, /.well-known/nodeinfo, /nodeinfo/2.1,
 // POST /receive/public, POST /receive/users/{guid}, GET /fetch/{type}/{guid};
-// HTML: / (what the pod is and, on a fresh pod, what to do next), /u/{name},
-// /posts/{guid}, /people/{guid}; Atom: /public/{name}.atom; the default
-// avatar the hCard names, /assets/user/default.png.
+// Atom: /public/{name}.atom; the default avatar the hCard names,
+// /assets/user/default.png. The web interface (internal/web) serves the
+// pages for people on diaspora*'s routes (/, /users/sign_in, /stream,
+// /posts/{guid}, /people, /conversations, ...) and the podmin's
+// dashboard under /admins.
 //
 // The JSON API under /api/ (sessions, posts, comments, likes, reshares,
 // polls, contacts and aspects in diaspora*'s sharing model, people,

@@ -87,18 +87,10 @@ func TestAPIPostsLocal(t *testing.T) {
 	p.call(t, "GET", "/api/posts/"+post.GUID, fayTok, nil, http.StatusNotFound, nil)
 	p.call(t, "POST", "/api/contacts", gusTok, map[string]string{"id": fay, "aspect": "Nope"}, http.StatusUnprocessableEntity, nil)
 
-	// The HTML profile page.
-	resp := get(t, p.URL+"u/fay")
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
-		t.Errorf("profile page = %d", resp.StatusCode)
-	}
-	if resp := get(t, p.URL+"u/nobody"); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("unknown profile = %d", resp.StatusCode)
-	}
 	var again store.PostView
 	p.call(t, "POST", "/api/posts", fayTok, map[string]string{"text": "in the <feed> & on the page"}, http.StatusCreated, &again)
-	for _, path := range []string{"public/fay.atom", "posts/" + again.GUID, "people/" + p.mustUser(t, "fay").GUID} {
+	// The Atom feed escapes the text (the pages are internal/web's).
+	for _, path := range []string{"public/fay.atom"} {
 		resp := get(t, p.URL+path)
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -168,15 +160,6 @@ func TestReceiveHandler(t *testing.T) {
 	if n := p.count(t, `SELECT COUNT(*) FROM inbox`) + p.count(t, `SELECT COUNT(*) FROM inbox_rejected`); n != 1 {
 		t.Errorf("inbox and rejected rows = %d, want only the earlier record", n)
 	}
-}
-
-func (tp *testPod) mustUser(t *testing.T, name string) *store.User {
-	t.Helper()
-	u, err := tp.store.UserByName(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }
 
 // TestInboxSurvivesRestart: a body answered 202 is processed after a

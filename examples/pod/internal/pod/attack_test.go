@@ -273,9 +273,6 @@ func TestAttackSuspendedAuthorHidden(t *testing.T) {
 		if st := atkStatus(t, tp, "/api/posts/"+v.GUID, bobTok); st != want {
 			t.Errorf("%s: GET /api/posts/{guid} by bob = %d, want %d", when, st, want)
 		}
-		if st := atkStatus(t, tp, "/posts/"+v.GUID, ""); st != want {
-			t.Errorf("%s: GET /posts/{guid} = %d, want %d", when, st, want)
-		}
 		if st := atkStatus(t, tp, "/fetch/post/"+v.GUID, ""); st != want {
 			t.Errorf("%s: GET /fetch/post/{guid} = %d, want %d", when, st, want)
 		}

@@ -3,9 +3,9 @@
 //
 //   - HTTP (http.go): the federation routes (discovery documents by the
 //     SDK's discovery.Handler, /receive behind the receive gate of
-//     receive.go, /fetch), the JSON API (api.go) and the pages
-//     (pages.go), with the security headers of every response set in one
-//     place (securityHeaders).
+//     receive.go, /fetch), the JSON API (api.go) and the feeds
+//     (feeds.go), with the security headers of every response set in one
+//     place (securityHeaders, which the web interface's pages use too).
 //   - Receiving (receive.go, inbox.go): the door checks of a received
 //     body, its durable write, and the inbox worker that verifies it with
 //     the SDK's salmon.Receiver and applies its entity.

@@ -27,12 +27,8 @@ func (p *Pod) Handler() http.Handler {
 		RetryAfter: receiveRetryAfter, Logger: p.log}
 	mux.Handle("/receive/", p.receiveGate(rh))
 	mux.Handle("GET /fetch/{type}/{guid}", &salmon.FetchHandler{Source: fetchSource{p}, Logger: p.log})
-	mux.HandleFunc("GET /{$}", p.serveHome)
 	mux.HandleFunc("GET "+discovery.DefaultAvatar, serveDefaultAvatar)
-	mux.HandleFunc("GET /u/{name}", p.serveProfile)
-	mux.HandleFunc("GET /people/{guid}", p.servePeople)
 	mux.HandleFunc("GET /public/{feed}", p.serveAtom)
-	mux.HandleFunc("GET /posts/{guid}", p.servePostPage)
 	p.registerAPI(mux)
 	return securityHeaders(mux)
 }

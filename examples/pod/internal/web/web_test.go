@@ -362,3 +362,48 @@ func TestPagesAccessible(t *testing.T) {
 		moreCheckPage(t, path, body)
 	}
 }
+
+// TestPageVisibility: a limited post is 404 to people it was not for
+// (signed out or in), and a suspended person's posts and page are
+// nobody's to read until the account is reinstated.
+func TestPageVisibility(t *testing.T) {
+	tp := startTestPod(t, Config{})
+	ctx := context.Background()
+	alice := tp.addUser(t, "alice")
+	tp.addUser(t, "bob")
+	pub := false
+	limited, err := tp.CreatePost(ctx, alice, pod.PostInput{Text: "for my family only", Public: &pub, Aspects: []string{"Family"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	public, err := tp.CreatePost(ctx, alice, pod.PostInput{Text: "for everyone", Public: &yes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon, bob, own := tp.client(t), tp.client(t), tp.client(t)
+	bob.signIn("bob")
+	own.signIn("alice")
+	for who, c := range map[string]*client{"signed out": anon, "bob": bob} {
+		if st, body, _ := c.get("/posts/" + limited.GUID); st != http.StatusNotFound || strings.Contains(body, "family only") {
+			t.Errorf("the limited post to %s: %d", who, st)
+		}
+	}
+	if st, body, _ := own.get("/posts/" + limited.GUID); st != 200 || !strings.Contains(body, "family only") {
+		t.Errorf("the limited post to its author: %d", st)
+	}
+	if err := tp.Store().SetSuspended(ctx, "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/posts/" + public.GUID, "/u/alice", "/people/" + alice.GUID} {
+		if st, _, _ := anon.get(path); st != http.StatusNotFound {
+			t.Errorf("GET %s of a suspended person: %d, want 404", path, st)
+		}
+	}
+	if err := tp.Store().SetSuspended(ctx, "alice", false); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _ := anon.get("/posts/" + public.GUID); st != 200 {
+		t.Errorf("the public post after reinstating: %d", st)
+	}
+}
