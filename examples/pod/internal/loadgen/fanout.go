@@ -411,16 +411,11 @@ func runFanoutCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs.IntVar(&c.Pods, "pods", 1000, "loopback receivers, one follower each")
 	fs.IntVar(&c.KeyBits, "key-bits", 4096, "RSA key size of the posting user")
 	fs.DurationVar(&c.ReceiverDelay, "receiver-delay", 5*time.Millisecond, "time a receiver takes to answer")
-	fs.StringVar(&c.Dir, "dir", "", "data directory of the pod (default: a temporary directory, removed)")
-	fs.StringVar(&c.DB, "db", "", "the pod's database: empty for SQLite in --dir, or a postgres:// URL")
-	fs.IntVar(&c.Workers, "workers", 0, "with --db postgres://: serve HTTP here and work the queues in this many worker processes")
+	storeFlags(fs, &c.Dir, &c.DB, &c.Workers)
 	fs.DurationVar(&c.Timeout, "timeout", 5*time.Minute, "longest wait for the deliveries")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the fan-out to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", ErrLoadConfig, fs.Arg(0))
 	}
 	c.Progress = stderr
 	rep, err := RunFanoutLoad(ctx, c)

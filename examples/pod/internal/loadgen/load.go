@@ -628,17 +628,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&c.Dup, "dup", 0.05, "fraction of the envelopes sent a second time")
 	fs.IntVar(&c.KeyBits, "key-bits", 2048, "RSA key size of the senders")
 	fs.IntVar(&c.Size, "size", 4096, "approximate envelope size in bytes")
-	fs.StringVar(&c.Dir, "dir", "", "data directory of the pod (default: a temporary directory, removed)")
-	fs.StringVar(&c.DB, "db", "", "the pod's database: empty for SQLite in --dir, or a postgres:// URL")
+	storeFlags(fs, &c.Dir, &c.DB, &c.Workers)
 	fs.IntVar(&c.MaxInbox, "max-inbox", 0, "the pod's inbound high-water mark (default: above the whole run)")
-	fs.IntVar(&c.Workers, "workers", 0, "with --db postgres://: serve HTTP here and work the queues in this many worker processes")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Minute, "longest wait for the inbox to drain")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the requests and the drain to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", ErrLoadConfig, fs.Arg(0))
 	}
 	c.Progress = stderr
 	rep, err := RunReceiveLoad(ctx, c)
@@ -646,4 +641,23 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rep.Print(stdout)
 	}
 	return err
+}
+
+// storeFlags defines the flags both load commands take for where the pod
+// keeps its data and how it is split into processes.
+func storeFlags(fs *flag.FlagSet, dir, db *string, workers *int) {
+	fs.StringVar(dir, "dir", "", "data directory of the pod (default: a temporary directory, removed)")
+	fs.StringVar(db, "db", "", "the pod's database: empty for SQLite in --dir, or a postgres:// URL")
+	fs.IntVar(workers, "workers", 0, "with --db postgres://: serve HTTP here and work the queues in this many worker processes")
+}
+
+// parseFlags parses a load command's flags, which take no arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", ErrLoadConfig, fs.Arg(0))
+	}
+	return nil
 }

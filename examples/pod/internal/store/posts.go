@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/go-diaspora/federation/discovery"
@@ -342,37 +341,14 @@ const visibleTo = `(p.public = 1 OR p.author = ? OR EXISTS (SELECT 1 FROM post_v
 // a tag, every readable post with that tag; with an author, the
 // readable posts of that person.
 func (s *Store) Stream(ctx context.Context, u *User, tag, author string, limit int, before time.Time) ([]PostView, error) {
-	if before.IsZero() {
-		before = time.Now().Add(time.Hour)
-	}
-	args := []any{u.ID, u.Username, before.UnixMilli()}
-	var cond string
+	q := StreamQuery{Kind: "stream", Limit: limit, Before: before}
 	switch {
 	case tag != "":
-		cond = `AND p.guid IN (SELECT post_guid FROM post_tags WHERE tag = ?)`
-		args = append(args, strings.ToLower(tag))
+		q.Kind, q.Tag = "tag", tag
 	case author != "":
-		cond = `AND p.author = ?`
-		args = append(args, author)
-	default:
-		cond = `AND (p.author = ? OR p.author IN (SELECT person_id FROM contacts WHERE username = ? AND receiving = 1))`
-		args = append(args, u.ID, u.Username)
+		q.Kind, q.Author = "author", author
 	}
-	args = append(args, limit)
-	guids, err := strings1(ctx, s.db, `SELECT p.guid FROM posts p WHERE `+visibleTo+` AND p.created_at < ? `+cond+
-		` ORDER BY p.created_at DESC, p.rowid DESC LIMIT ?`, args...)
-	if err != nil {
-		return nil, err
-	}
-	out := []PostView{}
-	for _, g := range guids {
-		v, err := s.PostView(ctx, u, g)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *v)
-	}
-	return out, nil
+	return s.Posts(ctx, u, q)
 }
 
 // PostView loads a post the user may read, with comments and likes; u
