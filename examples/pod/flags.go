@@ -124,7 +124,7 @@ func newFlags(o *options, env *envReader) *flag.FlagSet {
 	fs.IntVar(&o.invitations, "invitations", env.int("POD_INVITATIONS", 25), "invitation codes each user has (POD_INVITATIONS)")
 	fs.StringVar(&o.podName, "pod-name", env.str("POD_NAME", ""), "the pod's name on its pages; default its domain (POD_NAME)")
 	o.admin.v = env.str("POD_ADMIN", "")
-	fs.Var(&o.admin, "admin", "user add: make the new person an admin; serve: --admin=NAME makes that account an admin (POD_ADMIN)")
+	fs.Var(&o.admin, "admin", "user add: make the new person an admin; serve: --admin=NAME makes that account an admin, and new users share with it until the dashboard says otherwise (POD_ADMIN)")
 	fs.BoolVar(&o.remove, "remove", false, "user admin: take the admin role away instead")
 	fs.DurationVar(&o.retryBase, "retry-base", env.duration("POD_RETRY_BASE", 0),
 		"first retry `delay` of deliveries and of received bodies; 0 means 30s and 10s (POD_RETRY_BASE)")
@@ -137,6 +137,7 @@ func (o *options) config(logger *slog.Logger) pod.Config {
 		u = "http://" + o.addr + "/"
 	}
 	cfg := pod.Config{PublicURL: u, DB: o.db, DataDir: o.data, KeyBits: o.keyBits, Dev: o.dev, MaxInboxPending: o.maxInbox, Logger: logger,
+		Autofollow:          o.admin.name(),
 		MaxReceivingPerAddr: o.receivePerAddr, ReceiveBytesPerMinute: int64(o.receiveMiBPerMinute) << 20}
 	if o.retryBase > 0 {
 		cfg.BaseBackoff, cfg.InboxBackoff = o.retryBase, o.retryBase

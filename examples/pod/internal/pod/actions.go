@@ -57,10 +57,38 @@ func (p *Pod) AddUser(ctx context.Context, username, password string) (string, e
 	if err != nil {
 		return "", err
 	}
-	if err := p.store.CreateUser(ctx, username, id, NewGUID(), p.base, key, string(hash)); err != nil {
+	aspects, err := p.DefaultAspects(ctx)
+	if err != nil {
 		return "", err
 	}
+	if err := p.store.CreateUser(ctx, username, id, NewGUID(), p.base, key, string(hash), aspects); err != nil {
+		return "", err
+	}
+	p.autofollow(ctx, username, aspects[0])
 	return id, nil
+}
+
+// autofollow makes a new user share with the account of the Autofollow
+// setting, in their first aspect. The account exists already; a failure
+// here is logged and does not undo the sign-up.
+func (p *Pod) autofollow(ctx context.Context, username, aspect string) {
+	to, err := p.Autofollow(ctx)
+	if err != nil || to == "" || to == username {
+		if err != nil {
+			p.log.ErrorContext(ctx, "reading the autofollow setting", "err", err)
+		}
+		return
+	}
+	target, err := p.store.UserByName(ctx, to)
+	if err == nil {
+		var u *store.User
+		if u, err = p.store.UserByName(ctx, username); err == nil {
+			_, err = p.ShareWith(ctx, u, target.ID, []string{aspect}, false)
+		}
+	}
+	if err != nil {
+		p.log.WarnContext(ctx, "a new user could not start sharing with the autofollow account", "user", username, "autofollow", to, "err", err)
+	}
 }
 
 // Login checks a password; a wrong user and a wrong password look alike.

@@ -194,6 +194,10 @@ func TestFederation(t *testing.T) {
 			t.Errorf("health of A on B = %+v, want blocked", ph)
 		}
 	}
+	// B asked C's NodeInfo after delivering to it.
+	waitFor(t, "C's software on B", func() bool {
+		return b.count(t, `SELECT COUNT(*) FROM pods WHERE host = ? AND software = 'go-diaspora-pod' AND version = '0.1'`, c.Host) == 1
+	})
 }
 
 func get(t *testing.T, u string) *http.Response {

@@ -53,6 +53,7 @@ func (q *outboxQueue) Next(ctx context.Context) (*salmon.Job, error) {
 func (q *outboxQueue) Done(ctx context.Context, j *salmon.Job, a salmon.Attempt) error {
 	if q.p != nil {
 		q.p.blocked.Delete(j.Delivery.ID)
+		q.p.retryErr.Delete(j.Delivery.ID)
 	}
 	errText := ""
 	if a.Err != nil {
@@ -61,6 +62,8 @@ func (q *outboxQueue) Done(ctx context.Context, j *salmon.Job, a salmon.Attempt)
 	err := q.s.OutboxDone(ctx, j.Delivery.ID, a.Outcome == salmon.Delivered, errText)
 	if err != nil {
 		q.log.ErrorContext(ctx, "outbox done", "id", j.Delivery.ID, "err", err)
+	} else if a.Outcome == salmon.Delivered && q.p != nil {
+		notify(q.p.nodeInfoWake) // the pod may be due for a NodeInfo look (runNodeInfo)
 	}
 	return nil
 }
@@ -75,7 +78,13 @@ func (q *outboxQueue) Reschedule(ctx context.Context, j *salmon.Job, due time.Ti
 			return q.Done(ctx, j, salmon.Attempt{Delivery: &j.Delivery, Number: j.Attempts, Outcome: salmon.Failed, Err: v.(error)})
 		}
 	}
-	err := q.s.OutboxRetry(ctx, j.Delivery.ID, j.Attempts, due)
+	errText := ""
+	if q.p != nil {
+		if v, ok := q.p.retryErr.LoadAndDelete(j.Delivery.ID); ok {
+			errText = v.(error).Error()
+		}
+	}
+	err := q.s.OutboxRetry(ctx, j.Delivery.ID, j.Attempts, due, errText)
 	if err != nil {
 		q.log.ErrorContext(ctx, "outbox reschedule", "id", j.Delivery.ID, "err", err)
 	}

@@ -59,6 +59,10 @@ type Config struct {
 	// ReceiveBytesPerMinute is what one client address may send to the
 	// receive routes per minute (64 MiB if 0); past it, 429.
 	ReceiveBytesPerMinute int64
+	// Autofollow is the local account every new user starts sharing
+	// with ("" for none) until the podmin changes it on the dashboard
+	// (SettingAutofollow); the pod command sets it to --admin's account.
+	Autofollow string
 	// Logger receives the pod's records; nil discards them.
 	Logger *slog.Logger
 }
@@ -80,7 +84,9 @@ type Pod struct {
 	sender   *salmon.Sender
 	queue    *outboxQueue
 	inWake   chan struct{}
-	envOpts  magicenv.Options
+	// nodeInfoWake is notified when a delivery succeeded (runNodeInfo).
+	nodeInfoWake chan struct{}
+	envOpts      magicenv.Options
 
 	dummyOnce sync.Once
 	dummy     []byte
@@ -88,6 +94,9 @@ type Pod struct {
 	// blocked holds the IDs of deliveries whose last attempt the SSRF
 	// guard refused (set by the sender's OnAttempt, read by the queue).
 	blocked sync.Map
+	// retryErr holds the error of the last attempt of deliveries that
+	// will be retried, until Reschedule records it (noteAttempt).
+	retryErr sync.Map
 
 	// signatures counts the envelope signatures made with local users'
 	// keys (see Pod.signer).
@@ -143,14 +152,15 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 		return nil, err
 	}
 	p := &Pod{
-		cfg:    cfg,
-		base:   strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/") + "/",
-		domain: strings.ToLower(u.Host),
-		store:  st,
-		log:    cfg.Logger,
-		inWake: make(chan struct{}, 1),
-		logins: newLoginLimits(),
-		limits: &receiveLimits{maxInFlight: cfg.MaxReceiving, maxPerAddr: cfg.MaxReceivingPerAddr, bytesPerMinute: cfg.ReceiveBytesPerMinute},
+		cfg:          cfg,
+		base:         strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/") + "/",
+		domain:       strings.ToLower(u.Host),
+		store:        st,
+		log:          cfg.Logger,
+		inWake:       make(chan struct{}, 1),
+		nodeInfoWake: make(chan struct{}, 1),
+		logins:       newLoginLimits(),
+		limits:       &receiveLimits{maxInFlight: cfg.MaxReceiving, maxPerAddr: cfg.MaxReceivingPerAddr, bytesPerMinute: cfg.ReceiveBytesPerMinute},
 	}
 	p.bgCtx, p.bgCancel = context.WithCancel(context.Background())
 	p.disc = &discovery.Client{UserAgent: "go-diaspora-pod/0.1", Logger: p.log, AllowHTTP: cfg.Dev}
@@ -205,7 +215,8 @@ func (p *Pod) Run(ctx context.Context) {
 			}
 		}()
 	}
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); p.runNodeInfo(ctx) }()
 	go func() {
 		defer wg.Done()
 		p.store.Listen(ctx, func(ch string) {

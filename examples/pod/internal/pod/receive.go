@@ -82,11 +82,17 @@ func (p *Pod) plainStatus(w http.ResponseWriter, r *http.Request, status int) {
 
 // noteAttempt is the sender's OnAttempt: it remembers deliveries the
 // address guard refused, so that the queue fails them for good instead of
-// rescheduling them (see outboxQueue.Reschedule).
+// rescheduling them (see outboxQueue.Reschedule), and the error of every
+// other attempt that will be retried, for the pods and jobs pages.
 func (p *Pod) noteAttempt(a salmon.Attempt) {
-	if a.Outcome == salmon.Retry && (errors.Is(a.Err, discovery.ErrBlockedAddress) || errors.Is(a.Err, discovery.ErrBlockedURL)) {
-		p.blocked.Store(a.Delivery.ID, a.Err)
+	if a.Outcome != salmon.Retry || a.Err == nil {
+		return
 	}
+	if errors.Is(a.Err, discovery.ErrBlockedAddress) || errors.Is(a.Err, discovery.ErrBlockedURL) {
+		p.blocked.Store(a.Delivery.ID, a.Err)
+		return
+	}
+	p.retryErr.Store(a.Delivery.ID, a.Err)
 }
 
 // Receive requests come first: a body is answered 202 as soon as it is

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -228,6 +229,33 @@ func aspectName(name string) (string, error) {
 		return "", fmt.Errorf("%w: an aspect name cannot contain control characters", ErrInvalid)
 	}
 	return name, nil
+}
+
+// ParseAspectNames reads a list of aspect names, one per line or
+// separated by commas, as the default aspects of new users: each is
+// checked like a new aspect's name, repeats are dropped, and the list has
+// one to MaxAspects names.
+func ParseAspectNames(text string) ([]string, error) {
+	var out []string
+	for _, f := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == ',' }) {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
+		name, err := aspectName(f)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	switch {
+	case len(out) == 0:
+		return nil, fmt.Errorf("%w: new users need at least one aspect", ErrInvalid)
+	case len(out) > MaxAspects:
+		return nil, fmt.Errorf("%w: at most %d aspects", ErrInvalid, MaxAspects)
+	}
+	return out, nil
 }
 
 // CreateAspect adds an aspect to a user's (ErrConflict when the name is

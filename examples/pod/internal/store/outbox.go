@@ -113,8 +113,8 @@ func (s *Store) OutboxDone(ctx context.Context, id string, delivered bool, errTe
 }
 
 // OutboxRetry puts a delivery back for attempt number attempts at due,
-// counting a failure in the pod's health.
-func (s *Store) OutboxRetry(ctx context.Context, id string, attempts int, due time.Time) error {
+// counting a failure (with its error, when not "") in the pod's health.
+func (s *Store) OutboxRetry(ctx context.Context, id string, attempts int, due time.Time, errText string) error {
 	return s.Do(ctx, func(tx *Tx) error {
 		var host string
 		err := tx.queryRow(ctx, `UPDATE outbox SET attempts = ?, next_at = ?, lease_until = 0 WHERE id = ? RETURNING host`,
@@ -125,7 +125,7 @@ func (s *Store) OutboxRetry(ctx context.Context, id string, attempts int, due ti
 		if err != nil {
 			return err
 		}
-		return recordHealth(ctx, tx, host, false, "")
+		return recordHealth(ctx, tx, host, false, errText)
 	})
 }
 

@@ -297,6 +297,12 @@ CREATE TABLE settings (
 	value TEXT NOT NULL
 );
 `,
+	// 8: as SQLite's 8.
+	`
+ALTER TABLE pods ADD COLUMN software TEXT NOT NULL DEFAULT '';
+ALTER TABLE pods ADD COLUMN version TEXT NOT NULL DEFAULT '';
+ALTER TABLE pods ADD COLUMN nodeinfo_at BIGINT NOT NULL DEFAULT 0;
+`,
 }
 
 // Each process that opens the store holds, for as long as it runs, a

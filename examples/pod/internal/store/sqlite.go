@@ -322,6 +322,13 @@ CREATE TABLE settings (
 	value TEXT NOT NULL
 );
 `,
+	// 8: what each known pod runs, from its NodeInfo, and when that was
+	// last asked.
+	`
+ALTER TABLE pods ADD COLUMN software TEXT NOT NULL DEFAULT '';
+ALTER TABLE pods ADD COLUMN version TEXT NOT NULL DEFAULT '';
+ALTER TABLE pods ADD COLUMN nodeinfo_at INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // openSQLite opens (creating if needed) pod.db in dir and applies the

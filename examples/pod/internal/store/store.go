@@ -238,8 +238,11 @@ type User struct {
 var DefaultAspects = []string{"Family", "Friends", "Work", "Acquaintances"}
 
 // CreateUser stores a new local person with its key, password hash and
-// the default aspects.
-func (s *Store) CreateUser(ctx context.Context, username, id, guid, podURL string, key *rsa.PrivateKey, passwordHash string) error {
+// aspects (DefaultAspects when nil).
+func (s *Store) CreateUser(ctx context.Context, username, id, guid, podURL string, key *rsa.PrivateKey, passwordHash string, aspects []string) error {
+	if aspects == nil {
+		aspects = DefaultAspects
+	}
 	privPEM, err := magicenv.MarshalPrivateKey(key)
 	if err != nil {
 		return err
@@ -264,7 +267,7 @@ func (s *Store) CreateUser(ctx context.Context, username, id, guid, podURL strin
 			username, id, string(privPEM), passwordHash, now()); err != nil {
 			return err
 		}
-		for _, a := range DefaultAspects {
+		for _, a := range aspects {
 			if _, err := tx.exec(ctx, `INSERT INTO aspects (username, name) VALUES (?, ?)`, username, a); err != nil {
 				return err
 			}
@@ -544,6 +547,10 @@ type PodHealth struct {
 	LastSuccess string `json:"last_success,omitempty"`
 	LastFailure string `json:"last_failure,omitempty"`
 	LastError   string `json:"last_error,omitempty"`
+	// Software and Version are what the pod's NodeInfo said it runs
+	// ("" until it has been asked; see NodeInfoDue).
+	Software string `json:"software,omitempty"`
+	Version  string `json:"version,omitempty"`
 }
 
 // SetBlocked blocks or unblocks a pod by host (host[:port]); blocking
@@ -617,7 +624,8 @@ func (s *Store) Health(ctx context.Context) ([]PodHealth, error) {
 		WITH hosts AS (SELECT host FROM pods UNION SELECT host FROM outbox)
 		SELECT h.host, COALESCE(p.blocked, 0), COALESCE(p.delivered, 0), COALESCE(p.failures, 0),
 			COALESCE(p.last_success, 0), COALESCE(p.last_failure, 0), COALESCE(p.last_error, ''),
-			(SELECT COUNT(*) FROM outbox o WHERE o.host = h.host AND o.state = 'pending')
+			(SELECT COUNT(*) FROM outbox o WHERE o.host = h.host AND o.state = 'pending'),
+			COALESCE(p.software, ''), COALESCE(p.version, '')
 		FROM hosts h LEFT JOIN pods p ON p.host = h.host ORDER BY h.host`)
 	if err != nil {
 		return nil, err
@@ -627,13 +635,48 @@ func (s *Store) Health(ctx context.Context) ([]PodHealth, error) {
 	for rows.Next() {
 		var h PodHealth
 		var ls, lf int64
-		if err := rows.Scan(&h.Host, &h.Blocked, &h.Delivered, &h.Failures, &ls, &lf, &h.LastError, &h.QueueDepth); err != nil {
+		if err := rows.Scan(&h.Host, &h.Blocked, &h.Delivered, &h.Failures, &ls, &lf, &h.LastError, &h.QueueDepth, &h.Software, &h.Version); err != nil {
 			return nil, err
 		}
 		h.LastSuccess, h.LastFailure = fmtMilli(ls), fmtMilli(lf)
 		out = append(out, h)
 	}
 	return out, rows.Err()
+}
+
+// NodeInfoDue returns up to n pods, not blocked, that took a delivery
+// and whose NodeInfo was last asked before the cutoff (or never).
+func (s *Store) NodeInfoDue(ctx context.Context, before time.Time, n int) ([]string, error) {
+	rows, err := s.db.query(ctx, `SELECT host FROM pods WHERE blocked = 0 AND delivered > 0 AND nodeinfo_at < ?
+		ORDER BY nodeinfo_at, host LIMIT ?`, before.UnixMilli(), n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// SetNodeInfo records that a pod's NodeInfo was asked now, with the
+// software and version it named; ok false (the pod did not answer) keeps
+// what was known.
+func (s *Store) SetNodeInfo(ctx context.Context, host, software, version string, ok bool) error {
+	if !ok {
+		_, err := s.exec(ctx, `INSERT INTO pods (host, nodeinfo_at) VALUES (?, ?)
+			ON CONFLICT (host) DO UPDATE SET nodeinfo_at = excluded.nodeinfo_at`, host, now())
+		return err
+	}
+	_, err := s.exec(ctx, `INSERT INTO pods (host, software, version, nodeinfo_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (host) DO UPDATE SET software = excluded.software, version = excluded.version, nodeinfo_at = excluded.nodeinfo_at`,
+		host, software, version, now())
+	return err
 }
 
 func fmtMilli(ms int64) string {

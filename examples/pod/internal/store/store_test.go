@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -46,10 +47,10 @@ func TestStoreUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateUser(ctx, "alice", "alice@pod.example", "0123456789abcdef0123", "https://pod.example/", key, "hash"); err != nil {
+	if err := s.CreateUser(ctx, "alice", "alice@pod.example", "0123456789abcdef0123", "https://pod.example/", key, "hash", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateUser(ctx, "alice", "alice@pod.example", "0123456789abcdef0124", "https://pod.example/", key, "hash"); err == nil {
+	if err := s.CreateUser(ctx, "alice", "alice@pod.example", "0123456789abcdef0124", "https://pod.example/", key, "hash", nil); err == nil {
 		t.Error("a second alice was created")
 	}
 	u, err := s.UserByGUID(ctx, "0123456789abcdef0123")
@@ -212,15 +213,18 @@ func TestOutboxQueue(t *testing.T) {
 	if err := s.OutboxDone(ctx, j1.Delivery.ID, true, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.OutboxRetry(ctx, j2.Delivery.ID, 1, time.Now().Add(-time.Second)); err != nil {
+	if err := s.OutboxRetry(ctx, j2.Delivery.ID, 1, time.Now().Add(-time.Second), ""); err != nil {
 		t.Fatal(err)
 	}
 	j3, err := s.ClaimOutbox(ctx)
 	if err != nil || j3.Delivery.URL != j2.Delivery.URL || j3.Attempts != 1 {
 		t.Fatalf("rescheduled job = %+v, %v", j3, err)
 	}
-	if err := s.OutboxRetry(ctx, j3.Delivery.ID, 2, time.Now().Add(time.Hour)); err != nil {
+	if err := s.OutboxRetry(ctx, j3.Delivery.ID, 2, time.Now().Add(time.Hour), "status 503"); err != nil {
 		t.Fatal(err)
+	}
+	if h, _ := s.Health(ctx); len(h) < 2 || h[1].LastError != "status 503" || h[1].Failures != 2 {
+		t.Errorf("health after a retried failure = %+v, want b.example's error kept", h)
 	}
 	if err := s.OutboxDone(ctx, j3.Delivery.ID, false, "bad request"); err != nil {
 		t.Fatal(err)
@@ -242,6 +246,23 @@ func TestOutboxQueue(t *testing.T) {
 	}
 	if b := byHost["b.example"]; b.Failures != 3 || b.LastError != "bad request" {
 		t.Errorf("health b = %+v", b)
+	}
+	// NodeInfo is due for pods that took a delivery and are not blocked,
+	// until asked; a failed look keeps what was known.
+	if due, err := s.NodeInfoDue(ctx, time.Now(), 10); err != nil || !slices.Equal(due, []string{"a.example"}) {
+		t.Errorf("NodeInfoDue = %v, %v; want [a.example]", due, err)
+	}
+	if err := s.SetNodeInfo(ctx, "a.example", "diaspora", "0.9.0", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetNodeInfo(ctx, "a.example", "", "", false); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := s.NodeInfoDue(ctx, time.Now().Add(-time.Minute), 10); len(due) != 0 {
+		t.Errorf("NodeInfoDue right after asking = %v", due)
+	}
+	if h, _ := s.Health(ctx); h[0].Software != "diaspora" || h[0].Version != "0.9.0" {
+		t.Errorf("health a after NodeInfo = %+v", h[0])
 	}
 	if !byHost["blocked.example"].Blocked {
 		t.Errorf("health blocked = %+v", byHost["blocked.example"])

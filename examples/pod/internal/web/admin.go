@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/pod"
 	"github.com/go-diaspora/federation/examples/pod/internal/store"
 )
 
@@ -198,13 +199,26 @@ const (
 // settingsPage is the data of the settings page.
 type settingsPage struct {
 	Name, Registrations, Rules string
+	Aspects, Autofollow        string
 	Saved                      bool
 	Error                      string
 }
 
 func (s *Server) settingsForm(q *req) {
-	s.render(q, http.StatusOK, "admin_settings", "Settings", settingsPage{Name: s.podName(q), Registrations: s.registrations(q),
-		Rules: s.rules(q), Saved: q.r.URL.Query().Get("saved") != ""})
+	ctx := q.r.Context()
+	page := settingsPage{Name: s.podName(q), Registrations: s.registrations(q), Rules: s.rules(q), Saved: q.r.URL.Query().Get("saved") != ""}
+	aspects, err := s.pod.DefaultAspects(ctx)
+	if err != nil { // a setting that no longer parses: show it to be fixed
+		v, _ := s.setting(q, pod.SettingDefaultAspects)
+		_, msg, _ := pod.Problem(err)
+		aspects, page.Error = []string{v}, msg
+	}
+	page.Aspects = strings.Join(aspects, "\n")
+	if page.Autofollow, err = s.pod.Autofollow(ctx); err != nil {
+		s.fail(q, err)
+		return
+	}
+	s.render(q, http.StatusOK, "admin_settings", "Settings", page)
 }
 
 // maxRules caps the rules text.
@@ -213,7 +227,8 @@ const maxRules = 10000
 func (s *Server) saveSettings(q *req) {
 	ctx := q.r.Context()
 	page := settingsPage{Name: strings.TrimSpace(q.r.PostFormValue("name")), Registrations: q.r.PostFormValue("registrations"),
-		Rules: strings.TrimSpace(q.r.PostFormValue("rules"))}
+		Rules: strings.TrimSpace(q.r.PostFormValue("rules")), Aspects: q.r.PostFormValue("aspects"),
+		Autofollow: strings.TrimSpace(q.r.PostFormValue("autofollow"))}
 	switch {
 	case page.Registrations != RegistrationsOpen && page.Registrations != RegistrationsInvite && page.Registrations != RegistrationsClosed:
 		page.Error = "Registrations are open, invite or closed."
@@ -221,6 +236,17 @@ func (s *Server) saveSettings(q *req) {
 		page.Error = "A pod name has at most 100 characters."
 	case len(page.Rules) > maxRules:
 		page.Error = fmt.Sprintf("The rules have at most %d characters.", maxRules)
+	}
+	if page.Error == "" {
+		// Checked and stored first: a refused value leaves every setting as it was.
+		if err := s.pod.SetAccountDefaults(ctx, page.Aspects, page.Autofollow); err != nil {
+			status, msg, _ := pod.Problem(err)
+			if status == http.StatusInternalServerError {
+				s.fail(q, err)
+				return
+			}
+			page.Error = msg
+		}
 	}
 	if page.Error != "" {
 		s.render(q, http.StatusUnprocessableEntity, "admin_settings", "Settings", page)
@@ -232,7 +258,11 @@ func (s *Server) saveSettings(q *req) {
 			return
 		}
 	}
-	s.audit(q, "settings", "", "registrations "+page.Registrations)
+	detail := "registrations " + page.Registrations
+	if page.Autofollow != "" {
+		detail += ", new users share with " + page.Autofollow
+	}
+	s.audit(q, "settings", "", detail)
 	http.Redirect(q.w, q.r, "/admins/settings?saved=1", http.StatusSeeOther)
 }
 

@@ -154,11 +154,33 @@ func TestAdminActions(t *testing.T) {
 	if _, page, _ := root.get("/admins/pods"); !strings.Contains(page, "blocked.example") || !strings.Contains(page, ">blocked<") {
 		t.Errorf("the pods page after the block:\n%s", excerptOf(page))
 	}
-	// Settings: closed registrations refuse sign-up; the name shows.
-	if st, _, _ := root.post("/admins/settings", url.Values{"name": {"Our Pod"}, "registrations": {"closed"}, "rules": {"Be kind."}}, "/admins/settings"); st != http.StatusSeeOther {
+	// Settings: new people get the chosen aspects and share with root.
+	if st, _, _ := root.post("/admins/settings", url.Values{"name": {"Our Pod"}, "registrations": {"open"},
+		"aspects": {"Friends\r\nNeighbours"}, "autofollow": {"root"}}, "/admins/settings"); st != http.StatusSeeOther {
 		t.Fatalf("settings: %d", st)
 	}
+	if _, page, _ := root.get("/admins/settings"); !strings.Contains(page, "Friends\nNeighbours</textarea>") || !strings.Contains(page, `value="root"`) {
+		t.Errorf("the settings page does not show the saved defaults:\n%s", excerptOf(page))
+	}
 	anon := tp.client(t)
+	if st, _, loc := anon.post("/users/sign_up", url.Values{"username": {"dora"}, "password": {"password-dora"}, "password_confirmation": {"password-dora"}}, "/users/sign_up"); st != http.StatusSeeOther || loc != "/stream" {
+		t.Fatalf("sign-up: %d %s", st, loc)
+	}
+	if c, err := tp.Store().Contact(ctx, "root", "dora@"+tp.Domain()); err != nil || !c.Sharing {
+		t.Errorf("root's contact dora after she joined: %+v, %v", c, err)
+	}
+	if as, _ := tp.Store().Aspects(ctx, "dora"); len(as) != 2 || as[1].Name != "Neighbours" {
+		t.Errorf("dora's aspects: %+v", as)
+	}
+	if st, body, _ := root.post("/admins/settings", url.Values{"registrations": {"open"}, "aspects": {"Friends"}, "autofollow": {"nobody"}}, "/admins/settings"); st != http.StatusUnprocessableEntity || !strings.Contains(body, "no local account is named") {
+		t.Errorf("an unknown autofollow account: %d", st)
+	}
+	// Closed registrations refuse sign-up; the name shows.
+	if st, _, _ := root.post("/admins/settings", url.Values{"name": {"Our Pod"}, "registrations": {"closed"}, "rules": {"Be kind."},
+		"aspects": {"Friends"}, "autofollow": {""}}, "/admins/settings"); st != http.StatusSeeOther {
+		t.Fatalf("settings: %d", st)
+	}
+	anon = tp.client(t)
 	if st, body, _ := anon.get("/users/sign_up"); st != http.StatusForbidden || !strings.Contains(body, "Our Pod") {
 		t.Errorf("sign-up after closing registrations: %d", st)
 	}
@@ -229,6 +251,25 @@ func TestBrowserAdmin(t *testing.T) {
 	if got := p.Text("#stat-users"); got != "2" {
 		t.Errorf("users on the dashboard: %q", got)
 	}
+	if got := p.Text("#stat-posts"); got != "0" {
+		t.Errorf("local posts on the dashboard before bob posts: %q", got)
+	}
+	// bob, in his own browser, posts; the dashboard counts it.
+	bp := b.Incognito(t).Page(t)
+	bp.Open(tp.URL + "users/sign_in")
+	bp.Fill("#username", "bob")
+	bp.Fill("#password", "password-bob")
+	bp.Submit(`form[action="/users/sign_in"]`)
+	bp.Fill("#text", "bob was here")
+	check(bp, `input[name=visibility][value=public]`)
+	bp.Submit(`.publisher form`)
+	p.Open(tp.URL + "admins/dashboard")
+	if got := p.Text("#stat-posts"); got != "1" {
+		t.Errorf("local posts on the dashboard after bob posted: %q", got)
+	}
+	if st, err := tp.Store().Stats(ctx); err != nil || st.LocalPosts != 1 {
+		t.Errorf("stats in the store: %+v, %v", st, err)
+	}
 	p.Screenshot("admin-dashboard")
 	p.Open(tp.URL + "admins/reports")
 	if !strings.Contains(p.Text("main"), "buy cheap things") {
@@ -253,6 +294,11 @@ func TestBrowserAdmin(t *testing.T) {
 	if u, _ := tp.Store().UserByName(ctx, "bob"); !u.Suspended {
 		t.Error("bob is not suspended in the store")
 	}
+	// bob's session stops at once: his next page is the sign-in form.
+	bp.Open(tp.URL + "stream")
+	if !strings.HasSuffix(strings.SplitN(bp.URL(), "?", 2)[0], "/users/sign_in") || bp.Exists(`.publisher form`) {
+		t.Errorf("bob after his suspension is at %s", bp.URL())
+	}
 	p.Screenshot("admin-accounts")
 	p.Open(tp.URL + "admins/pods")
 	p.Fill("#block-host", "spam.example")
@@ -263,12 +309,50 @@ func TestBrowserAdmin(t *testing.T) {
 	if blocked, _ := tp.Store().Blocked(ctx, "spam.example"); !blocked {
 		t.Error("spam.example is not blocked in the store")
 	}
-	p.Screenshot("admin-pods")
+	// eve's pod goes down: root's next post waits in the queue and
+	// fails; once the pod is back, "Retry now" delivers it.
+	eveHost := strings.TrimSuffix(strings.TrimPrefix(e.URL, "http://"), "/")
+	e.down.Store(true)
+	p.Open(tp.URL + "stream")
+	p.Fill("#text", "while eve's pod was down")
+	check(p, `input[name=visibility][value=public]`)
+	p.Submit(`.publisher form`)
+	var down store.PodHealth
+	waitUntil(t, "failed deliveries to eve's pod", func() bool {
+		down = podHealth(t, tp, eveHost)
+		return down.Failures >= 4 && down.QueueDepth == 1
+	})
 	p.Open(tp.URL + "admins/jobs")
+	if !strings.Contains(p.Text("main"), eveHost) || !strings.Contains(p.Text("main"), "503") {
+		t.Errorf("the jobs page does not show the delivery waiting for %s:\n%s", eveHost, p.Text("main"))
+	}
 	p.Screenshot("admin-jobs")
+	p.Open(tp.URL + "admins/pods")
+	if row := p.Text(`tr[id="pod-` + eveHost + `"]`); !strings.Contains(row, "503") {
+		t.Errorf("eve's pod on the pods page while it is down lacks the last error: %q", row)
+	}
+	p.Screenshot("admin-pods")
+	e.down.Store(false)
+	p.Submit(`form[action="/admins/pods/retry"]`)
+	waitUntil(t, "root's post on eve's pod", func() bool {
+		n, _ := e.Store().Rows(ctx, "posts")
+		return n == 2 && podHealth(t, tp, eveHost).QueueDepth == 0
+	})
+	waitUntil(t, "eve's pod's NodeInfo", func() bool { return podHealth(t, tp, eveHost).Software != "" })
+	p.Open(tp.URL + "admins/pods")
+	if row := p.Text(`tr[id="pod-` + eveHost + `"]`); !strings.Contains(row, "go-diaspora-pod 0.1") || !strings.Contains(row, "federating") {
+		t.Errorf("eve's pod on the pods page after the retry: %q", row)
+	}
+	if h := podHealth(t, tp, eveHost); h.Failures != 0 || h.LastSuccess == "" {
+		t.Errorf("eve's pod after the retry: %+v", h)
+	}
 	p.Open(tp.URL + "admins/settings")
 	check(p, "#reg-closed")
+	p.Fill("#autofollow", "root")
 	p.Submit(`form[action="/admins/settings"]`)
+	if v, err := tp.Autofollow(ctx); err != nil || v != "root" {
+		t.Errorf("autofollow after saving the settings: %q, %v", v, err)
+	}
 	if !p.Exists(`#reg-closed:checked`) {
 		t.Error("the settings page does not show closed registrations")
 	}
@@ -413,4 +497,19 @@ func TestAdminJobs(t *testing.T) {
 			t.Errorf("audit log %v lacks %q", actions, want)
 		}
 	}
+}
+
+// podHealth returns the health of one pod known to tp.
+func podHealth(t *testing.T, tp *testPod, host string) store.PodHealth {
+	t.Helper()
+	hs, err := tp.Store().Health(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hs {
+		if h.Host == host {
+			return h
+		}
+	}
+	return store.PodHealth{}
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +25,8 @@ import (
 // running.
 type testPod struct {
 	*pod.Pod
-	URL string
+	URL  string
+	down atomic.Bool // while set the pod answers every request 503, like a pod that is down
 }
 
 // startTestPod starts a development-mode pod (http and loopback peers
@@ -46,7 +48,15 @@ func startTestPod(t testing.TB, cfg Config) *testPod {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := pod.NewServer(ui.Handler(), ui.log)
+	tp := &testPod{Pod: p, URL: u}
+	h := ui.Handler()
+	srv := pod.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tp.down.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}), ui.log)
 	go srv.Serve(ln)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -59,7 +69,7 @@ func startTestPod(t testing.TB, cfg Config) *testPod {
 		wg.Wait()
 		p.Close()
 	})
-	return &testPod{Pod: p, URL: u}
+	return tp
 }
 
 // addUser creates a local user with password "password-NAME".
