@@ -87,8 +87,9 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 type UnknownEntity struct {
 	// Name is the root element name (XML) or entity_type (JSON).
 	Name string
-	// Raw is the input exactly as received (for XML, the entity element
-	// after an optional legacy wrapper was removed).
+	// Raw is the input as received (for XML, the entity element after an
+	// optional legacy wrapper was removed, in UTF-8: a document in
+	// another encoding is converted before it is read).
 	Raw []byte
 }
 

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -236,6 +238,16 @@ func decodeJSON(obj *jobject, s *schema, o *Options) (hasMeta, error) {
 			}
 			m.received = append(m.received, rawField{name: name, text: text})
 		}
+		m.jsonOrder = true
+		for _, k := range data.keys {
+			if s.prop(k) != nil || isSignatureName(k) || slices.ContainsFunc(m.received, func(f rawField) bool { return f.name == k }) {
+				continue
+			}
+			if m.extra == nil {
+				m.extra = map[string]any{}
+			}
+			m.extra[k] = plainJSON(data.vals[k])
+		}
 		// The signature must cover every required property, and the XML
 		// form of the relayable is written in property_order: a required
 		// property missing from it would be neither signed nor relayed.
@@ -327,7 +339,11 @@ func setJSONScalar(v reflect.Value, p *prop, raw any, m *meta) error {
 		setScalar(v, p, formatBool(t), m)
 		return nil
 	case json.Number:
-		setScalar(v, p, t.String(), m)
+		n := t.String()
+		if n == "-0" && p.kind == kInt { // the JSON number zero, written with a sign
+			n = "0"
+		}
+		setScalar(v, p, n, m)
 		return nil
 	case string:
 		// Like the XML form, the JSON form cannot carry characters
@@ -389,6 +405,11 @@ func writeJSON(b *bytes.Buffer, e hasMeta) {
 				order = append(order, p.Name)
 				inOrder[p.Name] = true
 			}
+		}
+		// A name repeated in a received property_order is signed as
+		// often as it appears, so it is written so too.
+		if names, _, ok := repeatedOrder(e); ok {
+			order = names
 		}
 	}
 	b.WriteString(`{"entity_type":`)
@@ -457,6 +478,13 @@ func writeJSON(b *bytes.Buffer, e hasMeta) {
 			key(a.Name)
 			jsonString(b, Sanitize(a.Value))
 		}
+		// Members property_order does not name go on as received.
+		for _, k := range slices.Sorted(maps.Keys(m.extra)) {
+			if raw, err := json.Marshal(m.extra[k]); err == nil {
+				key(k)
+				b.Write(raw)
+			}
+		}
 	}
 	b.WriteByte('}')
 	if isRelayable {
@@ -488,4 +516,25 @@ func validElementName(name string) bool {
 		}
 	}
 	return !strings.HasPrefix(strings.ToLower(name), "xml")
+}
+
+// plainJSON turns a value of readJSON into encoding/json's plain values
+// (objects as map[string]any; numbers stay json.Number, so they print as
+// received).
+func plainJSON(v any) any {
+	switch t := v.(type) {
+	case *jobject:
+		out := make(map[string]any, len(t.keys))
+		for _, k := range t.keys {
+			out[k] = plainJSON(t.vals[k])
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = plainJSON(x)
+		}
+		return out
+	}
+	return v
 }

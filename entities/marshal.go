@@ -99,7 +99,10 @@ func writeEntity(b *strings.Builder, e hasMeta, depth int) {
 			default:
 				c, ok := canonical(v, p, m)
 				if !ok {
-					if p.pres == optional || p.kind == kBool || p.kind == kBoolPtr || p.kind == kInt {
+					// A boolean received without a value stays an
+					// empty element, which reads back the same.
+					nullBool := p.kind == kBool && m != nil && m.null[p.name]
+					if !nullBool && (p.pres == optional || p.kind == kBool || p.kind == kBoolPtr || p.kind == kInt) {
 						continue
 					}
 				}
@@ -183,7 +186,7 @@ func canonicalText(p *prop, text string) string {
 		return formatBool(b)
 	case kInt:
 		n, ok := parseInt(text)
-		if !ok || n == 0 {
+		if !ok {
 			return ""
 		}
 		return itoa(int64(n))

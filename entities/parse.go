@@ -9,12 +9,15 @@ import (
 // ParseXML parses entity XML: the root element names the entity type, its
 // child elements the properties (PROTOCOL.md §6). opts may be nil.
 //
-// Property order does not matter, unknown elements are ignored (for
-// relayables they are kept, in place, for the signature and for
-// re-emission), the first of duplicate elements wins, empty elements and
-// unparsable values mean "no value", absent defaulted properties get their
-// default. The entity is then validated: ParseXML returns only valid
-// entities.
+// The document may be in UTF-8, UTF-16 (with or without a byte order
+// mark), ISO-8859-1, windows-1252 or US-ASCII, and may declare XML 1.0 or
+// 1.1; it is read as UTF-8. Property order does not matter, unknown
+// elements are ignored (for relayables they are kept, in place, for the
+// signature and for re-emission), the first of duplicate elements wins,
+// empty elements and unparsable values mean "no value", absent defaulted
+// properties get their default. An element in a namespace is not read:
+// like the reference, a property written so is present without a value.
+// The entity is then validated: ParseXML returns only valid entities.
 //
 // Errors: a [*ValidationError] for a missing required element or a broken
 // rule; an error matching [ErrMalformed] for input that is not XML, contains a
@@ -35,7 +38,9 @@ func ParseXML(data []byte, opts *Options) (Entity, error) {
 }
 
 func decodeXMLDocument(data []byte, opts *Options) (Entity, error) {
-	root, err := parseTree(data, opts)
+	// From here on data is the document as UTF-8, which the offsets of
+	// the tree refer to.
+	root, data, err := readTree(data, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +124,13 @@ func decodeXML(n *node, s *schema, o *Options, data []byte) (hasMeta, error) {
 						break
 					}
 				}
+			}
+			if c == nil && n.hasForeign(p.name) {
+				// The reference finds an element in a namespace by
+				// its local name but reads no value from it: the
+				// property is present without a value.
+				present = true
+				setScalar(v, p, "", m)
 			}
 			if c != nil {
 				present = true

@@ -153,7 +153,53 @@ func sigProps(e hasMeta) []relayable.Property {
 	return out
 }
 
+// repeatedOrder returns the signed names of a relayable read from JSON
+// whose property_order names a property more than once, with every
+// occurrence, and the signature string over them (each occurrence signs
+// the value again, as the reference signs it); ok is false for every other
+// relayable, which relayable.SignatureString covers.
+func repeatedOrder(e hasMeta) (names []string, str string, ok bool) {
+	m := e.m()
+	if !m.jsonOrder {
+		return nil, "", false
+	}
+	seen := map[string]bool{}
+	for _, f := range m.received {
+		if seen[f.name] && !isSignatureName(f.name) {
+			ok = true
+		}
+		seen[f.name] = true
+	}
+	if !ok {
+		return nil, "", false
+	}
+	value := map[string]string{}
+	for _, p := range sigProps(e) {
+		value[p.Name] = p.Value
+	}
+	var b strings.Builder
+	for _, f := range m.received {
+		if isSignatureName(f.name) {
+			continue
+		}
+		if len(names) > 0 {
+			b.WriteByte(';')
+		}
+		names = append(names, f.name)
+		b.WriteString(value[f.name])
+	}
+	return names, b.String(), true
+}
+
 func signRelayable(e hasMeta, dst *string, key crypto.Signer) error {
+	if _, s, ok := repeatedOrder(e); ok {
+		sig, err := relayable.SignString(s, key)
+		if err != nil {
+			return err
+		}
+		*dst = sig
+		return nil
+	}
 	sig, err := relayable.Sign(sigProps(e), key)
 	if err != nil {
 		return err
@@ -167,7 +213,11 @@ func verifyRelayable(e hasMeta, pub *rsa.PublicKey) error {
 	if sig == "" {
 		return &SignatureError{Entity: e.Type(), Property: "author_signature", Missing: true}
 	}
-	if err := relayable.Verify(sigProps(e), sig, pub); err != nil {
+	verify := func() error { return relayable.Verify(sigProps(e), sig, pub) }
+	if _, s, ok := repeatedOrder(e); ok {
+		verify = func() error { return relayable.VerifyString(s, sig, pub) }
+	}
+	if err := verify(); err != nil {
 		return &SignatureError{Entity: e.Type(), Property: "author_signature"}
 	}
 	return nil

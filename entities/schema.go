@@ -193,6 +193,9 @@ func canonical(v reflect.Value, p *prop, m *meta) (string, bool) {
 	case kInt:
 		n := f.Int()
 		if n == 0 {
+			if m != nil && m.zero[p.name] {
+				return "0", true
+			}
 			return "", false
 		}
 		if n < 0 {
@@ -247,6 +250,12 @@ func setScalar(v reflect.Value, p *prop, text string, m *meta) bool {
 	case kInt:
 		n, ok := parseInt(text)
 		f.SetInt(int64(n))
+		if ok && n == 0 {
+			if m.zero == nil {
+				m.zero = map[string]bool{}
+			}
+			m.zero[p.name] = true
+		}
 		return ok
 	}
 	return false

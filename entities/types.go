@@ -407,6 +407,16 @@ type meta struct {
 	// value (empty or unparsable); only booleans need it, since the zero
 	// value of the other Go types already means "no value".
 	null map[string]bool
+	// extra holds the entity_data members of a relayable read from JSON
+	// that neither the schema nor property_order names, as plain JSON
+	// values (for the view; they are neither signed nor relayed).
+	extra map[string]any
+	// jsonOrder is set when received comes from a JSON property_order,
+	// whose repeated names are signed as often as they appear.
+	jsonOrder bool
+	// zero lists integer properties received as 0: a value, where an
+	// integer field left at 0 in Go means "no value".
+	zero map[string]bool
 	// received is the ordered list of the direct children as received
 	// (relayables only; nil for entities built in Go).
 	received []rawField

@@ -136,6 +136,12 @@ func (c *checker) name(prop, v string, n int) {
 	}
 }
 
+// boolean refuses a boolean that was present without a value (empty or
+// unparsable). The reference has this rule only for the booleans a
+// receiver acts on: a status message's and a photo's public, a contact's
+// following and sharing. Its other booleans (a profile's public,
+// searchable and nsfw, an event's all_day, a contact's blocking) read such
+// a value as "no value", and so does this package.
 func (c *checker) boolean(prop string) {
 	if c.m != nil && c.m.null[prop] {
 		c.fail(prop, "boolean", "must be true or false")
@@ -152,12 +158,17 @@ func (c *checker) oneOf(prop, v string, allowed ...string) {
 }
 
 // uri checks an optional URL: it must parse and have the required parts.
+// Like the reference's rule (Ruby's RFC 3986 URI parser), it takes ASCII
+// only: an invisible or other non-ASCII character, a control character or
+// white space makes it invalid; a scheme-relative URL ("//host/x") is
+// valid where no scheme is required.
 func (c *checker) uri(prop, v string, scheme, host, path bool) {
 	if v == "" {
 		return
 	}
 	u, err := url.Parse(v)
-	if err != nil || strings.ContainsAny(v, " \t\n\r<>\"{}|\\^`") ||
+	if err != nil || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r >= 0x7f }) ||
+		strings.ContainsAny(v, "<>\"{}|\\^`") ||
 		(scheme && u.Scheme == "") || (host && u.Host == "") || (path && u.Path == "") {
 		c.fail(prop, "uri", "not a valid URL")
 	}
@@ -273,7 +284,6 @@ func (e *Event) Validate() error {
 	if e.Start.IsZero() {
 		c.fail("start", "not_nil", "must be a timestamp")
 	}
-	c.boolean("all_day")
 	if e.Timezone != "" && !timezoneRE.MatchString(e.Timezone) {
 		c.fail("timezone", "timezone", "not an Area/Location time zone name")
 	}
@@ -375,9 +385,6 @@ func (e *Profile) Validate() error {
 	}
 	c.maxLen("gender", e.Gender, 255)
 	c.maxLen("location", e.Location, 255)
-	c.boolean("searchable")
-	c.boolean("public")
-	c.boolean("nsfw")
 	if strings.Count(e.TagString, "#") > 5 {
 		c.fail("tag_string", "tag_count", "more than 5 tags")
 	}
@@ -403,7 +410,6 @@ func (e *Contact) Validate() error {
 	c.id("recipient", e.Recipient)
 	c.boolean("following")
 	c.boolean("sharing")
-	c.boolean("blocking")
 	if e.Blocking && (e.Following || e.Sharing) {
 		c.fail("blocking", "flags", "blocking requires following and sharing to be false")
 	}
@@ -476,7 +482,12 @@ func (e *AccountMigration) Validate() error {
 	} else {
 		c.nested("profile", e.Profile)
 	}
-	c.optID("old_identity", e.OldIdentity)
+	// old_identity counts only when the author is the new identity (see
+	// OldID), and then it is required; otherwise the reference ignores it,
+	// and so does this package.
+	if e.Profile != nil && e.Author == e.Profile.Author {
+		c.id("old_identity", e.OldIdentity)
+	}
 	c.uri("remote_photo_path", e.RemotePhotoPath, false, false, true)
 	return c.err
 }
@@ -500,7 +511,7 @@ func (e *Person) Validate() error {
 }
 
 func validPublicKeyPEM(s string) bool {
-	s = strings.TrimSpace(s)
+	s = strings.Trim(s, rubyWhiteSpace)
 	for _, kind := range []string{"PUBLIC KEY", "RSA PUBLIC KEY"} {
 		if strings.HasPrefix(s, "-----BEGIN "+kind+"-----") && strings.HasSuffix(s, "-----END "+kind+"-----") {
 			return true
@@ -508,3 +519,9 @@ func validPublicKeyPEM(s string) bool {
 	}
 	return false
 }
+
+// rubyWhiteSpace is what Ruby's String#strip removes, which the reference
+// uses to trim values: ASCII white space and NUL, not the other Unicode
+// spaces (a no-break space is kept, and so breaks a rule that a trimmed
+// value would pass).
+const rubyWhiteSpace = " \t\n\v\f\r\x00"

@@ -19,8 +19,10 @@ type View struct {
 	// PropertyOrder is the signature order of a relayable (nil otherwise).
 	PropertyOrder []string `json:"property_order,omitzero"`
 	// AdditionalData holds the unknown properties of a relayable (non-nil,
-	// possibly empty, for relayables; nil otherwise).
-	AdditionalData map[string]string `json:"additional_data,omitzero"`
+	// possibly empty, for relayables; nil otherwise): strings, except for
+	// members of a JSON entity_data that property_order does not name,
+	// which keep their JSON value (as the reference's additional_data).
+	AdditionalData map[string]any `json:"additional_data,omitzero"`
 }
 
 // ViewOf returns the neutral view of e, or nil for a nil entity. For an
@@ -67,7 +69,7 @@ func viewOf(e hasMeta) *View {
 				val = f.Elem().Bool()
 			}
 		case kInt:
-			if n := f.Int(); n != 0 {
+			if n := f.Int(); n != 0 || m.zero[p.name] {
 				val = int(n)
 			}
 		case kEntity:
@@ -85,14 +87,27 @@ func viewOf(e hasMeta) *View {
 		}
 		out.Properties[p.name] = val
 	}
+	if am, ok := e.(*AccountMigration); ok {
+		// The reference reports the old identity it acts on: the
+		// author, unless the author is the new identity.
+		if id := am.OldID(); id != "" {
+			out.Properties["old_identity"] = id
+		}
+	}
 	if r, ok := e.(Relayable); ok {
 		out.PropertyOrder = relayable.Order(r.SignatureProperties())
+		if names, _, ok := repeatedOrder(e); ok {
+			out.PropertyOrder = names
+		}
 		if out.PropertyOrder == nil {
 			out.PropertyOrder = []string{}
 		}
-		out.AdditionalData = map[string]string{}
+		out.AdditionalData = map[string]any{}
 		for _, a := range r.AdditionalData() {
 			out.AdditionalData[a.Name] = a.Value
+		}
+		for k, v := range m.extra {
+			out.AdditionalData[k] = v
 		}
 		if m.legacy {
 			var pas any

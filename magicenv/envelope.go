@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -150,9 +151,23 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 // MaxSize. me:data, me:sig and key_id must be strict base64 (URL-safe or
 // standard alphabet, padding optional, no white space): anything else
 // returns [ErrMalformed].
+//
+// Like the reference, Parse reads envelopes in UTF-16 (with a byte order
+// mark or declared), ISO-8859-1, windows-1252 or US-ASCII, of XML version
+// 1.1, and after a UTF-8 byte order mark; MaxSize applies to the input
+// and to its UTF-8 form. An encoding it cannot read returns
+// [ErrInvalidEnvelope].
 func (o Options) Parse(data []byte) (*Envelope, error) {
 	if int64(len(data)) > o.maxSize() {
 		return nil, ErrTooLarge
+	}
+	// From here on data is the document as UTF-8.
+	data, err := xmlsafe.ToUTF8(data, int(min(o.maxSize(), math.MaxInt)))
+	if err != nil {
+		if errors.Is(err, xmlsafe.ErrLimits) {
+			return nil, ErrTooLarge
+		}
+		return nil, parseErr("", fmt.Errorf("%w: %v", ErrInvalidEnvelope, err))
 	}
 	if f, ok := fastFields(data); ok {
 		return o.FromFields(f)

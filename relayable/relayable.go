@@ -156,6 +156,10 @@ func digest(props []Property) [sha256.Size]byte {
 // Errors of the signer are wrapped. The signature string is built as by
 // [SignatureString], so props may already contain signature properties.
 func Sign(props []Property, key crypto.Signer) (string, error) {
+	return sign(digest(props), key)
+}
+
+func sign(sum [sha256.Size]byte, key crypto.Signer) (string, error) {
 	if key == nil {
 		return "", fmt.Errorf("%w: nil signer", ErrUnsupportedKey)
 	}
@@ -169,12 +173,25 @@ func Sign(props []Property, key crypto.Signer) (string, error) {
 	if err := checkKey(pub); err != nil {
 		return "", err
 	}
-	sum := digest(props)
 	sig, err := key.Sign(rand.Reader, sum[:], crypto.SHA256)
 	if err != nil {
 		return "", fmt.Errorf("relayable: sign: %w", err)
 	}
 	return base64.StdEncoding.EncodeToString(sig), nil
+}
+
+// SignString is [Sign] over a signature string the caller built, for a
+// relayable whose signed values are not "the first of each name": a JSON
+// property_order that names a property twice, whose value the reference
+// then signs twice.
+func SignString(s string, key crypto.Signer) (string, error) {
+	return sign(sha256.Sum256([]byte(s)), key)
+}
+
+// VerifyString is [Verify] over a signature string the caller built (see
+// [SignString]).
+func VerifyString(s, signature string, pub *rsa.PublicKey) error {
+	return verify(sha256.Sum256([]byte(s)), signature, pub)
 }
 
 // Verify checks signature (base64, lenient: characters outside the base64 alphabet such as whitespace/newlines
@@ -186,6 +203,10 @@ func Sign(props []Property, key crypto.Signer) (string, error) {
 // It returns nil if the signature verifies, [ErrInvalidSignature] if it does
 // not, and [ErrUnsupportedKey] if pub is nil or shorter than [MinKeyBits].
 func Verify(props []Property, signature string, pub *rsa.PublicKey) error {
+	return verify(digest(props), signature, pub)
+}
+
+func verify(sum [sha256.Size]byte, signature string, pub *rsa.PublicKey) error {
 	if err := checkKey(pub); err != nil {
 		return err
 	}
@@ -193,7 +214,6 @@ func Verify(props []Property, signature string, pub *rsa.PublicKey) error {
 	if len(sig) == 0 {
 		return ErrInvalidSignature
 	}
-	sum := digest(props)
 	// Keys above 2048 bits take the faster public-data-only path; see
 	// internal/rsaverify (a leaf package with no dependency of ours).
 	if rsaverify.VerifySHA256(pub, sum[:], sig) != nil {

@@ -672,3 +672,30 @@ func TestErrorsVague(t *testing.T) {
 		}
 	}
 }
+
+// TestSignVerifyString: the string forms agree with Sign and Verify over
+// the same signature string, and refuse another string.
+func TestSignVerifyString(t *testing.T) {
+	alice, bob := testKeys(t)
+	ps := props("author", "alice@pod.example", "text", "hi;there")
+	s := SignatureString(ps)
+	sig, err := SignString(s, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(ps, sig, &alice.PublicKey); err != nil {
+		t.Errorf("Verify over the string SignString signed: %v", err)
+	}
+	if err := VerifyString(s, sig, &alice.PublicKey); err != nil {
+		t.Errorf("VerifyString: %v", err)
+	}
+	if err := VerifyString(s+";", sig, &alice.PublicKey); !errors.Is(err, ErrInvalidSignature) {
+		t.Errorf("VerifyString over another string: %v", err)
+	}
+	if err := VerifyString(s, sig, &bob.PublicKey); !errors.Is(err, ErrInvalidSignature) {
+		t.Errorf("VerifyString with the wrong key: %v", err)
+	}
+	if _, err := SignString(s, nil); !errors.Is(err, ErrUnsupportedKey) {
+		t.Errorf("SignString without a key: %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/go-diaspora/federation/internal/xmlsafe"
 	"github.com/go-diaspora/federation/magicenv"
 )
 
@@ -44,6 +45,11 @@ const FormContentType = "application/x-www-form-urlencoded"
 // form body ("xml=..."), which old pods sent, must first go through
 // [DecodeLegacyForm]; Detect reports it as FormatUnknown.
 func Detect(body []byte, contentType string) Format {
+	// An XML body in UTF-16 or with an XML 1.1 declaration is sorted by
+	// its UTF-8 form, which the envelope parser reads too.
+	if u, err := xmlsafe.ToUTF8(body, 0); err == nil {
+		body = u
+	}
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
 		return FormatUnknown

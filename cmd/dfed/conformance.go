@@ -12,7 +12,9 @@ import (
 )
 
 // conformanceCmd runs every vector of the given manifests through the SDK
-// and compares the verdicts with the manifests' expectations.
+// and compares the verdicts with the manifests' expectations. It exits 2,
+// judging nothing, when an argument is no manifest (see vectors.Load) or
+// a manifest has no vectors.
 func conformanceCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -24,15 +26,25 @@ func conformanceCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: dfed conformance [--json] MANIFEST.json...")
 		return 2
 	}
-	passed, failed := 0, 0
-	enc := json.NewEncoder(stdout)
-	enc.SetEscapeHTML(false)
+	// Load every manifest first, so that a bad one stops the run before
+	// any verdict is printed.
+	manifests := make([]*vectors.Manifest, 0, fs.NArg())
 	for _, path := range fs.Args() {
 		m, err := vectors.Load(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "dfed: %v\n", err)
 			return 2
 		}
+		if len(m.Vectors) == 0 {
+			fmt.Fprintf(stderr, "dfed: %s: the manifest has no vectors\n", path)
+			return 2
+		}
+		manifests = append(manifests, m)
+	}
+	passed, failed := 0, 0
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	for _, m := range manifests {
 		for _, r := range conformance.Run(context.Background(), m) {
 			if r.Pass {
 				passed++

@@ -94,3 +94,90 @@ func TestConformance(t *testing.T) {
 		t.Errorf("missing manifest: exit %d, want 2", code)
 	}
 }
+
+// Only a manifest with vectors is judged; anything else exits 2 with a
+// message and prints no verdict, not even "0 passed, 0 failed".
+func TestConformanceNotManifest(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	refManifest := filepath.FromSlash(ref + "manifest.json")
+	tests := []struct {
+		name string
+		path string
+		msg  string // in stderr
+	}{
+		{"empty object", write("empty.json", `{}`), "not a manifest"},
+		{"array", write("array.json", `[]`), "not a manifest"},
+		{"other format", write("other.json", `{"format": "something/1", "vectors": [{"id": "x"}]}`), "not a manifest"},
+		{"no vectors", write("no_vectors.json", `{"format": "diaspora-federation-vectors/1", "vectors": []}`), "no vectors"},
+		{"vectors absent", write("vectors_absent.json", `{"format": "diaspora-federation-vectors/1", "people": {}}`), "no vectors"},
+		{"not JSON", write("not_json.json", "format: diaspora-federation-vectors/1\n"), "invalid character"},
+		{"missing", filepath.Join(dir, "missing.json"), "no such file"},
+		{"context not a manifest", write("bad_context.json", `{"format": "diaspora-federation-vectors/1", "context": "empty.json", "vectors": [{"id": "x"}]}`), "not a manifest"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Also after a good manifest: nothing is judged when one is bad.
+			for _, args := range [][]string{{tt.path}, {refManifest, tt.path}, {"--json", tt.path}} {
+				code, out, stderr := dfed(t, "", append([]string{"conformance"}, args...)...)
+				if code != 2 || out != "" || !strings.Contains(stderr, tt.msg) || !strings.Contains(stderr, filepath.Base(tt.path)) {
+					if len(out) > 80 {
+						out = "..." + out[len(out)-80:]
+					}
+					t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2, nothing, %q and the file name", args, code, out, stderr, tt.msg)
+				}
+			}
+		})
+	}
+	code, out, stderr := dfed(t, "", "conformance", refManifest)
+	if code != 0 || !strings.HasSuffix(out, " passed, 0 failed\n") || stderr != "" {
+		t.Errorf("reference manifest: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// An integer above 2^53 is compared and printed with every digit:
+// 9223372036854775806 and 9223372036854775807 are the same float64.
+func TestConformanceBigInteger(t *testing.T) {
+	dir := t.TempDir()
+	refManifest, err := filepath.Abs(filepath.FromSlash(ref + "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(dir, refManifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo, err := os.ReadFile(filepath.FromSlash(ref + "entity_xml/photo_0.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo = []byte(strings.Replace(string(photo), "<height>768</height>", "<height>9223372036854775807</height>", 1))
+	if !strings.Contains(string(photo), "9223372036854775807") {
+		t.Fatal("photo_0.xml has no <height>768</height>")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "photo.xml"), photo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manifest := `{"format": "diaspora-federation-vectors/1", "context": "` + filepath.ToSlash(rel) + `", "vectors": [
+		{"id": "exact", "file": "photo.xml", "kind": "entity_xml", "expected": {"valid": true, "entity": {"properties": {"height": 9223372036854775807, "width": 1024}}}},
+		{"id": "one_less", "file": "photo.xml", "kind": "entity_xml", "expected": {"valid": true, "entity": {"properties": {"height": 9223372036854775806}}}}]}`
+	path := filepath.Join(dir, "manifest.json")
+	if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := dfed(t, "", "conformance", path)
+	if code != 1 || out != "PASS exact\nFAIL one_less: differs at entity.properties.height\n1 passed, 1 failed\n" {
+		t.Errorf("exit %d, stderr %q, output:\n%s", code, stderr, out)
+	}
+	code, out, _ = dfed(t, "", "conformance", "--json", path)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 1 || len(lines) != 2 || !strings.Contains(lines[0], `"height":9223372036854775807,`) {
+		t.Errorf("--json: exit %d:\n%s", code, out)
+	}
+}

@@ -2,7 +2,7 @@ package conformance
 
 import (
 	"context"
-	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/go-diaspora/federation/internal/vectors"
@@ -33,14 +33,9 @@ func TestReference(t *testing.T) {
 }
 
 // TestCaptured runs the real-world sets, which live outside the
-// repository (../shared beside the checkout, as in CI).
+// repository (see sharedDir).
 func TestCaptured(t *testing.T) {
 	for _, set := range []string{"captured", "captured-b"} {
-		path := "../../../shared/vectors/" + set + "/manifest.json"
-		if _, err := os.Stat(path); err != nil {
-			t.Logf("%s: not present (%v); CI runs it through dfed conformance", set, err)
-			continue
-		}
-		t.Run(set, func(t *testing.T) { runManifest(t, path) })
+		t.Run(set, func(t *testing.T) { runManifest(t, sharedDir(t, filepath.Join("vectors", set, "manifest.json"))) })
 	}
 }

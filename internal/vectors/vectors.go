@@ -8,11 +8,20 @@ package vectors
 import (
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 )
+
+// Format is the value of the format member that makes a JSON object a
+// manifest.
+const Format = "diaspora-federation-vectors/1"
+
+// ErrNotManifest is returned by [Load] for a file that is JSON but no
+// manifest: not an object, or an object whose format is not [Format].
+var ErrNotManifest = errors.New("vectors: not a manifest")
 
 // Manifest is a parsed manifest.json.
 type Manifest struct {
@@ -79,15 +88,38 @@ type Expected struct {
 }
 
 // Load reads and parses the manifest at path. File names inside it are
-// resolved relative to its directory.
+// resolved relative to its directory. A manifest is a JSON object whose
+// format member is [Format]; anything else is an error wrapping
+// [ErrNotManifest] (or the JSON syntax error). The manifest named by
+// context must be one as well, and contexts may not loop. Load does not
+// require vectors: a manifest may serve only as another one's context.
 func Load(path string) (*Manifest, error) {
+	return load(path, nil)
+}
+
+func load(path string, seen []string) (*Manifest, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(seen, abs) {
+		return nil, fmt.Errorf("vectors: %s: context loop", path)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "" {
+			// The top level is an array, a string, a number...
+			return nil, fmt.Errorf("%w: %s is a JSON %s, not an object", ErrNotManifest, path, te.Value)
+		}
 		return nil, fmt.Errorf("vectors: %s: %w", path, err)
+	}
+	if m.Format != Format {
+		return nil, fmt.Errorf("%w: %s has format %q, want %q", ErrNotManifest, path, m.Format, Format)
 	}
 	m.dir = filepath.Dir(path)
 	for id, p := range m.People {
@@ -95,7 +127,7 @@ func Load(path string) (*Manifest, error) {
 		m.People[id] = p
 	}
 	if m.Context != "" {
-		ctx, err := Load(m.Path(m.Context))
+		ctx, err := load(m.Path(m.Context), append(seen, abs))
 		if err != nil {
 			return nil, fmt.Errorf("vectors: %s: context: %w", path, err)
 		}

@@ -1,6 +1,7 @@
 // Package xmlsafe reads small XML documents into a tree under budgets,
-// for the protocol documents that are read whole (envelopes, slaps). It
-// refuses DOCTYPEs and other directives, non-UTF-8 encodings, undeclared
+// for the protocol documents that are read whole (envelopes, slaps). Parse
+// refuses DOCTYPEs and other directives, non-UTF-8 encodings (ToUTF8
+// converts the ones senders use first), undeclared
 // prefixes, duplicate attributes, mismatched end tags, content after the
 // root, and documents over its depth, element or attribute budgets. It
 // keeps prefixes as written next to the namespaces they resolve to,
