@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-diaspora/federation/internal/logs"
 )
 
 // Defaults of a zero [Client].
@@ -184,12 +186,7 @@ func (c *Client) httpClient() *http.Client {
 	return c.hc
 }
 
-func (c *Client) logger() *slog.Logger {
-	if c.Logger != nil {
-		return c.Logger
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func (c *Client) logger() *slog.Logger { return logs.Or(c.Logger) }
 
 func (c *Client) maxBody() int64 {
 	if c.MaxBodyBytes > 0 {
@@ -235,7 +232,7 @@ func (c *Client) get(ctx context.Context, rawURL, accept string) (*response, err
 	log.DebugContext(ctx, "discovery request", "method", "GET", "url", u.String(), "remote_host", u.Host)
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		log.DebugContext(ctx, "discovery request failed", "url", u.String(), "remote_host", u.Host, "error", err.Error())
+		log.DebugContext(ctx, "discovery request failed", "url", u.String(), "remote_host", u.Host, "err", err.Error())
 		return nil, fmt.Errorf("discovery: GET %s: %w", u.Redacted(), unwrapURLError(err))
 	}
 	defer resp.Body.Close()
@@ -290,7 +287,7 @@ func (c *Client) getFallback(ctx context.Context, hostPath, accept string) (*res
 	if err == nil || !c.AllowHTTP || final(ctx, err) {
 		return r, err
 	}
-	c.logger().DebugContext(ctx, "discovery retrying over http", "url", "http://"+hostPath, "error", err.Error())
+	c.logger().DebugContext(ctx, "discovery retrying over http", "url", "http://"+hostPath, "err", err.Error())
 	return c.get(ctx, "http://"+hostPath, accept)
 }
 

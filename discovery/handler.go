@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/go-diaspora/federation/internal/logs"
 )
 
 // Directory is what a [Handler] needs from the application: the local
@@ -73,12 +75,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 func (h *Handler) base() string { return strings.TrimSuffix(h.BaseURL, "/") }
 
-func (h *Handler) logger() *slog.Logger {
-	if h.Logger != nil {
-		return h.Logger
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func (h *Handler) logger() *slog.Logger { return logs.Or(h.Logger) }
 
 // ServeHTTP implements [http.Handler].
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +121,7 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, errBadRequest):
 		http.Error(w, err.Error(), http.StatusBadRequest)
 	default:
-		h.logger().ErrorContext(r.Context(), "discovery handler", "path", r.URL.Path, "error", err.Error())
+		h.logger().ErrorContext(r.Context(), "discovery handler", "path", r.URL.Path, "err", err.Error())
 		http.Error(w, "internal error", http.StatusInternalServerError)
 	}
 }

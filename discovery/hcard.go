@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/go-diaspora/federation/internal/rules"
 )
 
 // HCard is the profile document a pod serves at /hcard/users/⟨guid⟩
@@ -139,7 +141,7 @@ func (h *HCard) Validate() error {
 	fs = checkURL(fs, "photo_large_url", h.PhotoLarge, true, false, true)
 	fs = checkURL(fs, "photo_medium_url", h.PhotoMedium, true, false, true)
 	fs = checkURL(fs, "photo_small_url", h.PhotoSmall, true, false, true)
-	if !publicKeyRuleOK(h.PublicKeyPEM) {
+	if !rules.PublicKeyRule(h.PublicKeyPEM) {
 		fs = append(fs, FieldError{"public_key", "public_key"})
 	}
 	if len(fs) > 0 {

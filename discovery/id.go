@@ -2,21 +2,13 @@ package discovery
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/go-diaspora/federation/internal/rules"
 )
 
-// idPattern is the diaspora* ID grammar of the reference (PROTOCOL.md §2.2):
-// a Unicode-lowercase username, "@", a hostname, IPv4 or bracketed IPv6
-// address, and an optional port.
-var idPattern = regexp.MustCompile(`^[\p{Ll}\d\-._]+@(?:[\p{Ll}\d\-]+(?:\.[\p{Ll}\d\-]*)*|(?:\d{1,3}\.){3}\d{1,3}|\[(?:[0-9A-Fa-f]{0,4}:){0,7}[0-9A-Fa-f]{1,4}\])(?::\d+)?$`)
-
-// guidPattern is the reference's GUID rule (PROTOCOL.md §2.1).
-var guidPattern = regexp.MustCompile(`^[0-9A-Za-z\-_@.:]{15,254}[0-9A-Za-z]$`)
-
 // MaxIDLength is the longest diaspora* ID accepted, in characters.
-const MaxIDLength = 255
+const MaxIDLength = rules.MaxIDLength
 
 // NormalizeID turns user input into a diaspora* ID the way the reference
 // does before discovery: it trims white space, removes a leading "acct:"
@@ -39,7 +31,7 @@ func NormalizeID(s string) (string, error) {
 // validator accepts it (lowercase, username@host[:port], at most 255
 // characters). The error wraps [ErrInvalidID].
 func ValidateID(id string) error {
-	if !utf8.ValidString(id) || utf8.RuneCountInString(id) > MaxIDLength || !idPattern.MatchString(id) {
+	if !rules.ValidID(id) {
 		return fmt.Errorf("%w: %q", ErrInvalidID, truncate(id, 80))
 	}
 	return nil
@@ -48,7 +40,7 @@ func ValidateID(id string) error {
 // ValidGUID reports whether guid satisfies the reference's GUID rule:
 // 16 to 255 characters from 0-9 A-Z a-z - _ @ . : ending in a letter or
 // digit.
-func ValidGUID(guid string) bool { return guidPattern.MatchString(guid) }
+func ValidGUID(guid string) bool { return rules.ValidGUID(guid) }
 
 // idHost returns the host part of a valid ID, with its port.
 func idHost(id string) string {

@@ -6,79 +6,23 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-diaspora/federation/internal/rules"
 )
 
 var (
-	diasporaIDRE = regexp.MustCompile(`^[\p{Ll}0-9\-._]+@(?:[\p{Ll}0-9\-]+(?:\.[\p{Ll}0-9\-]*)*|(?:[0-9]{1,3}\.){3}[0-9]{1,3}|\[(?:[0-9A-Fa-f]{0,4}:){0,7}[0-9A-Fa-f]{1,4}\])(?::[0-9]+)?$`)
-	timezoneRE   = regexp.MustCompile(`^[A-Za-z_-]{0,14}(/[A-Za-z_-]{0,14}){1,2}$`)
-	birthdayRE   = regexp.MustCompile(`[0-9]{4}-[0-9]{2}-[0-9]{2}`)
+	timezoneRE = regexp.MustCompile(`^[A-Za-z_-]{0,14}(/[A-Za-z_-]{0,14}){1,2}$`)
+	birthdayRE = regexp.MustCompile(`[0-9]{4}-[0-9]{2}-[0-9]{2}`)
 )
 
 // ValidGUID reports whether s is a valid GUID: 16 to 255 characters out of
 // 0-9 A-Z a-z - _ @ . :, the last one alphanumeric.
-func ValidGUID(s string) bool {
-	// The same as guidRE.MatchString(s) (FuzzValidators holds the two
-	// together), without the regexp machine.
-	if len(s) < 16 || len(s) > 255 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case '0' <= c && c <= '9', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case c == '-' || c == '_' || c == '@' || c == '.' || c == ':':
-			if i == len(s)-1 {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
-}
+func ValidGUID(s string) bool { return rules.ValidGUID(s) }
 
 // ValidDiasporaID reports whether s is a valid diaspora* ID
 // (username@host[:port], lowercase, at most 255 characters), with the
 // reference's grammar.
-func ValidDiasporaID(s string) bool {
-	if len(s) > 255 {
-		return false
-	}
-	if plainDiasporaID(s) {
-		return true
-	}
-	return runeLen(s) <= 255 && diasporaIDRE.MatchString(s)
-}
-
-// plainDiasporaID recognises, without the regexp machine, the IDs that
-// are in use: ASCII user@host[:port] with a host name (no IP literal).
-// Every string it accepts matches diasporaIDRE (FuzzValidators checks
-// it); the others go to the regexp.
-func plainDiasporaID(s string) bool {
-	at := strings.IndexByte(s, '@')
-	if at <= 0 {
-		return false
-	}
-	for i := 0; i < at; i++ {
-		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
-			return false
-		}
-	}
-	host, port, hasPort := strings.Cut(s[at+1:], ":")
-	if host == "" || host[0] == '.' || (hasPort && port == "") {
-		return false
-	}
-	for i := 0; i < len(host); i++ {
-		if c := host[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	for i := 0; i < len(port); i++ {
-		if c := port[i]; c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
+func ValidDiasporaID(s string) bool { return rules.ValidID(s) }
 
 // checker collects the first broken rule of one entity.
 type checker struct {
@@ -510,18 +454,4 @@ func (e *Person) Validate() error {
 	return c.err
 }
 
-func validPublicKeyPEM(s string) bool {
-	s = strings.Trim(s, rubyWhiteSpace)
-	for _, kind := range []string{"PUBLIC KEY", "RSA PUBLIC KEY"} {
-		if strings.HasPrefix(s, "-----BEGIN "+kind+"-----") && strings.HasSuffix(s, "-----END "+kind+"-----") {
-			return true
-		}
-	}
-	return false
-}
-
-// rubyWhiteSpace is what Ruby's String#strip removes, which the reference
-// uses to trim values: ASCII white space and NUL, not the other Unicode
-// spaces (a no-break space is kept, and so breaks a rule that a trimmed
-// value would pass).
-const rubyWhiteSpace = " \t\n\v\f\r\x00"
+func validPublicKeyPEM(s string) bool { return rules.PublicKeyRule(s) }

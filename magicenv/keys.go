@@ -8,6 +8,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+
+	"github.com/go-diaspora/federation/internal/rules"
 )
 
 // ParsePublicKey parses a PEM public key with default [Options]. See
@@ -28,27 +30,9 @@ func GenerateKey(bits int) (*rsa.PrivateKey, error) { return Options{}.GenerateK
 // unusable exponent returns [ErrInvalidKey]; a key shorter than
 // MinKeyBits returns [ErrWeakKey].
 func (o Options) ParsePublicKey(data []byte) (*rsa.PublicKey, error) {
-	block, err := singlePEM(data)
+	pub, err := rules.ParsePublicKey(data)
 	if err != nil {
-		return nil, err
-	}
-	var pub *rsa.PublicKey
-	switch block.Type {
-	case "PUBLIC KEY":
-		k, err := x509.ParsePKIXPublicKey(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidKey, err)
-		}
-		var ok bool
-		if pub, ok = k.(*rsa.PublicKey); !ok {
-			return nil, fmt.Errorf("%w: not an RSA key", ErrInvalidKey)
-		}
-	case "RSA PUBLIC KEY":
-		if pub, err = x509.ParsePKCS1PublicKey(block.Bytes); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidKey, err)
-		}
-	default:
-		return nil, fmt.Errorf("%w: PEM block %q is not a public key", ErrInvalidKey, block.Type)
+		return nil, fmt.Errorf("%w: %v", ErrInvalidKey, err)
 	}
 	if err := checkPublicKey(pub, o.minKeyBits()); err != nil {
 		return nil, err
@@ -128,8 +112,9 @@ func MarshalPrivateKey(priv *rsa.PrivateKey) ([]byte, error) {
 }
 
 func singlePEM(data []byte) (*pem.Block, error) {
+	data = bytes.TrimSpace(data)
 	block, rest := pem.Decode(data)
-	if block == nil {
+	if block == nil || !bytes.HasPrefix(data, []byte("-----BEGIN ")) {
 		return nil, fmt.Errorf("%w: no PEM block", ErrInvalidKey)
 	}
 	if len(bytes.TrimSpace(rest)) != 0 {

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/go-diaspora/federation/internal/logs"
 )
 
 // Delivery is one body to POST to one receive URL.
@@ -175,14 +177,17 @@ func orDefault[T int | time.Duration](v, d T) T {
 	return v
 }
 
-// ErrStatus reports a request (a delivery, a fetch) answered with an
+// StatusError reports a request (a delivery, a fetch) answered with an
 // unexpected status.
-type ErrStatus struct {
+type StatusError struct {
+	// StatusCode is the HTTP status of the answer.
 	StatusCode int
-	URL        string
+	// URL is the URL requested.
+	URL string
 }
 
-func (e *ErrStatus) Error() string {
+// Error implements error.
+func (e *StatusError) Error() string {
 	return fmt.Sprintf("salmon: %s: HTTP %d", e.URL, e.StatusCode)
 }
 
@@ -237,7 +242,7 @@ func (s *Sender) Send(ctx context.Context, d *Delivery) Attempt {
 	default:
 		a.Outcome = Failed
 	}
-	a.Err = &ErrStatus{StatusCode: resp.StatusCode, URL: d.URL}
+	a.Err = &StatusError{StatusCode: resp.StatusCode, URL: d.URL}
 	return a
 }
 
@@ -413,8 +418,8 @@ func (s *Sender) report(ctx context.Context, a Attempt) {
 	if s.OnAttempt != nil {
 		s.OnAttempt(a)
 	}
-	if s.Logger != nil {
-		s.Logger.LogAttrs(ctx, slog.LevelInfo, "delivery attempt",
+	if log := logs.Or(s.Logger); log.Enabled(ctx, slog.LevelInfo) {
+		log.LogAttrs(ctx, slog.LevelInfo, "delivery attempt",
 			slog.String("delivery", a.Delivery.ID), slog.String("url", a.Delivery.URL),
 			slog.Int("attempt", a.Number), slog.String("outcome", a.Outcome.String()),
 			slog.Int("status", a.StatusCode), slog.Duration("duration", a.Duration),
@@ -428,6 +433,11 @@ func (s *Sender) report(ctx context.Context, a Attempt) {
 type MemoryQueue struct {
 	// Clock tells when jobs are due; nil is the real clock.
 	Clock Clock
+	// KeepFinished is how many finished attempts [MemoryQueue.Finished]
+	// remembers, the most recent ones (DefaultKeepFinished if 0; a
+	// negative value keeps none), so that a long-running queue does not
+	// grow without bound.
+	KeepFinished int
 
 	mu      sync.Mutex
 	pending []*Job
@@ -493,11 +503,32 @@ func (m *MemoryQueue) Next(ctx context.Context) (*Job, error) {
 	}
 }
 
+// DefaultKeepFinished is the number of finished attempts a
+// [MemoryQueue] remembers when KeepFinished is 0.
+const DefaultKeepFinished = 1000
+
+func (m *MemoryQueue) keep() int {
+	switch {
+	case m.KeepFinished < 0:
+		return 0
+	case m.KeepFinished == 0:
+		return DefaultKeepFinished
+	}
+	return m.KeepFinished
+}
+
 // Done implements [Queue]; the attempt is kept for [MemoryQueue.Finished].
 func (m *MemoryQueue) Done(_ context.Context, _ *Job, a Attempt) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	k := m.keep()
+	if k == 0 {
+		return nil
+	}
 	m.done = append(m.done, a)
+	if len(m.done) >= 2*k { // drop the oldest now and then, not on every call
+		m.done = append(m.done[:0], m.done[len(m.done)-k:]...)
+	}
 	return nil
 }
 
@@ -516,11 +547,16 @@ func (m *MemoryQueue) Len() int {
 	return len(m.pending)
 }
 
-// Finished returns the last attempt of every delivery that left the queue.
+// Finished returns the last attempt of the deliveries that left the
+// queue, oldest first: all of them, or the most recent KeepFinished.
 func (m *MemoryQueue) Finished() []Attempt {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]Attempt(nil), m.done...)
+	d := m.done
+	if k := m.keep(); len(d) > k {
+		d = d[len(d)-k:]
+	}
+	return append([]Attempt(nil), d...)
 }
 
 var errNoQueue = errors.New("salmon: nil queue")

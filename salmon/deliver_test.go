@@ -66,9 +66,9 @@ func TestSendClassifies(t *testing.T) {
 			if (a.Err == nil) != (tt.want == salmon.Delivered) {
 				t.Errorf("Err = %v", a.Err)
 			}
-			var se *salmon.ErrStatus
+			var se *salmon.StatusError
 			if tt.want != salmon.Delivered && (!errors.As(a.Err, &se) || se.StatusCode != tt.status) {
-				t.Errorf("Err = %v, want ErrStatus %d", a.Err, tt.status)
+				t.Errorf("Err = %v, want StatusError %d", a.Err, tt.status)
 			}
 			if got.method != http.MethodPost || got.ct != magicenv.ContentType || got.ua != "test-pod/1" || string(got.body) != "<me:env/>" {
 				t.Errorf("request = %+v", got)
@@ -362,6 +362,24 @@ func TestPeerOutage(t *testing.T) {
 	for id, c := range persisted {
 		if c != 1 {
 			t.Errorf("%s persisted %d times", id, c)
+		}
+	}
+}
+
+// TestMemoryQueueKeepsFinishedBounded: a MemoryQueue remembers the most
+// recent KeepFinished attempts, not every one.
+func TestMemoryQueueKeepsFinishedBounded(t *testing.T) {
+	for _, tt := range []struct{ keep, done, want int }{{3, 10, 3}, {0, 2500, salmon.DefaultKeepFinished}, {-1, 5, 0}, {5, 4, 4}} {
+		q := &salmon.MemoryQueue{KeepFinished: tt.keep}
+		for i := range tt.done {
+			q.Done(context.Background(), nil, salmon.Attempt{Number: i})
+		}
+		got := q.Finished()
+		if len(got) != tt.want {
+			t.Fatalf("keep %d, %d done: %d finished, want %d", tt.keep, tt.done, len(got), tt.want)
+		}
+		if len(got) > 0 && got[len(got)-1].Number != tt.done-1 {
+			t.Errorf("keep %d: the last finished is attempt %d, want the most recent (%d)", tt.keep, got[len(got)-1].Number, tt.done-1)
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-diaspora/federation/entities"
+	"github.com/go-diaspora/federation/internal/logs"
+	"github.com/go-diaspora/federation/internal/rules"
 	"github.com/go-diaspora/federation/magicenv"
 )
 
@@ -63,8 +65,8 @@ type FetchHandler struct {
 // ServeHTTP implements [http.Handler].
 func (h *FetchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := h.serve(w, r)
-	if h.Logger != nil {
-		h.Logger.LogAttrs(r.Context(), slog.LevelInfo, "fetch", slog.String("path", r.URL.Path), slog.Int("status", status))
+	if log := logs.Or(h.Logger); log.Enabled(r.Context(), slog.LevelInfo) {
+		log.LogAttrs(r.Context(), slog.LevelInfo, "fetch", slog.String("path", r.URL.Path), slog.Int("status", status))
 	}
 }
 
@@ -75,7 +77,7 @@ func (h *FetchHandler) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/fetch/")
 	typ, guid, ok2 := strings.Cut(rest, "/")
-	if !ok || !ok2 || !typePattern.MatchString(typ) || !guidPattern.MatchString(guid) {
+	if !ok || !ok2 || !typePattern.MatchString(typ) || !rules.ValidGUID(guid) {
 		return fail(http.StatusNotFound)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -117,7 +119,7 @@ func ParseURI(uri string) (author, typ, guid string, err error) {
 		rest, ok = strings.CutPrefix(uri, "web+diaspora://")
 	}
 	parts := strings.Split(rest, "/")
-	if !ok || len(parts) != 3 || !entities.ValidDiasporaID(parts[0]) || !typePattern.MatchString(parts[1]) || !guidPattern.MatchString(parts[2]) {
+	if !ok || len(parts) != 3 || !entities.ValidDiasporaID(parts[0]) || !typePattern.MatchString(parts[1]) || !rules.ValidGUID(parts[2]) {
 		return "", "", "", fmt.Errorf("%w: %q", ErrInvalidURI, uri)
 	}
 	return parts[0], parts[1], parts[2], nil
@@ -183,7 +185,7 @@ func (f *Fetcher) Fetch(ctx context.Context, author, typ, guid string) (*Message
 }
 
 func (f *Fetcher) fetch(ctx context.Context, author, typ, guid string, checkAuthor bool) (*Message, error) {
-	if !typePattern.MatchString(typ) || !guidPattern.MatchString(guid) {
+	if !typePattern.MatchString(typ) || !rules.ValidGUID(guid) {
 		return nil, fmt.Errorf("salmon: fetch %q %q: invalid type or guid", typ, guid)
 	}
 	if f.Receiver == nil || f.Pod == nil {
@@ -283,7 +285,7 @@ func (f *Fetcher) get(ctx context.Context, target string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		err := error(&ErrStatus{StatusCode: resp.StatusCode, URL: resp.Request.URL.String()})
+		err := error(&StatusError{StatusCode: resp.StatusCode, URL: resp.Request.URL.String()})
 		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
 			err = fmt.Errorf("%w: %w", ErrNotFound, err)
 		}

@@ -7,11 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-diaspora/federation/internal/logs"
+	"github.com/go-diaspora/federation/internal/rules"
 	"github.com/go-diaspora/federation/magicenv"
 )
 
@@ -74,9 +75,6 @@ var (
 	ErrRejected = errors.New("salmon: rejected")
 )
 
-// guidPattern is the reference's GUID rule (PROTOCOL.md §2.1).
-var guidPattern = regexp.MustCompile(`^[0-9A-Za-z\-_@.:]{15,254}[0-9A-Za-z]$`)
-
 // Handler serves POST /receive/public and POST /receive/users/{guid}.
 // It checks the method, the route, the size and the outer format of the
 // body, hands the raw body to Inbox and answers 202 Accepted. It does no
@@ -112,8 +110,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, http.StatusText(status)+"\n")
-	if h.Logger != nil {
-		h.Logger.LogAttrs(r.Context(), slog.LevelInfo, "receive",
+	if log := logs.Or(h.Logger); log.Enabled(r.Context(), slog.LevelInfo) {
+		log.LogAttrs(r.Context(), slog.LevelInfo, "receive",
 			slog.String("path", r.URL.Path), slog.Int("status", status), slog.String("remote_host", r.RemoteAddr))
 	}
 }
@@ -126,7 +124,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 	case strings.HasPrefix(p, "/receive/users/"):
 		in.Route = RoutePrivate
 		in.RecipientGUID = strings.TrimPrefix(p, "/receive/users/")
-		if !guidPattern.MatchString(in.RecipientGUID) {
+		if !rules.ValidGUID(in.RecipientGUID) {
 			return http.StatusNotFound
 		}
 	default:

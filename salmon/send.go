@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/go-diaspora/federation/entities"
+	"github.com/go-diaspora/federation/internal/rules"
 	"github.com/go-diaspora/federation/magicenv"
 )
 
@@ -54,7 +55,7 @@ func PrivateDeliveries(payload []byte, sender string, key crypto.Signer, recipie
 	signed := env.Marshal()
 	out := make([]Delivery, 0, len(recipients))
 	for _, r := range recipients {
-		if !guidPattern.MatchString(r.GUID) {
+		if !rules.ValidGUID(r.GUID) {
 			return nil, fmt.Errorf("salmon: recipient guid %q is not a valid guid", r.GUID)
 		}
 		u, err := receiveURL(r.Pod, "receive/users/"+r.GUID)

@@ -55,17 +55,18 @@ type Result struct {
 // Judge decides one kind of vector.
 type Judge func(ctx context.Context, env *Env, v vectors.Vector, body []byte) Verdict
 
-// Judges maps vector kinds to their judges (the discovery kinds are
-// added in discovery.go).
-var Judges = map[string]Judge{
-	"magic_envelope_public":            judgeReceive,
-	"encrypted_magic_envelope_private": judgeReceive,
-	"legacy_slap_public":               judgeReceive,
-	"legacy_slap_private":              judgeReceive,
-	"entity_xml":                       judgeEntity,
-	"relayable_xml":                    judgeEntity,
-	"entity_json":                      judgeEntity,
-	"relayable_json":                   judgeEntity,
+// JudgeFor returns the judge of a vector kind, and false for a kind no
+// judge decides.
+func JudgeFor(kind string) (Judge, bool) {
+	switch kind {
+	case "magic_envelope_public", "encrypted_magic_envelope_private", "legacy_slap_public", "legacy_slap_private":
+		return judgeReceive, true
+	case "entity_xml", "relayable_xml", "entity_json", "relayable_json":
+		return judgeEntity, true
+	case "webfinger_jrd", "webfinger_xrd", "host_meta", "hcard_html":
+		return judgeDiscovery, true
+	}
+	return nil, false
 }
 
 // Env is the receiving side a manifest describes: people with their
@@ -259,7 +260,7 @@ func Run(ctx context.Context, m *vectors.Manifest) []Result {
 // RunOne judges one vector and compares the verdict with v.Expected.
 func RunOne(ctx context.Context, env *Env, v vectors.Vector) Result {
 	res := Result{ID: v.ID, Kind: v.Kind}
-	judge, ok := Judges[v.Kind]
+	judge, ok := JudgeFor(v.Kind)
 	if !ok {
 		res.Why = fmt.Sprintf("no judge for kind %q", v.Kind)
 		return res

@@ -15,7 +15,7 @@ func runManifest(t *testing.T, path string) {
 	}
 	env := NewEnv(m)
 	for _, v := range m.Vectors {
-		if _, ok := Judges[v.Kind]; !ok {
+		if _, ok := JudgeFor(v.Kind); !ok {
 			continue
 		}
 		t.Run(v.ID, func(t *testing.T) {

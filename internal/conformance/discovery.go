@@ -8,12 +8,6 @@ import (
 	"github.com/go-diaspora/federation/internal/vectors"
 )
 
-func init() {
-	for _, kind := range []string{"webfinger_jrd", "webfinger_xrd", "host_meta", "hcard_html"} {
-		Judges[kind] = judgeDiscovery
-	}
-}
-
 // judgeDiscovery parses and validates a discovery document.
 func judgeDiscovery(_ context.Context, _ *Env, v vectors.Vector, body []byte) Verdict {
 	view, err := discovery.ParseKind(v.Kind, body)
