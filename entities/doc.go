@@ -48,6 +48,13 @@
 // some entity types that no longer exist. [Options.Legacy] reads them; it is
 // off by default, matching current diaspora*.
 //
+// # Options
+//
+// Like every package of this module, entities takes its configuration as a
+// *Options last argument, where nil means the zero value (the defaults);
+// a struct that holds options keeps them by value, zero meaning the
+// defaults.
+//
 // # Limits
 //
 // Input is untrusted: parsing never panics, rejects DTDs, and caps size,

@@ -73,11 +73,11 @@ func runVector(t *testing.T, m *manifest, v vector) {
 		}
 		sender, public = v.Sender, true
 	case "encrypted_magic_envelope_private":
-		inner, err := magicenv.Decrypt(body, loadPrivateKey(t, v.DecryptKey))
+		inner, err := magicenv.Decrypt(body, loadPrivateKey(t, v.DecryptKey), nil)
 		if err != nil {
 			t.Fatalf("magicenv.Decrypt: %v", err)
 		}
-		env, err := magicenv.Parse(inner)
+		env, err := magicenv.Parse(inner, nil)
 		if err != nil {
 			t.Fatalf("magicenv.Parse: %v", err)
 		}

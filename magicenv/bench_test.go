@@ -29,7 +29,7 @@ func BenchmarkParseVerify(b *testing.B) {
 		b.Run(s.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				env, err := magicenv.Parse(data)
+				env, err := magicenv.Parse(data, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -38,7 +38,7 @@ func BenchmarkParseVerify(b *testing.B) {
 				}
 			}
 		})
-		env, _ := magicenv.Parse(data)
+		env, _ := magicenv.Parse(data, nil)
 		h := sha256.Sum256([]byte(env.SignatureBase()))
 		b.Run(s.name+"/bare-rsa-verify", func(b *testing.B) {
 			b.ReportAllocs()
@@ -53,7 +53,7 @@ func BenchmarkParseVerify(b *testing.B) {
 
 func BenchmarkSign(b *testing.B) {
 	for _, s := range sizes {
-		env, err := magicenv.Parse(readFile(b, refDir+"magic_envelope_public/"+s.envelope))
+		env, err := magicenv.Parse(readFile(b, refDir+"magic_envelope_public/"+s.envelope), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func BenchmarkSign(b *testing.B) {
 		b.Run(s.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				e, err := magicenv.Sign(payload, author, key)
+				e, err := magicenv.Sign(payload, author, key, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -89,7 +89,7 @@ func BenchmarkDecrypt(b *testing.B) {
 		b.Run(s.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := magicenv.Decrypt(body, key); err != nil {
+				if _, err := magicenv.Decrypt(body, key, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -12,10 +12,10 @@
 // Receiving is three separate steps, so that the caller decides where keys
 // come from:
 //
-//	env, err := magicenv.Parse(body)  // structure and encodings only
-//	author, err := env.Author()       // the sender named by key_id
-//	pub := lookUp(author)             // the caller's key store or discovery
-//	err = env.Verify(pub)             // RSA-SHA256 over the canonical base string
+//	env, err := magicenv.Parse(body, nil) // structure and encodings only
+//	author, err := env.Author()           // the sender named by key_id
+//	pub := lookUp(author)                 // the caller's key store or discovery
+//	err = env.Verify(pub)                 // RSA-SHA256 over the canonical base string
 //	entityXML := env.Payload()
 //
 // [Open] runs the three steps with a [KeyResolver].
@@ -45,6 +45,13 @@
 // [ErrInvalidKey]; key lookups fail with a [*KeyLookupError] that tells a
 // temporary failure from a final one. Signature and decryption errors are
 // deliberately vague.
+//
+// # Options
+//
+// Like every package of this module, magicenv takes its configuration as a
+// *Options last argument, where nil means the zero value (the defaults);
+// a struct that holds options keeps them by value, zero meaning the
+// defaults.
 //
 // # Limits
 //

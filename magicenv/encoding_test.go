@@ -30,7 +30,7 @@ func TestParseEncodings(t *testing.T) {
 	if !ok {
 		t.Fatalf("unexpected vector:\n%s", doc)
 	}
-	want, err := magicenv.Parse([]byte(doc))
+	want, err := magicenv.Parse([]byte(doc), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestParseEncodings(t *testing.T) {
 	}
 	pub := &privKey(t, "alice").PublicKey
 	for name, in := range forms {
-		env, err := magicenv.Parse(in)
+		env, err := magicenv.Parse(in, nil)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -93,7 +93,7 @@ func TestParseEncodingErrors(t *testing.T) {
 		"UTF-16LE declared BE": {append([]byte("\xFF\xFE"), utf16Encode(strings.Replace(good, "UTF-8", "UTF-16BE", 1), false)...),
 			magicenv.ErrInvalidEnvelope},
 	} {
-		if env, err := magicenv.Parse(tt.in); !errors.Is(err, tt.want) || env != nil {
+		if env, err := magicenv.Parse(tt.in, nil); !errors.Is(err, tt.want) || env != nil {
 			t.Errorf("%s: %v, %v; want %v", name, env, err, tt.want)
 		}
 	}
@@ -109,7 +109,7 @@ func TestParseEncodingErrors(t *testing.T) {
 		{len(latin1), magicenv.ErrTooLarge},
 		{len(latin1) + 100, nil},
 	} {
-		if _, err := (magicenv.Options{MaxSize: int64(tt.max)}).Parse(latin1); !errors.Is(err, tt.want) {
+		if _, err := magicenv.Parse(latin1, &magicenv.Options{MaxSize: int64(tt.max)}); !errors.Is(err, tt.want) {
 			t.Errorf("MaxSize %d for %d bytes: %v, want %v", tt.max, len(latin1), err, tt.want)
 		}
 	}

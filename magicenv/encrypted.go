@@ -24,16 +24,6 @@ const (
 	memberIV         = "iv"
 )
 
-// Encrypt encrypts with default [Options]. See [Options.Encrypt].
-func Encrypt(envelope []byte, recipient *rsa.PublicKey) ([]byte, error) {
-	return Options{}.Encrypt(envelope, recipient)
-}
-
-// Decrypt decrypts with default [Options]. See [Options.Decrypt].
-func Decrypt(body []byte, key crypto.Decrypter) ([]byte, error) {
-	return Options{}.Decrypt(body, key)
-}
-
 // Encrypt wraps a signed envelope document (the output of
 // [Envelope.Marshal]) for private delivery to one recipient: a fresh
 // AES-256 key and IV encrypt the document in CBC mode with PKCS#7 padding,
@@ -41,7 +31,13 @@ func Decrypt(body []byte, key crypto.Decrypter) ([]byte, error) {
 // with RSA PKCS#1 v1.5. The result is the JSON body
 // {"aes_key": ..., "encrypted_magic_envelope": ...} in the reference's
 // member order and spacing. Every call uses a new key and IV.
-func (o Options) Encrypt(envelope []byte, recipient *rsa.PublicKey) ([]byte, error) {
+//
+// opts may be nil, meaning the zero [Options].
+func Encrypt(envelope []byte, recipient *rsa.PublicKey, opts *Options) ([]byte, error) {
+	return opts.value().encrypt(envelope, recipient)
+}
+
+func (o Options) encrypt(envelope []byte, recipient *rsa.PublicKey) ([]byte, error) {
 	if len(envelope) == 0 {
 		return nil, fmt.Errorf("magicenv: encrypt: empty envelope")
 	}
@@ -77,7 +73,7 @@ func (o Options) Encrypt(envelope []byte, recipient *rsa.PublicKey) ([]byte, err
 }
 
 // Decrypt opens an encrypted envelope body with the recipient's private
-// key and returns the envelope document inside, ready for [Options.Parse].
+// key and returns the envelope document inside, ready for [Parse].
 //
 // A body that is not a JSON object with exactly one string aes_key and one
 // string encrypted_magic_envelope (duplicate or case-variant members,
@@ -87,7 +83,13 @@ func (o Options) Encrypt(envelope []byte, recipient *rsa.PublicKey) ([]byte, err
 // receiver cannot be used as a padding oracle. Base64 in the body is read
 // leniently, as the reference reads it: white space and line breaks are
 // ignored.
-func (o Options) Decrypt(body []byte, key crypto.Decrypter) ([]byte, error) {
+//
+// opts may be nil, meaning the zero [Options].
+func Decrypt(body []byte, key crypto.Decrypter, opts *Options) ([]byte, error) {
+	return opts.value().decrypt(body, key)
+}
+
+func (o Options) decrypt(body []byte, key crypto.Decrypter) ([]byte, error) {
 	if int64(len(body)) > o.maxSize() {
 		return nil, ErrTooLarge
 	}

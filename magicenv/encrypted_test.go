@@ -17,11 +17,11 @@ import (
 func TestEncryptDecryptRoundTrip(t *testing.T) {
 	bob := privKey(t, "bob")
 	envXML := []byte(validEnvelope(t))
-	body1, err := magicenv.Encrypt(envXML, &bob.PublicKey)
+	body1, err := magicenv.Encrypt(envXML, &bob.PublicKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body2, err := magicenv.Encrypt(envXML, &bob.PublicKey)
+	body2, err := magicenv.Encrypt(envXML, &bob.PublicKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestEncryptDecryptRoundTrip(t *testing.T) {
 		t.Errorf("body is not in the reference's shape: %.60s", body1)
 	}
 	for _, body := range [][]byte{body1, body2} {
-		got, err := magicenv.Decrypt(body, bob)
+		got, err := magicenv.Decrypt(body, bob, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,16 +41,16 @@ func TestEncryptDecryptRoundTrip(t *testing.T) {
 		}
 	}
 	// Another recipient's key cannot open it.
-	if _, err := magicenv.Decrypt(body1, privKey(t, "carol")); !errors.Is(err, magicenv.ErrDecrypt) {
+	if _, err := magicenv.Decrypt(body1, privKey(t, "carol"), nil); !errors.Is(err, magicenv.ErrDecrypt) {
 		t.Errorf("Decrypt(other key) = %v, want ErrDecrypt", err)
 	}
 	// Block-aligned plaintext gets a whole block of padding.
 	aligned := bytes.Repeat([]byte("a"), 64)
-	body, err := magicenv.Encrypt(aligned, &bob.PublicKey)
+	body, err := magicenv.Encrypt(aligned, &bob.PublicKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := magicenv.Decrypt(body, bob); err != nil || !bytes.Equal(got, aligned) {
+	if got, err := magicenv.Decrypt(body, bob, nil); err != nil || !bytes.Equal(got, aligned) {
 		t.Errorf("aligned round trip = %q, %v", got, err)
 	}
 }
@@ -106,7 +106,7 @@ func TestDecryptFailuresAreUniform(t *testing.T) {
 	}
 	for name, body := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := magicenv.Decrypt(body, bob)
+			got, err := magicenv.Decrypt(body, bob, nil)
 			if err != magicenv.ErrDecrypt || got != nil {
 				t.Fatalf("Decrypt = %q, %v; want exactly ErrDecrypt", got, err)
 			}
@@ -114,19 +114,19 @@ func TestDecryptFailuresAreUniform(t *testing.T) {
 	}
 	// The positive control: the same construction with good padding opens.
 	good := build(t, pub, keyJSON(key, iv), key, iv, pad(5, 5))
-	if got, err := magicenv.Decrypt(good, bob); err != nil || !bytes.Equal(got, msg) {
+	if got, err := magicenv.Decrypt(good, bob, nil); err != nil || !bytes.Equal(got, msg) {
 		t.Fatalf("control Decrypt = %q, %v", got, err)
 	}
 	// Python's spacing of the key JSON is accepted too.
 	spaced := build(t, pub, strings.ReplaceAll(strings.ReplaceAll(keyJSON(key, iv), `":"`, `": "`), `","`, `", "`), key, iv, pad(5, 5))
-	if got, err := magicenv.Decrypt(spaced, bob); err != nil || !bytes.Equal(got, msg) {
+	if got, err := magicenv.Decrypt(spaced, bob, nil); err != nil || !bytes.Equal(got, msg) {
 		t.Fatalf("spaced key JSON Decrypt = %q, %v", got, err)
 	}
 }
 
 func TestDecryptMalformedBody(t *testing.T) {
 	bob := privKey(t, "bob")
-	good, err := magicenv.Encrypt([]byte("<x/>"), &bob.PublicKey)
+	good, err := magicenv.Encrypt([]byte("<x/>"), &bob.PublicKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestDecryptMalformedBody(t *testing.T) {
 	}
 	for name, body := range tests {
 		t.Run(name, func(t *testing.T) {
-			if _, err := magicenv.Decrypt([]byte(body), bob); !errors.Is(err, magicenv.ErrMalformed) {
+			if _, err := magicenv.Decrypt([]byte(body), bob, nil); !errors.Is(err, magicenv.ErrMalformed) {
 				t.Fatalf("Decrypt = %v, want ErrMalformed", err)
 			}
 		})
@@ -154,16 +154,16 @@ func TestDecryptMalformedBody(t *testing.T) {
 	// Unknown extra members are ignored, and base64 may be line-wrapped.
 	extra := strings.Replace(s, `{"aes_key"`, `{"version":1,"aes_key"`, 1)
 	wrapped := strings.Replace(extra, aesKey[:20], aesKey[:10]+`\n`+aesKey[10:20], 1)
-	if got, err := magicenv.Decrypt([]byte(wrapped), bob); err != nil || string(got) != "<x/>" {
+	if got, err := magicenv.Decrypt([]byte(wrapped), bob, nil); err != nil || string(got) != "<x/>" {
 		t.Errorf("Decrypt(extra member, wrapped base64) = %q, %v", got, err)
 	}
-	if _, err := (magicenv.Options{MaxSize: 10}).Decrypt(good, bob); !errors.Is(err, magicenv.ErrTooLarge) {
+	if _, err := magicenv.Decrypt(good, bob, &magicenv.Options{MaxSize: 10}); !errors.Is(err, magicenv.ErrTooLarge) {
 		t.Errorf("Decrypt over MaxSize = %v, want ErrTooLarge", err)
 	}
-	if _, err := magicenv.Decrypt(good, nil); !errors.Is(err, magicenv.ErrInvalidKey) {
+	if _, err := magicenv.Decrypt(good, nil, nil); !errors.Is(err, magicenv.ErrInvalidKey) {
 		t.Errorf("Decrypt(nil key) = %v, want ErrInvalidKey", err)
 	}
-	if _, err := magicenv.Encrypt(nil, &bob.PublicKey); err == nil {
+	if _, err := magicenv.Encrypt(nil, &bob.PublicKey, nil); err == nil {
 		t.Error("Encrypt(empty) succeeded")
 	}
 }

@@ -56,8 +56,9 @@ const (
 const sigSuffix = ".YXBwbGljYXRpb24veG1s.YmFzZTY0dXJs.UlNBLVNIQTI1Ng=="
 
 // Options configures parsing, signing, keys and decryption. The zero value
-// gives the reference's behaviour with this package's default limits; the
-// package-level functions ([Parse], [Sign], [Decrypt], ...) use it.
+// gives the reference's behaviour with this package's default limits.
+// Every function that takes options takes a *Options as its last argument,
+// and nil means the zero value (the convention of the whole module).
 type Options struct {
 	// MaxSize caps the size in bytes of an envelope or an encrypted body.
 	// Zero means DefaultMaxSize (1 MiB).
@@ -79,6 +80,14 @@ type Options struct {
 	// padded base64url form (jaywink/federation's behaviour). The
 	// reference verifies only the canonical form, so the default is false.
 	AcceptRawSubject bool
+}
+
+// value returns the options opts points to, or the zero Options for nil.
+func (o *Options) value() Options {
+	if o == nil {
+		return Options{}
+	}
+	return *o
 }
 
 func (o Options) maxSize() int64 {
@@ -110,21 +119,21 @@ type Envelope struct {
 	opts     Options
 }
 
-// Parse parses a Magic Envelope with default [Options]. See [Options.Parse].
-func Parse(data []byte) (*Envelope, error) { return Options{}.Parse(data) }
-
-// Read reads and parses a Magic Envelope with default [Options]. See [Options.Read].
-func Read(r io.Reader) (*Envelope, error) { return Options{}.Read(r) }
-
 // Read reads at most MaxSize bytes from r and parses them with
-// [Options.Parse]. A longer input returns [ErrTooLarge] without reading
+// [Parse]. A longer input returns [ErrTooLarge] without reading
 // past the limit (plus one byte).
-func (o Options) Read(r io.Reader) (*Envelope, error) {
+//
+// opts may be nil, meaning the zero [Options].
+func Read(r io.Reader, opts *Options) (*Envelope, error) {
+	return opts.value().read(r)
+}
+
+func (o Options) read(r io.Reader) (*Envelope, error) {
 	b, err := readLimited(r, o.maxSize())
 	if err != nil {
 		return nil, err
 	}
-	return o.Parse(b)
+	return o.parse(b)
 }
 
 func readLimited(r io.Reader, limit int64) ([]byte, error) {
@@ -157,7 +166,13 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 // 1.1, and after a UTF-8 byte order mark; MaxSize applies to the input
 // and to its UTF-8 form. An encoding it cannot read returns
 // [ErrInvalidEnvelope].
-func (o Options) Parse(data []byte) (*Envelope, error) {
+//
+// opts may be nil, meaning the zero [Options].
+func Parse(data []byte, opts *Options) (*Envelope, error) {
+	return opts.value().parse(data)
+}
+
+func (o Options) parse(data []byte) (*Envelope, error) {
 	if int64(len(data)) > o.maxSize() {
 		return nil, ErrTooLarge
 	}
@@ -170,7 +185,7 @@ func (o Options) Parse(data []byte) (*Envelope, error) {
 		return nil, parseErr("", fmt.Errorf("%w: %v", ErrInvalidEnvelope, err))
 	}
 	if f, ok := fastFields(data); ok {
-		return o.FromFields(f)
+		return o.fromFields(f)
 	}
 	root, err := xmlsafe.Parse(data, envelopeLimits)
 	if err != nil {
@@ -186,7 +201,7 @@ func (o Options) Parse(data []byte) (*Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	return o.FromFields(f)
+	return o.fromFields(f)
 }
 
 // Fields are the texts of an envelope's parts as they were found, for
@@ -203,9 +218,15 @@ type Fields struct {
 	HasKeyID bool
 }
 
-// FromFields applies the checks and decoding of [Options.Parse] to parts
+// FromFields applies the checks and decoding of [Parse] to parts
 // read elsewhere, and returns the envelope.
-func (o Options) FromFields(f Fields) (*Envelope, error) {
+//
+// opts may be nil, meaning the zero [Options].
+func FromFields(f Fields, opts *Options) (*Envelope, error) {
+	return opts.value().fromFields(f)
+}
+
+func (o Options) fromFields(f Fields) (*Envelope, error) {
 	switch {
 	case f.Data == "":
 		return nil, parseErr(Prefix+":data", fmt.Errorf("%w: missing or empty", ErrInvalidEnvelope))
@@ -387,17 +408,18 @@ func verifyString(pub *rsa.PublicKey, base string, sig []byte) bool {
 	return rsaverify.VerifySHA256(pub, h[:], sig) == nil
 }
 
-// Sign signs payload for author with default [Options]. See [Options.Sign].
-func Sign(payload []byte, author string, key crypto.Signer) (*Envelope, error) {
-	return Options{}.Sign(payload, author, key)
-}
-
 // Sign builds a Magic Envelope around payload (the entity XML) for the
 // sender author, signed with key, which must hold an RSA key of at least
 // MinKeyBits. Because PKCS#1 v1.5 signatures are deterministic, the same
 // payload, author and key always give the same envelope, byte for byte
 // the one the reference produces ([Envelope.Marshal]).
-func (o Options) Sign(payload []byte, author string, key crypto.Signer) (*Envelope, error) {
+//
+// opts may be nil, meaning the zero [Options].
+func Sign(payload []byte, author string, key crypto.Signer, opts *Options) (*Envelope, error) {
+	return opts.value().sign(payload, author, key)
+}
+
+func (o Options) sign(payload []byte, author string, key crypto.Signer) (*Envelope, error) {
 	if len(payload) == 0 {
 		return nil, fmt.Errorf("magicenv: sign: empty payload")
 	}

@@ -29,7 +29,7 @@ func readFile(t testing.TB, name string) []byte {
 
 func privKey(t testing.TB, name string) *rsa.PrivateKey {
 	t.Helper()
-	k, err := magicenv.ParsePrivateKey(readFile(t, refDir+"keys/"+name+".pem"))
+	k, err := magicenv.ParsePrivateKey(readFile(t, refDir+"keys/"+name+".pem"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func privKey(t testing.TB, name string) *rsa.PrivateKey {
 
 // The constant tokens of the base string, as the magicsig docs give them.
 func TestSignatureBaseConstants(t *testing.T) {
-	env, err := magicenv.Sign([]byte("<status_message><foo>bar</foo></status_message>"), "foobar@example.com", privKey(t, "alice"))
+	env, err := magicenv.Sign([]byte("<status_message><foo>bar</foo></status_message>"), "foobar@example.com", privKey(t, "alice"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,11 +67,11 @@ yQIDAQAB
   <me:data type="application/xml">PHN0YXR1c19tZXNzYWdlPjxmb28-YmFyPC9mb28-PC9zdGF0dXNfbWVzc2FnZT4=</me:data>
   <me:sig key_id="Zm9vYmFyQGV4YW1wbGUuY29t">Cmk08MR4Tp8r9eVybD1hORcR_8NLRVxAu0biOfJbkI1xLx1c480zJ720cpVyKaF9CxVjW3lvlvRz5YbswMv0izPzfHpXoWTXH-4UPrXaGYyJnrNvqEB2UWn4iHKJ2Rerto8sJY2b95qbXD6Nq75EoBNub5P7DYc16ENhp38YwBRnrBEvNOewddpOpEBVobyNB7no_QR8c_xkXie-hUDFNwI0z7vax9HkaBFbvEmzFPMZAAdWyjxeGiWiqY0t2ZdZRCPTezy66X6Q0qc4I8kfT-Mt1ctjGmNMoJ4Lgu-PrO5hSRT4QBAVyxaog5w-B0PIPuC-mUW5SZLsnX3_ZuwJww==</me:sig>
 </me:env>`
-	pub, err := magicenv.ParsePublicKey([]byte(pubPEM))
+	pub, err := magicenv.ParsePublicKey([]byte(pubPEM), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := magicenv.Parse([]byte(env))
+	e, err := magicenv.Parse([]byte(env), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ yQIDAQAB
 	}
 	// One flipped character of me:data breaks it.
 	bad := strings.Replace(env, "PHN0YXR1c19", "PHN0YXR1c29", 1)
-	if e, err := magicenv.Parse([]byte(bad)); err != nil {
+	if e, err := magicenv.Parse([]byte(bad), nil); err != nil {
 		t.Fatal(err)
 	} else if err := e.Verify(pub); !errors.Is(err, magicenv.ErrInvalidSignature) {
 		t.Errorf("tampered Verify = %v, want ErrInvalidSignature", err)
@@ -96,7 +96,7 @@ yQIDAQAB
 // A valid envelope built from alice's key, to be broken by the table below.
 func validEnvelope(t testing.TB) string {
 	t.Helper()
-	env, err := magicenv.Sign([]byte("<x/>"), "alice@pod-a.example.org", privKey(t, "alice"))
+	env, err := magicenv.Sign([]byte("<x/>"), "alice@pod-a.example.org", privKey(t, "alice"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestParseRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env, err := magicenv.Parse([]byte(tt.in))
+			env, err := magicenv.Parse([]byte(tt.in), nil)
 			if !errors.Is(err, tt.want) || env != nil {
 				t.Fatalf("Parse = %v, %v; want %v", env, err, tt.want)
 			}
@@ -163,7 +163,7 @@ func TestParseRejects(t *testing.T) {
 	}
 	for name, in := range allowed {
 		t.Run("allowed/"+name, func(t *testing.T) {
-			env, err := magicenv.Parse([]byte(in))
+			env, err := magicenv.Parse([]byte(in), nil)
 			if err != nil {
 				t.Fatalf("Parse = %v", err)
 			}
@@ -176,24 +176,24 @@ func TestParseRejects(t *testing.T) {
 
 func TestMaxSize(t *testing.T) {
 	good := []byte(validEnvelope(t))
-	if _, err := (magicenv.Options{MaxSize: int64(len(good)) - 1}).Parse(good); !errors.Is(err, magicenv.ErrTooLarge) {
+	if _, err := magicenv.Parse(good, &magicenv.Options{MaxSize: int64(len(good)) - 1}); !errors.Is(err, magicenv.ErrTooLarge) {
 		t.Errorf("Parse over the limit = %v, want ErrTooLarge", err)
 	}
-	if _, err := (magicenv.Options{MaxSize: int64(len(good))}).Parse(good); err != nil {
+	if _, err := magicenv.Parse(good, &magicenv.Options{MaxSize: int64(len(good))}); err != nil {
 		t.Errorf("Parse at the limit = %v", err)
 	}
 	// Read stops reading one byte past the limit.
 	r := &countingReader{r: bytes.NewReader(bytes.Repeat([]byte(" "), 10<<20))}
-	if _, err := magicenv.Read(r); !errors.Is(err, magicenv.ErrTooLarge) {
+	if _, err := magicenv.Read(r, nil); !errors.Is(err, magicenv.ErrTooLarge) {
 		t.Errorf("Read = %v, want ErrTooLarge", err)
 	}
 	if r.n > magicenv.DefaultMaxSize+1 {
 		t.Errorf("Read consumed %d bytes, limit %d", r.n, magicenv.DefaultMaxSize)
 	}
-	if env, err := magicenv.Read(bytes.NewReader(good)); err != nil || env == nil {
+	if env, err := magicenv.Read(bytes.NewReader(good), nil); err != nil || env == nil {
 		t.Errorf("Read(valid) = %v", err)
 	}
-	if _, err := magicenv.Sign(make([]byte, magicenv.DefaultMaxSize+1), "a@b", privKey(t, "alice")); !errors.Is(err, magicenv.ErrTooLarge) {
+	if _, err := magicenv.Sign(make([]byte, magicenv.DefaultMaxSize+1), "a@b", privKey(t, "alice"), nil); !errors.Is(err, magicenv.ErrTooLarge) {
 		t.Errorf("Sign(huge) = %v, want ErrTooLarge", err)
 	}
 }
@@ -214,10 +214,10 @@ func TestOptions(t *testing.T) {
 	alice := &privKey(t, "alice").PublicKey
 	for _, name := range []string{"envelope_other_prefix", "envelope_default_namespace"} {
 		in := readFile(t, refDir+"magic_envelope_public/"+name+".xml")
-		if _, err := magicenv.Parse(in); !errors.Is(err, magicenv.ErrInvalidEnvelope) {
+		if _, err := magicenv.Parse(in, nil); !errors.Is(err, magicenv.ErrInvalidEnvelope) {
 			t.Errorf("%s: default Parse = %v, want ErrInvalidEnvelope", name, err)
 		}
-		env, err := magicenv.Options{AnyPrefix: true}.Parse(in)
+		env, err := magicenv.Parse(in, &magicenv.Options{AnyPrefix: true})
 		if err != nil {
 			t.Fatalf("%s: AnyPrefix Parse = %v", name, err)
 		}
@@ -237,14 +237,14 @@ func TestOptions(t *testing.T) {
 	rawSigned := []byte(`<me:env xmlns:me="http://salmon-protocol.org/ns/magic-env"><me:data type="application/xml">` + data +
 		`</me:data><me:encoding>base64url</me:encoding><me:alg>RSA-SHA256</me:alg><me:sig key_id="YWxpY2VAcG9kLWEuZXhhbXBsZS5vcmc">` +
 		base64.RawURLEncoding.EncodeToString(sig) + `</me:sig></me:env>`)
-	env, err := magicenv.Parse(rawSigned)
+	env, err := magicenv.Parse(rawSigned, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := env.Verify(alice); !errors.Is(err, magicenv.ErrInvalidSignature) {
 		t.Errorf("default Verify = %v, want ErrInvalidSignature", err)
 	}
-	env, err = magicenv.Options{AcceptRawSubject: true}.Parse(rawSigned)
+	env, err = magicenv.Parse(rawSigned, &magicenv.Options{AcceptRawSubject: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestOptions(t *testing.T) {
 	}
 	// The option accepts the text as received, not any other form: the
 	// reference vector signed over a fully unpadded subject stays invalid.
-	env, err = magicenv.Options{AcceptRawSubject: true}.Parse(readFile(t, refDir+"magic_envelope_public/signature_over_unpadded_subject.xml"))
+	env, err = magicenv.Parse(readFile(t, refDir+"magic_envelope_public/signature_over_unpadded_subject.xml"), &magicenv.Options{AcceptRawSubject: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,11 +268,11 @@ func TestOptions(t *testing.T) {
 func TestSignVerifyRoundTrip(t *testing.T) {
 	alice, dave := privKey(t, "alice"), privKey(t, "dave")
 	payload := []byte("<comment><text>héllo &amp; ünïcode</text></comment>")
-	env, err := magicenv.Sign(payload, "alice@pod-a.example.org", alice)
+	env, err := magicenv.Sign(payload, "alice@pod-a.example.org", alice, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	parsed, err := magicenv.Parse(env.Marshal())
+	parsed, err := magicenv.Parse(env.Marshal(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,17 +286,17 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		t.Errorf("Verify(other key) = %v, want ErrInvalidSignature", err)
 	}
 	// Sign refuses bad input.
-	if _, err := magicenv.Sign(nil, "a@b", alice); err == nil {
+	if _, err := magicenv.Sign(nil, "a@b", alice, nil); err == nil {
 		t.Error("Sign(empty payload) succeeded")
 	}
-	if _, err := magicenv.Sign(payload, "alice @pod", alice); !errors.Is(err, magicenv.ErrInvalidAuthor) {
+	if _, err := magicenv.Sign(payload, "alice @pod", alice, nil); !errors.Is(err, magicenv.ErrInvalidAuthor) {
 		t.Errorf("Sign(bad author) = %v", err)
 	}
-	if _, err := magicenv.Sign(payload, "a@b", nil); !errors.Is(err, magicenv.ErrInvalidKey) {
+	if _, err := magicenv.Sign(payload, "a@b", nil, nil); !errors.Is(err, magicenv.ErrInvalidKey) {
 		t.Errorf("Sign(nil key) = %v", err)
 	}
 	// WithAuthor names a sender for an envelope without key_id.
-	noKeyID, err := magicenv.Parse(readFile(t, refDir+"magic_envelope_public/missing_key_id.xml"))
+	noKeyID, err := magicenv.Parse(readFile(t, refDir+"magic_envelope_public/missing_key_id.xml"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,7 @@ func TestOpen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env, err := magicenv.Open(ctx, good, tt.res)
+			env, err := magicenv.Open(ctx, good, tt.res, nil)
 			var kerr *magicenv.KeyLookupError
 			switch {
 			case tt.name == "key":
@@ -366,7 +366,8 @@ func TestOpen(t *testing.T) {
 	_, err := magicenv.Open(ctx, []byte("<x/>"), magicenv.KeyResolverFunc(func(context.Context, string) (*rsa.PublicKey, error) {
 		called = true
 		return nil, nil
-	}))
+	}), nil)
+
 	if err == nil || called {
 		t.Errorf("Open(garbage) = %v, resolver called = %v", err, called)
 	}

@@ -16,13 +16,13 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	alice, err := magicenv.ParsePrivateKey(pemBytes)
+	alice, err := magicenv.ParsePrivateKey(pemBytes, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	payload := []byte("<like><author>alice@pod-a.example.org</author></like>")
-	env, err := magicenv.Sign(payload, "alice@pod-a.example.org", alice)
+	env, err := magicenv.Sign(payload, "alice@pod-a.example.org", alice, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func Example() {
 		}
 		return nil, magicenv.ErrKeyNotFound
 	})
-	got, err := magicenv.Open(context.Background(), body, keys)
+	got, err := magicenv.Open(context.Background(), body, keys, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

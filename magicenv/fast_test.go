@@ -99,7 +99,7 @@ func TestSignatureDigest(t *testing.T) {
 	for _, s := range digestSeeds {
 		checkDigest(t, s)
 	}
-	env, err := Parse(readRef(t))
+	env, err := Parse(readRef(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`<me:env xmlns:me="http://salmon-protocol.org/ns/magic-env"><me:data type="application/xml">PHgvPg</me:data><me:encoding>base64url</me:encoding><me:alg>RSA-SHA256</me:alg><me:sig>AA</me:sig></me:env>`))
 	big := magicenv.Options{MaxSize: 4 << 20}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		env, err := magicenv.Parse(data)
+		env, err := magicenv.Parse(data, nil)
 		if err != nil {
 			if env != nil {
 				t.Fatal("non-nil envelope with an error")
@@ -55,7 +55,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		out := env.Marshal()
-		again, err := big.Parse(out)
+		again, err := magicenv.Parse(out, &big)
 		if err != nil {
 			t.Fatalf("Parse(Marshal(env)) = %v\n%s", err, out)
 		}
@@ -84,7 +84,7 @@ func FuzzDecrypt(f *testing.F) {
 	f.Add([]byte(`{"aes_key":"","encrypted_magic_envelope":""}`))
 	bob := privKey(f, "bob")
 	f.Fuzz(func(t *testing.T, body []byte) {
-		plain, err := magicenv.Decrypt(body, bob)
+		plain, err := magicenv.Decrypt(body, bob, nil)
 		switch {
 		case err == nil:
 			if plain == nil {
@@ -108,24 +108,24 @@ func FuzzParseKeys(f *testing.F) {
 	addHostile(f, 64<<10, ".pem")
 	opts := magicenv.Options{MinKeyBits: 1024}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if pub, err := opts.ParsePublicKey(data); err == nil {
+		if pub, err := magicenv.ParsePublicKey(data, &opts); err == nil {
 			out, err := magicenv.MarshalPublicKey(pub)
 			if err != nil {
 				t.Fatal(err)
 			}
-			again, err := opts.ParsePublicKey(out)
+			again, err := magicenv.ParsePublicKey(out, &opts)
 			if err != nil || !again.Equal(pub) {
 				t.Fatalf("public key round trip: %v", err)
 			}
 		} else if !errors.Is(err, magicenv.ErrInvalidKey) && !errors.Is(err, magicenv.ErrWeakKey) {
 			t.Fatalf("ParsePublicKey: untyped error %v", err)
 		}
-		if priv, err := opts.ParsePrivateKey(data); err == nil {
+		if priv, err := magicenv.ParsePrivateKey(data, &opts); err == nil {
 			out, err := magicenv.MarshalPrivateKey(priv)
 			if err != nil {
 				t.Fatal(err)
 			}
-			again, err := opts.ParsePrivateKey(out)
+			again, err := magicenv.ParsePrivateKey(out, &opts)
 			if err != nil || !again.Equal(priv) {
 				t.Fatalf("private key round trip: %v", err)
 			}

@@ -12,24 +12,19 @@ import (
 	"github.com/go-diaspora/federation/internal/rules"
 )
 
-// ParsePublicKey parses a PEM public key with default [Options]. See
-// [Options.ParsePublicKey].
-func ParsePublicKey(data []byte) (*rsa.PublicKey, error) { return Options{}.ParsePublicKey(data) }
-
-// ParsePrivateKey parses a PEM private key with default [Options]. See
-// [Options.ParsePrivateKey].
-func ParsePrivateKey(data []byte) (*rsa.PrivateKey, error) { return Options{}.ParsePrivateKey(data) }
-
-// GenerateKey generates an RSA key with default [Options]. See [Options.GenerateKey].
-func GenerateKey(bits int) (*rsa.PrivateKey, error) { return Options{}.GenerateKey(bits) }
-
 // ParsePublicKey parses one PEM block holding an RSA public key, either
 // "PUBLIC KEY" (SubjectPublicKeyInfo, what diaspora* publishes) or "RSA
 // PUBLIC KEY" (PKCS#1, which the reference also accepts). Anything but
 // white space around the block, a second block, a non-RSA key or an
 // unusable exponent returns [ErrInvalidKey]; a key shorter than
 // MinKeyBits returns [ErrWeakKey].
-func (o Options) ParsePublicKey(data []byte) (*rsa.PublicKey, error) {
+//
+// opts may be nil, meaning the zero [Options].
+func ParsePublicKey(data []byte, opts *Options) (*rsa.PublicKey, error) {
+	return opts.value().parsePublicKey(data)
+}
+
+func (o Options) parsePublicKey(data []byte) (*rsa.PublicKey, error) {
 	pub, err := rules.ParsePublicKey(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidKey, err)
@@ -42,8 +37,14 @@ func (o Options) ParsePublicKey(data []byte) (*rsa.PublicKey, error) {
 
 // ParsePrivateKey parses one PEM block holding an RSA private key, either
 // "RSA PRIVATE KEY" (PKCS#1, what diaspora* stores) or "PRIVATE KEY"
-// (PKCS#8). Errors are as for [Options.ParsePublicKey].
-func (o Options) ParsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
+// (PKCS#8). Errors are as for [ParsePublicKey].
+//
+// opts may be nil, meaning the zero [Options].
+func ParsePrivateKey(data []byte, opts *Options) (*rsa.PrivateKey, error) {
+	return opts.value().parsePrivateKey(data)
+}
+
+func (o Options) parsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
 	block, err := singlePEM(data)
 	if err != nil {
 		return nil, err
@@ -75,7 +76,13 @@ func (o Options) ParsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
 // GenerateKey generates an RSA private key of the given size; 0 means
 // DefaultKeyBits (4096, what diaspora* generates). Sizes under MinKeyBits
 // return [ErrWeakKey].
-func (o Options) GenerateKey(bits int) (*rsa.PrivateKey, error) {
+//
+// opts may be nil, meaning the zero [Options].
+func GenerateKey(bits int, opts *Options) (*rsa.PrivateKey, error) {
+	return opts.value().generateKey(bits)
+}
+
+func (o Options) generateKey(bits int) (*rsa.PrivateKey, error) {
 	if bits == 0 {
 		bits = DefaultKeyBits
 	}

@@ -14,12 +14,12 @@ func TestKeys(t *testing.T) {
 	pkcs1Pub := readFile(t, "../testdata/keys/alice.pkcs1.pub.pem")
 	pkcs8 := readFile(t, "../testdata/keys/alice.pkcs8.pem")
 	for name, in := range map[string][]byte{"spki": spki, "pkcs1": pkcs1Pub} {
-		pub, err := magicenv.ParsePublicKey(in)
+		pub, err := magicenv.ParsePublicKey(in, nil)
 		if err != nil || !pub.Equal(&alice.PublicKey) {
 			t.Errorf("ParsePublicKey(%s) = %v", name, err)
 		}
 	}
-	if k, err := magicenv.ParsePrivateKey(pkcs8); err != nil || !k.Equal(alice) {
+	if k, err := magicenv.ParsePrivateKey(pkcs8, nil); err != nil || !k.Equal(alice) {
 		t.Errorf("ParsePrivateKey(pkcs8) = %v", err)
 	}
 	// Marshal round trips, in the forms diaspora* uses.
@@ -60,9 +60,9 @@ func TestKeys(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var err error
 			if tt.private {
-				_, err = magicenv.ParsePrivateKey(tt.in)
+				_, err = magicenv.ParsePrivateKey(tt.in, nil)
 			} else {
-				_, err = magicenv.ParsePublicKey(tt.in)
+				_, err = magicenv.ParsePublicKey(tt.in, nil)
 			}
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
@@ -74,59 +74,59 @@ func TestKeys(t *testing.T) {
 // 1024-bit keys work only when the caller opts in, and never below 1024.
 func TestWeakKeyOptIn(t *testing.T) {
 	opts := magicenv.Options{MinKeyBits: 1024}
-	priv, err := opts.ParsePrivateKey(readFile(t, "../testdata/keys/rsa1024.pem"))
+	priv, err := magicenv.ParsePrivateKey(readFile(t, "../testdata/keys/rsa1024.pem"), &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := opts.ParsePublicKey(readFile(t, "../testdata/keys/rsa1024.pub.pem")); err != nil {
+	if _, err := magicenv.ParsePublicKey(readFile(t, "../testdata/keys/rsa1024.pub.pem"), &opts); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := magicenv.Sign([]byte("<x/>"), "old@pod", priv); !errors.Is(err, magicenv.ErrWeakKey) {
+	if _, err := magicenv.Sign([]byte("<x/>"), "old@pod", priv, nil); !errors.Is(err, magicenv.ErrWeakKey) {
 		t.Errorf("default Sign with 1024 bits = %v, want ErrWeakKey", err)
 	}
-	env, err := opts.Sign([]byte("<x/>"), "old@pod", priv)
+	env, err := magicenv.Sign([]byte("<x/>"), "old@pod", priv, &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	parsedDefault, err := magicenv.Parse(env.Marshal())
+	parsedDefault, err := magicenv.Parse(env.Marshal(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := parsedDefault.Verify(&priv.PublicKey); !errors.Is(err, magicenv.ErrWeakKey) {
 		t.Errorf("default Verify with 1024 bits = %v, want ErrWeakKey", err)
 	}
-	parsed, err := opts.Parse(env.Marshal())
+	parsed, err := magicenv.Parse(env.Marshal(), &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := parsed.Verify(&priv.PublicKey); err != nil {
 		t.Errorf("opt-in Verify = %v", err)
 	}
-	body, err := opts.Encrypt([]byte("<x/>"), &priv.PublicKey)
+	body, err := magicenv.Encrypt([]byte("<x/>"), &priv.PublicKey, &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := magicenv.Decrypt(body, priv); !errors.Is(err, magicenv.ErrWeakKey) {
+	if _, err := magicenv.Decrypt(body, priv, nil); !errors.Is(err, magicenv.ErrWeakKey) {
 		t.Errorf("default Decrypt with 1024 bits = %v, want ErrWeakKey", err)
 	}
-	if got, err := opts.Decrypt(body, priv); err != nil || string(got) != "<x/>" {
+	if got, err := magicenv.Decrypt(body, priv, &opts); err != nil || string(got) != "<x/>" {
 		t.Errorf("opt-in Decrypt = %q, %v", got, err)
 	}
 	// Asking for less than 1024 still means 1024.
-	if _, err := (magicenv.Options{MinKeyBits: 512}).GenerateKey(768); !errors.Is(err, magicenv.ErrWeakKey) {
+	if _, err := magicenv.GenerateKey(768, &magicenv.Options{MinKeyBits: 512}); !errors.Is(err, magicenv.ErrWeakKey) {
 		t.Errorf("GenerateKey(768) = %v, want ErrWeakKey", err)
 	}
-	if _, err := magicenv.GenerateKey(1024); !errors.Is(err, magicenv.ErrWeakKey) {
+	if _, err := magicenv.GenerateKey(1024, nil); !errors.Is(err, magicenv.ErrWeakKey) {
 		t.Errorf("GenerateKey(1024) = %v, want ErrWeakKey", err)
 	}
-	k, err := magicenv.GenerateKey(2048)
+	k, err := magicenv.GenerateKey(2048, nil)
 	if err != nil || k.N.BitLen() != 2048 {
 		t.Errorf("GenerateKey(2048) = %v", err)
 	}
 }
 
 func TestGenerateKeyDefault(t *testing.T) {
-	k, err := magicenv.GenerateKey(0)
+	k, err := magicenv.GenerateKey(0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,20 +25,21 @@ func (f KeyResolverFunc) PublicKey(ctx context.Context, author string) (*rsa.Pub
 	return f(ctx, author)
 }
 
-// Open parses, resolves and verifies with default [Options]. See [Options.Open].
-func Open(ctx context.Context, data []byte, resolver KeyResolver) (*Envelope, error) {
-	return Options{}.Open(ctx, data, resolver)
-}
-
-// Open chains the three steps of receiving an envelope: [Options.Parse],
+// Open chains the three steps of receiving an envelope: [Parse],
 // a key lookup for [Envelope.Author] through resolver, and
 // [Envelope.Verify]. It returns the verified envelope, whose
 // [Envelope.Payload] is now authenticated as coming from its author.
 //
 // Key lookup failures are returned as [*KeyLookupError]; a resolver that
 // returns neither a key nor an error counts as [ErrKeyNotFound].
-func (o Options) Open(ctx context.Context, data []byte, resolver KeyResolver) (*Envelope, error) {
-	env, err := o.Parse(data)
+//
+// opts may be nil, meaning the zero [Options].
+func Open(ctx context.Context, data []byte, resolver KeyResolver, opts *Options) (*Envelope, error) {
+	return opts.value().open(ctx, data, resolver)
+}
+
+func (o Options) open(ctx context.Context, data []byte, resolver KeyResolver) (*Envelope, error) {
+	env, err := o.parse(data)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 
 const manifestPath = "../testdata/vectors/reference/manifest.json"
 
-var keyParser = vectors.KeyParser{Public: magicenv.ParsePublicKey, Private: magicenv.ParsePrivateKey}
+var keyParser = vectors.MagicenvKeys(nil)
 
 func loadManifest(t testing.TB) *vectors.Manifest {
 	t.Helper()
@@ -91,12 +91,12 @@ func openVector(t *testing.T, m *vectors.Manifest, v vectors.Vector, body []byte
 		if v.DecryptKey != "" && m.People[v.Recipient].PrivateKey != v.DecryptKey {
 			t.Fatalf("decrypt_key %s is not the recipient's key", v.DecryptKey)
 		}
-		body, err = magicenv.Decrypt(body, key)
+		body, err = magicenv.Decrypt(body, key, nil)
 		if err != nil {
 			return nil, err
 		}
 	}
-	return magicenv.Open(context.Background(), body, res)
+	return magicenv.Open(context.Background(), body, res, nil)
 }
 
 func checkVerdict(t *testing.T, v vectors.Vector, env *magicenv.Envelope, err error) {
@@ -177,11 +177,11 @@ func TestReferenceSerialized(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if want, err = magicenv.Decrypt(want, key); err != nil {
+				if want, err = magicenv.Decrypt(want, key, nil); err != nil {
 					t.Fatal(err)
 				}
 			}
-			parsed, err := magicenv.Parse(want)
+			parsed, err := magicenv.Parse(want, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +189,7 @@ func TestReferenceSerialized(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			env, err := magicenv.Sign(parsed.Payload(), v.Sender, signer)
+			env, err := magicenv.Sign(parsed.Payload(), v.Sender, signer, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

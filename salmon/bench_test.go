@@ -96,11 +96,11 @@ func signatureOf(b *testing.B, m interface{ ReadFile(string) ([]byte, error) }, 
 		lm := loadManifest(b)
 		key, _ := lm.PrivateKey(keyParser, recipient)
 		var err error
-		if body, err = magicenv.Decrypt(body, key); err != nil {
+		if body, err = magicenv.Decrypt(body, key, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
-	env, err := magicenv.Parse(body)
+	env, err := magicenv.Parse(body, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -44,6 +44,10 @@
 // of a POST. [MemoryQueue] is an in-memory queue; a pod supplies a
 // durable one.
 //
+// Functions that build or read envelopes take a *[magicenv.Options] last
+// (nil: the defaults), as the whole module does; [Receiver] holds its
+// envelope options by value.
+//
 // The codec parts never log; only Handler, FetchHandler and Sender do,
 // and only through the slog.Logger they are given.
 package salmon

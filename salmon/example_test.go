@@ -17,7 +17,7 @@ func Example() {
 	}
 	fmt.Println("format:", salmon.Detect(body, ""))
 
-	slap, err := salmon.ParseSlap(body, magicenv.Options{})
+	slap, err := salmon.ParseSlap(body, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	pub, err := magicenv.ParsePublicKey(pem)
+	pub, err := magicenv.ParsePublicKey(pem, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

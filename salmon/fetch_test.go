@@ -128,7 +128,7 @@ func signEntity(t *testing.T, e entities.Entity, author string, key *rsa.Private
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := magicenv.Sign(payload, author, key)
+	env, err := magicenv.Sign(payload, author, key, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,14 +66,14 @@ func FuzzDetectAndSlap(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		format := salmon.Detect(body, "")
-		s, err := salmon.ParseSlap(body, magicenv.Options{})
+		s, err := salmon.ParseSlap(body, nil)
 		if err != nil && !typed(err) {
 			t.Fatalf("ParseSlap: untyped error %v", err)
 		}
 		if err == nil && (format != salmon.FormatLegacySlap && format != salmon.FormatLegacyEncryptedSlap || s.Author == "") {
 			t.Fatalf("ParseSlap accepted a body detected as %q", format)
 		}
-		s, err = salmon.OpenEncryptedSlap(body, bob, magicenv.Options{})
+		s, err = salmon.OpenEncryptedSlap(body, bob, nil)
 		if err != nil && !typed(err) {
 			t.Fatalf("OpenEncryptedSlap: untyped error %v", err)
 		}

@@ -183,7 +183,7 @@ func (r *Receiver) ReceivePublic(ctx context.Context, body []byte) (*Message, er
 	case f == FormatMagicEnvelope:
 		return r.openEnvelope(ctx, f, body, "")
 	case f == FormatLegacySlap && r.Legacy:
-		slap, err := ParseSlap(body, r.Envelope)
+		slap, err := ParseSlap(body, &r.Envelope)
 		if err != nil {
 			return nil, err
 		}
@@ -207,13 +207,13 @@ func (r *Receiver) ReceivePrivate(ctx context.Context, recipientGUID string, bod
 	}
 	switch f := Detect(body, magicenv.EncryptedContentType); {
 	case f == FormatEncryptedMagicEnvelope:
-		plain, err := r.Envelope.Decrypt(body, key)
+		plain, err := magicenv.Decrypt(body, key, &r.Envelope)
 		if err != nil {
 			return nil, err
 		}
 		return r.openEnvelope(ctx, f, plain, id)
 	case f == FormatLegacyEncryptedSlap && r.Legacy:
-		slap, err := OpenEncryptedSlap(body, key, r.Envelope)
+		slap, err := OpenEncryptedSlap(body, key, &r.Envelope)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +235,7 @@ func (r *Receiver) Receive(ctx context.Context, in *Incoming) (*Message, error) 
 }
 
 func (r *Receiver) openEnvelope(ctx context.Context, f Format, data []byte, recipient string) (*Message, error) {
-	env, err := r.Envelope.Parse(data)
+	env, err := magicenv.Parse(data, &r.Envelope)
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +427,8 @@ func (r *Receiver) related(ctx context.Context, typ, guid, hint string) (*Relate
 // manifests: malformed, invalid_envelope, invalid_envelope_signature,
 // sender_key_not_found, decrypt, unknown_entity, validation,
 // invalid_sender, not_public, invalid_entity_signature,
-// author_key_not_found, related_entity_not_found, parent_not_local. It
+// author_key_not_found, related_entity_not_found, recipient_not_found,
+// parent_not_local (see docs/conformance.md, Error categories). It
 // returns "" for nil and "error" for anything else.
 func Category(err error) string {
 	var kerr *magicenv.KeyLookupError

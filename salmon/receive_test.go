@@ -78,7 +78,7 @@ func TestReceiverLookups(t *testing.T) {
 	if err != nil || msg.Sender != "alice@pod-a.example.org" || msg.Entity.Type() != "status_message" || msg.Recipient != "" {
 		t.Fatalf("public: %+v, %v", msg, err)
 	}
-	env, _ := magicenv.Parse(public)
+	env, _ := magicenv.Parse(public, nil)
 	if !bytes.Equal(msg.Payload, env.Payload()) {
 		t.Error("Message.Payload is not the signed payload")
 	}

@@ -27,8 +27,8 @@ type Recipient struct {
 // PublicDeliveries signs payload (the entity XML) once as sender and
 // returns one delivery per pod, all sharing the same body, for
 // /receive/public. opts configures signing (key size floor).
-func PublicDeliveries(payload []byte, sender string, key crypto.Signer, pods []string, opts magicenv.Options) ([]Delivery, error) {
-	env, err := opts.Sign(payload, sender, key)
+func PublicDeliveries(payload []byte, sender string, key crypto.Signer, pods []string, opts *magicenv.Options) ([]Delivery, error) {
+	env, err := magicenv.Sign(payload, sender, key, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -47,8 +47,8 @@ func PublicDeliveries(payload []byte, sender string, key crypto.Signer, pods []s
 // PrivateDeliveries signs payload once as sender and encrypts the signed
 // envelope for each recipient (a fresh key and IV each), for
 // /receive/users/{guid}.
-func PrivateDeliveries(payload []byte, sender string, key crypto.Signer, recipients []Recipient, opts magicenv.Options) ([]Delivery, error) {
-	env, err := opts.Sign(payload, sender, key)
+func PrivateDeliveries(payload []byte, sender string, key crypto.Signer, recipients []Recipient, opts *magicenv.Options) ([]Delivery, error) {
+	env, err := magicenv.Sign(payload, sender, key, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func PrivateDeliveries(payload []byte, sender string, key crypto.Signer, recipie
 		if err != nil {
 			return nil, err
 		}
-		body, err := opts.Encrypt(signed, r.PublicKey)
+		body, err := magicenv.Encrypt(signed, r.PublicKey, opts)
 		if err != nil {
 			return nil, fmt.Errorf("salmon: encrypt for %s: %w", r.GUID, err)
 		}
@@ -79,14 +79,14 @@ var ErrNotRelayable = errors.New("salmon: not a relayable")
 // the payload exactly as the author signed it, in a new envelope signed
 // by the root author. Never rebuild the entity from its fields: unknown
 // elements and their order are part of the author's signature.
-func Relay(msg *Message, rootAuthor string, key crypto.Signer, opts magicenv.Options) (*magicenv.Envelope, error) {
+func Relay(msg *Message, rootAuthor string, key crypto.Signer, opts *magicenv.Options) (*magicenv.Envelope, error) {
 	if msg == nil || msg.Entity == nil {
 		return nil, ErrNotRelayable
 	}
 	if _, ok := msg.Entity.(entities.Relayable); !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotRelayable, msg.Entity.Type())
 	}
-	return opts.Sign(msg.Payload, rootAuthor, key)
+	return magicenv.Sign(msg.Payload, rootAuthor, key, opts)
 }
 
 // receiveURL joins a pod base URL and a path; only http(s) URLs with a

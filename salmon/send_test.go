@@ -30,14 +30,14 @@ func TestDeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := magicenv.Parse(mustRead(t, m, "magic_envelope_public/status_message_basic.xml"))
+	env, err := magicenv.Parse(mustRead(t, m, "magic_envelope_public/status_message_basic.xml"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	payload := env.Payload()
 	signer := &countingSigner{Signer: alice}
 	pods := []string{"https://pod-b.example.net/", "https://pod-c.example.com", "http://localhost:3000/sub/"}
-	ds, err := salmon.PublicDeliveries(payload, "alice@pod-a.example.org", signer, pods, magicenv.Options{})
+	ds, err := salmon.PublicDeliveries(payload, "alice@pod-a.example.org", signer, pods, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestDeliveries(t *testing.T) {
 		{GUID: "e9cd8f36e0e5013b0e3752540068d4a4", Pod: "https://pod-b.example.net", PublicKey: &bob.PublicKey},
 		{GUID: "0b0a8fb0e0e6013b0e3752540068d4a4", Pod: "https://pod-c.example.com/", PublicKey: &carol.PublicKey},
 	}
-	priv, err := salmon.PrivateDeliveries(payload, "alice@pod-a.example.org", signer, recipients, magicenv.Options{})
+	priv, err := salmon.PrivateDeliveries(payload, "alice@pod-a.example.org", signer, recipients, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestDeliveries(t *testing.T) {
 		if d.URL != "https://"+[]string{"pod-b.example.net", "pod-c.example.com"}[i]+"/receive/users/"+recipients[i].GUID || d.ContentType != "application/json" {
 			t.Errorf("private delivery %d: %s %s", i, d.URL, d.ContentType)
 		}
-		inner, err := magicenv.Decrypt(d.Body, key)
+		inner, err := magicenv.Decrypt(d.Body, key, nil)
 		if err != nil {
 			t.Fatalf("recipient %d cannot decrypt: %v", i, err)
 		}
@@ -82,15 +82,15 @@ func TestDeliveries(t *testing.T) {
 			t.Errorf("recipient %d: inner envelope differs from the signed one", i)
 		}
 	}
-	if _, err := magicenv.Decrypt(priv[0].Body, carol); !errors.Is(err, magicenv.ErrDecrypt) {
+	if _, err := magicenv.Decrypt(priv[0].Body, carol, nil); !errors.Is(err, magicenv.ErrDecrypt) {
 		t.Error("carol can open bob's delivery")
 	}
 	for _, bad := range []string{"ftp://x", "pod.example", "https://user@pod.example/", ""} {
-		if _, err := salmon.PublicDeliveries(payload, "alice@pod-a.example.org", alice, []string{bad}, magicenv.Options{}); err == nil {
+		if _, err := salmon.PublicDeliveries(payload, "alice@pod-a.example.org", alice, []string{bad}, nil); err == nil {
 			t.Errorf("pod URL %q accepted", bad)
 		}
 	}
-	if _, err := salmon.PrivateDeliveries(payload, "alice@pod-a.example.org", alice, []salmon.Recipient{{GUID: "../x", Pod: "https://p.example", PublicKey: &bob.PublicKey}}, magicenv.Options{}); err == nil {
+	if _, err := salmon.PrivateDeliveries(payload, "alice@pod-a.example.org", alice, []salmon.Recipient{{GUID: "../x", Pod: "https://p.example", PublicKey: &bob.PublicKey}}, nil); err == nil {
 		t.Error("bad recipient guid accepted")
 	}
 }
@@ -108,7 +108,7 @@ func TestRelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob, _ := m.PrivateKey(keyParser, "bob@pod-b.example.net")
-	relayed, err := salmon.Relay(msg, "bob@pod-b.example.net", bob, magicenv.Options{})
+	relayed, err := salmon.Relay(msg, "bob@pod-b.example.net", bob, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestRelay(t *testing.T) {
 	// Relayed by someone who is neither the root author nor the author:
 	// refused.
 	dave, _ := m.PrivateKey(keyParser, "dave@pod-a.example.org")
-	byDave, err := salmon.Relay(msg, "dave@pod-a.example.org", dave, magicenv.Options{})
+	byDave, err := salmon.Relay(msg, "dave@pod-a.example.org", dave, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestRelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := salmon.Relay(post, "bob@pod-b.example.net", bob, magicenv.Options{}); !errors.Is(err, salmon.ErrNotRelayable) {
+	if _, err := salmon.Relay(post, "bob@pod-b.example.net", bob, nil); !errors.Is(err, salmon.ErrNotRelayable) {
 		t.Errorf("Relay(status message) = %v", err)
 	}
 }

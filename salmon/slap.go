@@ -45,9 +45,9 @@ type Slap struct {
 
 // ParseSlap reads a public legacy slap: <diaspora> with
 // <header><author_id> and a <me:env> child. The envelope is checked as
-// [magicenv.Options.Parse] checks it (opts gives its options); any key_id
+// [magicenv.Parse] checks it (opts gives its options); any key_id
 // in it is ignored, as the reference ignored it.
-func ParseSlap(body []byte, opts magicenv.Options) (*Slap, error) {
+func ParseSlap(body []byte, opts *magicenv.Options) (*Slap, error) {
 	root, env, err := readSlap(body, opts)
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func ParseSlap(body []byte, opts magicenv.Options) (*Slap, error) {
 // the payload key) and checks the envelope. The payload itself is
 // decrypted by [Slap.Payload] once the signature has been verified. Every
 // decryption failure returns [magicenv.ErrDecrypt].
-func OpenEncryptedSlap(body []byte, key crypto.Decrypter, opts magicenv.Options) (*Slap, error) {
+func OpenEncryptedSlap(body []byte, key crypto.Decrypter, opts *magicenv.Options) (*Slap, error) {
 	if key == nil {
 		return nil, fmt.Errorf("%w: nil key", magicenv.ErrInvalidKey)
 	}
@@ -132,7 +132,10 @@ func decryptHeader(key crypto.Decrypter, wrapped, ct []byte) ([]byte, bool) {
 }
 
 // readSlap parses the slap document and its me:env child.
-func readSlap(body []byte, opts magicenv.Options) (*xmlsafe.Node, *magicenv.Envelope, error) {
+func readSlap(body []byte, opts *magicenv.Options) (*xmlsafe.Node, *magicenv.Envelope, error) {
+	if opts == nil {
+		opts = &magicenv.Options{}
+	}
 	max := opts.MaxSize
 	if max <= 0 {
 		max = magicenv.DefaultMaxSize
@@ -170,7 +173,7 @@ func readSlap(body []byte, opts magicenv.Options) (*xmlsafe.Node, *magicenv.Enve
 	if err != nil {
 		return nil, nil, err
 	}
-	env, err := opts.FromFields(f)
+	env, err := magicenv.FromFields(f, opts)
 	if err != nil {
 		return nil, nil, err
 	}

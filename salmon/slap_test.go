@@ -17,7 +17,7 @@ import (
 
 const manifestPath = "../testdata/vectors/reference/manifest.json"
 
-var keyParser = vectors.KeyParser{Public: magicenv.ParsePublicKey, Private: magicenv.ParsePrivateKey}
+var keyParser = vectors.MagicenvKeys(nil)
 
 func loadManifest(t testing.TB) *vectors.Manifest {
 	t.Helper()
@@ -100,9 +100,9 @@ func openSlap(t *testing.T, m *vectors.Manifest, v vectors.Vector, body []byte) 
 		if kerr != nil {
 			t.Fatal(kerr)
 		}
-		s, err = salmon.OpenEncryptedSlap(body, key, magicenv.Options{})
+		s, err = salmon.OpenEncryptedSlap(body, key, nil)
 	} else {
-		s, err = salmon.ParseSlap(body, magicenv.Options{})
+		s, err = salmon.ParseSlap(body, nil)
 	}
 	if err != nil {
 		return "", nil, err
@@ -156,13 +156,13 @@ func TestSlapRejects(t *testing.T) {
 		"too large":       {pub + strings.Repeat(" ", magicenv.DefaultMaxSize), magicenv.ErrTooLarge},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if s, err := salmon.ParseSlap([]byte(tt.in), magicenv.Options{}); !errors.Is(err, tt.want) || s != nil {
+			if s, err := salmon.ParseSlap([]byte(tt.in), nil); !errors.Is(err, tt.want) || s != nil {
 				t.Fatalf("ParseSlap = %v, %v; want %v", s, err, tt.want)
 			}
 		})
 	}
 	// A private slap read as public has no header author.
-	if _, err := salmon.ParseSlap(private, magicenv.Options{}); !errors.Is(err, salmon.ErrMissingAuthor) {
+	if _, err := salmon.ParseSlap(private, nil); !errors.Is(err, salmon.ErrMissingAuthor) {
 		t.Errorf("ParseSlap(private) = %v, want ErrMissingAuthor", err)
 	}
 	// A broken encrypted header is malformed (not JSON) or a decrypt failure.
@@ -170,15 +170,15 @@ func TestSlapRejects(t *testing.T) {
 	start := strings.Index(priv, "<encrypted_header>") + len("<encrypted_header>")
 	end := strings.Index(priv, "</encrypted_header>")
 	notJSON := priv[:start] + "bm90IGpzb24=" + priv[end:]
-	if _, err := salmon.OpenEncryptedSlap([]byte(notJSON), bob, magicenv.Options{}); !errors.Is(err, magicenv.ErrMalformed) {
+	if _, err := salmon.OpenEncryptedSlap([]byte(notJSON), bob, nil); !errors.Is(err, magicenv.ErrMalformed) {
 		t.Errorf("header not JSON: %v, want ErrMalformed", err)
 	}
-	if _, err := salmon.OpenEncryptedSlap(private, nil, magicenv.Options{}); !errors.Is(err, magicenv.ErrInvalidKey) {
+	if _, err := salmon.OpenEncryptedSlap(private, nil, nil); !errors.Is(err, magicenv.ErrInvalidKey) {
 		t.Errorf("nil key: %v, want ErrInvalidKey", err)
 	}
 	// Payload of a verified private slap with a corrupted payload key fails
 	// as a decryption, never with detail.
-	s, err := salmon.OpenEncryptedSlap(private, bob, magicenv.Options{})
+	s, err := salmon.OpenEncryptedSlap(private, bob, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

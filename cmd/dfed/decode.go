@@ -70,7 +70,7 @@ func decode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for id, file := range pubs {
 		b, err := os.ReadFile(file)
 		if err == nil {
-			keys[id], err = opts.ParsePublicKey(b)
+			keys[id], err = magicenv.ParsePublicKey(b, &opts)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "dfed: --pub %s: %v\n", id, err)
@@ -81,7 +81,7 @@ func decode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *keyFile != "" {
 		b, err := os.ReadFile(*keyFile)
 		if err == nil {
-			priv, err = opts.ParsePrivateKey(b)
+			priv, err = magicenv.ParsePrivateKey(b, &opts)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "dfed: --key: %v\n", err)
@@ -164,7 +164,7 @@ func open(opts magicenv.Options, eopts *entities.Options, body []byte, keys map[
 		if priv == nil {
 			return res
 		}
-		plain, err := opts.Decrypt(body, priv)
+		plain, err := magicenv.Decrypt(body, priv, &opts)
 		if err != nil {
 			return res.fail(err)
 		}
@@ -174,7 +174,7 @@ func open(opts magicenv.Options, eopts *entities.Options, body []byte, keys map[
 	default:
 		return readEntity(res, eopts, body)
 	}
-	env, err := opts.Parse(body)
+	env, err := magicenv.Parse(body, &opts)
 	if err != nil {
 		return res.fail(err)
 	}

@@ -107,7 +107,7 @@ func encode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *toFile != "" {
 		b, err := os.ReadFile(*toFile)
 		if err == nil {
-			to, err = opts.ParsePublicKey(b)
+			to, err = magicenv.ParsePublicKey(b, &opts)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "dfed: --to: %v\n", err)
@@ -149,14 +149,14 @@ func encode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if envelope {
-		env, err := opts.Sign(body, *sender, key)
+		env, err := magicenv.Sign(body, *sender, key, &opts)
 		if err != nil {
 			fmt.Fprintf(stderr, "dfed: signing the envelope: %v\n", err)
 			return 2
 		}
 		body = env.Marshal()
 		if to != nil {
-			if body, err = opts.Encrypt(body, to); err != nil {
+			if body, err = magicenv.Encrypt(body, to, &opts); err != nil {
 				fmt.Fprintf(stderr, "dfed: encrypting: %v\n", err)
 				return 2
 			}
@@ -181,7 +181,7 @@ func readPrivateKey(opts magicenv.Options, file string) (*rsa.PrivateKey, error)
 	if err != nil {
 		return nil, err
 	}
-	return opts.ParsePrivateKey(b)
+	return magicenv.ParsePrivateKey(b, &opts)
 }
 
 // signEntity makes the signatures inside the entity: a relayable's

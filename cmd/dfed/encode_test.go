@@ -15,7 +15,7 @@ import (
 	"github.com/go-diaspora/federation/magicenv"
 )
 
-var keyParser = vectors.KeyParser{Public: magicenv.ParsePublicKey, Private: magicenv.ParsePrivateKey}
+var keyParser = vectors.MagicenvKeys(nil)
 
 // runEncode runs encode with args and returns exit status, stdout and
 // stderr.
@@ -213,11 +213,11 @@ func decodeEncoded(t *testing.T, m *vectors.Manifest, format, sender string, bod
 			if err != nil {
 				t.Fatal(err)
 			}
-			if body, err = magicenv.Decrypt(body, priv); err != nil {
+			if body, err = magicenv.Decrypt(body, priv, nil); err != nil {
 				t.Fatalf("decrypt: %v", err)
 			}
 		}
-		env, err := magicenv.Parse(body)
+		env, err := magicenv.Parse(body, nil)
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", format, err, body)
 		}
@@ -283,7 +283,7 @@ func TestEncodeHandWrittenRelayable(t *testing.T) {
 	if !ok {
 		t.Fatalf("got %T", e)
 	}
-	pub, err := magicenv.ParsePublicKey(mustRead(t, ref+"keys/alice.pub.pem"))
+	pub, err := magicenv.ParsePublicKey(mustRead(t, ref+"keys/alice.pub.pem"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestEncodeSignatures(t *testing.T) {
 		if !strings.Contains(stderr, "kept") {
 			t.Errorf("no note on stderr: %q", stderr)
 		}
-		env, err := magicenv.Parse(out)
+		env, err := magicenv.Parse(out, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,7 +329,7 @@ func TestEncodeSignatures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pub, _ := magicenv.ParsePublicKey(mustRead(t, ref+"keys/alice.pub.pem"))
+		pub, _ := magicenv.ParsePublicKey(mustRead(t, ref+"keys/alice.pub.pem"), nil)
 		if err := e.(entities.Relayable).VerifyAuthorSignature(pub); err != nil {
 			t.Errorf("relayed author_signature: %v", err)
 		}
@@ -353,7 +353,7 @@ func TestEncodeSignatures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pub, _ := magicenv.ParsePublicKey(mustRead(t, ref+"keys/bob.pub.pem"))
+		pub, _ := magicenv.ParsePublicKey(mustRead(t, ref+"keys/bob.pub.pem"), nil)
 		if err := e.(entities.Relayable).VerifyAuthorSignature(pub); err != nil {
 			t.Errorf("signature by --author-key: %v", err)
 		}
@@ -368,7 +368,7 @@ func TestEncodeSignatures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pub, _ := magicenv.ParsePublicKey(mustRead(t, ref+"keys/alice_new.pub.pem"))
+		pub, _ := magicenv.ParsePublicKey(mustRead(t, ref+"keys/alice_new.pub.pem"), nil)
 		if err := e.(*entities.AccountMigration).VerifySignature(pub); err != nil {
 			t.Errorf("signature: %v", err)
 		}
@@ -430,7 +430,7 @@ func TestEncodeDecode(t *testing.T) {
 // entityJSON returns the entity JSON of an envelope's payload.
 func entityJSON(t *testing.T, envelope []byte) string {
 	t.Helper()
-	env, err := magicenv.Parse(envelope)
+	env, err := magicenv.Parse(envelope, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,11 +503,11 @@ func TestEncodeUsage(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		priv, err := magicenv.ParsePrivateKey(mustRead(t, ref+"keys/bob.pem"))
+		priv, err := magicenv.ParsePrivateKey(mustRead(t, ref+"keys/bob.pem"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := magicenv.Decrypt(out, priv); err != nil {
+		if _, err := magicenv.Decrypt(out, priv, nil); err != nil {
 			t.Errorf("decrypt: %v", err)
 		}
 	})

@@ -67,7 +67,7 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for id, file := range pubs {
 		b, err := os.ReadFile(file)
 		if err == nil {
-			x.keys[id], err = x.opts.ParsePublicKey(b)
+			x.keys[id], err = magicenv.ParsePublicKey(b, &x.opts)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "dfed: --pub %s: %v\n", id, err)
@@ -77,7 +77,7 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *keyFile != "" {
 		b, err := os.ReadFile(*keyFile)
 		if err == nil {
-			x.priv, err = x.opts.ParsePrivateKey(b)
+			x.priv, err = magicenv.ParsePrivateKey(b, &x.opts)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "dfed: --key: %v\n", err)
@@ -172,7 +172,7 @@ func (x *explainer) explain(body []byte) error {
 			return errNeedKey
 		}
 		x.line("recipient key", "--key %s (%d-bit RSA)", x.privFile, x.priv.N.BitLen())
-		plain, err := x.opts.Decrypt(body, x.priv)
+		plain, err := magicenv.Decrypt(body, x.priv, &x.opts)
 		if err != nil {
 			x.line("decryption", "FAILED (every decryption failure gives the same error, on purpose)")
 			return err
@@ -223,7 +223,7 @@ func (x *explainer) envelope(body []byte) error {
 		x.line("envelope", "me:data %d chars, %s", len(raw.Data), describeBase64(raw.Data))
 		x.line("parameters", "type=%q encoding=%q alg=%q", raw.DataType, raw.Encoding, raw.Alg)
 	}
-	env, err := x.opts.Parse(body)
+	env, err := magicenv.Parse(body, &x.opts)
 	if err != nil {
 		return err
 	}
@@ -281,9 +281,9 @@ func (x *explainer) slap(body []byte) error {
 			return errNeedKey
 		}
 		x.line("recipient key", "--key %s (%d-bit RSA)", x.privFile, x.priv.N.BitLen())
-		s, err = salmon.OpenEncryptedSlap(body, x.priv, x.opts)
+		s, err = salmon.OpenEncryptedSlap(body, x.priv, &x.opts)
 	} else {
-		s, err = salmon.ParseSlap(body, x.opts)
+		s, err = salmon.ParseSlap(body, &x.opts)
 	}
 	if err != nil {
 		return err

@@ -23,7 +23,7 @@ func keygen(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: dfed keygen [--bits N] [--min-key-bits N]")
 		return 2
 	}
-	key, err := magicenv.Options{MinKeyBits: *minBits}.GenerateKey(*bits)
+	key, err := magicenv.GenerateKey(*bits, &magicenv.Options{MinKeyBits: *minBits})
 	if err != nil {
 		fmt.Fprintf(stderr, "dfed: %v\n", err)
 		return 2

@@ -111,11 +111,11 @@ func TestKeygen(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	privEnd := strings.Index(out, "-----END RSA PRIVATE KEY-----\n") + len("-----END RSA PRIVATE KEY-----\n")
-	priv, err := magicenv.ParsePrivateKey([]byte(out[:privEnd]))
+	priv, err := magicenv.ParsePrivateKey([]byte(out[:privEnd]), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := magicenv.ParsePublicKey([]byte(out[privEnd:]))
+	pub, err := magicenv.ParsePublicKey([]byte(out[privEnd:]), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

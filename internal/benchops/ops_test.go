@@ -38,7 +38,7 @@ func setup(b testing.TB) *fixture {
 		b.Fatal(err)
 	}
 	f := &fixture{m: m, priv: map[string]*rsa.PrivateKey{}, pub: map[string]*rsa.PublicKey{}}
-	kp := vectors.KeyParser{Public: magicenv.ParsePublicKey, Private: magicenv.ParsePrivateKey}
+	kp := vectors.MagicenvKeys(nil)
 	for id := range m.People {
 		if k, err := m.PrivateKey(kp, id); err == nil {
 			f.priv[id] = k
@@ -107,7 +107,7 @@ func buildOps(b testing.TB) []op {
 		{"comment_4096_relayed", "comment_4096_relayed.xml", bob, carol},
 	} {
 		body := f.read(b, "magic_envelope_public/"+c.file)
-		env, err := magicenv.Parse(body)
+		env, err := magicenv.Parse(body, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -152,11 +152,11 @@ func buildOps(b testing.TB) []op {
 		{"status_message_to_4096", "status_message_to_4096_recipient.json", carol},
 	} {
 		body := f.read(b, "encrypted_magic_envelope_private/"+c.file)
-		plain, err := magicenv.Decrypt(body, f.priv[c.recipient])
+		plain, err := magicenv.Decrypt(body, f.priv[c.recipient], nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		env, err := magicenv.Parse(plain)
+		env, err := magicenv.Parse(plain, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -189,7 +189,7 @@ func buildOps(b testing.TB) []op {
 	}
 
 	// Sending: sign once (public); sign and encrypt per recipient (private).
-	basic, err := magicenv.Parse(f.read(b, "magic_envelope_public/status_message_basic.xml"))
+	basic, err := magicenv.Parse(f.read(b, "magic_envelope_public/status_message_basic.xml"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func buildOps(b testing.TB) []op {
 		ops = append(ops, op{
 			name: "send_public/" + c.name,
 			run: func() error {
-				env, err := magicenv.Sign(payload, c.sender, key)
+				env, err := magicenv.Sign(payload, c.sender, key, nil)
 				if err == nil {
 					_ = env.Marshal()
 				}
@@ -224,11 +224,11 @@ func buildOps(b testing.TB) []op {
 		ops = append(ops, op{
 			name: "send_private/" + c.name,
 			run: func() error {
-				env, err := magicenv.Sign(payload, c.sender, key)
+				env, err := magicenv.Sign(payload, c.sender, key, nil)
 				if err != nil {
 					return err
 				}
-				_, err = magicenv.Encrypt(env.Marshal(), to)
+				_, err = magicenv.Encrypt(env.Marshal(), to, nil)
 				return err
 			},
 			prim: func() error {

@@ -83,7 +83,7 @@ func NewEnv(m *vectors.Manifest) *Env {
 }
 
 func (e *Env) parser() vectors.KeyParser {
-	return vectors.KeyParser{Public: e.keyOpts.ParsePublicKey, Private: e.keyOpts.ParsePrivateKey}
+	return vectors.MagicenvKeys(&e.keyOpts)
 }
 
 // PublicKey implements magicenv.KeyResolver over the manifest's people:

@@ -176,7 +176,7 @@ func loadManifest(t testing.TB) *vectors.Manifest {
 var keyOpts = magicenv.Options{MinKeyBits: 1024}
 
 func keyParser() vectors.KeyParser {
-	return vectors.KeyParser{Public: keyOpts.ParsePublicKey, Private: keyOpts.ParsePrivateKey}
+	return vectors.MagicenvKeys(&keyOpts)
 }
 
 func privateKey(t testing.TB, id string) *rsa.PrivateKey {
@@ -315,7 +315,7 @@ func billionLaughs(root string) string {
 // signed signs payload with signer's key and names sender in key_id.
 func signed(t testing.TB, payload []byte, sender, signer string) []byte {
 	t.Helper()
-	env, err := keyOpts.Sign(payload, sender, privateKey(t, signer))
+	env, err := magicenv.Sign(payload, sender, privateKey(t, signer), &keyOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

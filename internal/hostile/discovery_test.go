@@ -274,7 +274,7 @@ func replayDiscovery(t *testing.T, m Meta, v Variant) {
 	case "discovery_guid_conflict":
 		replayGUIDConflict(t, v, p, other, client, cache, id)
 	case "discovery_rediscover":
-		stored, perr := magicenv.Options{MinKeyBits: 1024}.ParsePublicKey(input(t, m, v))
+		stored, perr := magicenv.ParsePublicKey(input(t, m, v), &magicenv.Options{MinKeyBits: 1024})
 		if perr != nil {
 			t.Fatal(perr)
 		}

@@ -308,7 +308,7 @@ func replayReceive(t *testing.T, m Meta, v Variant) {
 	}
 	checkErr(t, v, err, category)
 	if v.ParseSentinel != "" {
-		_, perr := magicenv.Parse(body)
+		_, perr := magicenv.Parse(body, nil)
 		if s := sentinels[v.ParseSentinel]; s == nil || !errors.Is(perr, s) {
 			t.Errorf("magicenv.Parse = %v, want %s", perr, v.ParseSentinel)
 		}
@@ -389,7 +389,7 @@ func replayEntity(t *testing.T, m Meta, v Variant) {
 
 func replayKey(t *testing.T, m Meta, v Variant) {
 	body := input(t, m, v)
-	_, err := magicenv.Options{MinKeyBits: 1024}.ParsePublicKey(body)
+	_, err := magicenv.ParsePublicKey(body, &magicenv.Options{MinKeyBits: 1024})
 	checkErr(t, v, err, category)
 	_, derr := discovery.ParsePublicKey(body)
 	if v.Positive != (derr == nil) {

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/go-diaspora/federation/magicenv"
 )
 
 // Format is the value of the format member that makes a JSON object a
@@ -165,6 +167,14 @@ func (m *Manifest) Kind(kind string) []Vector {
 type KeyParser struct {
 	Public  func([]byte) (*rsa.PublicKey, error)
 	Private func([]byte) (*rsa.PrivateKey, error)
+}
+
+// MagicenvKeys is the KeyParser of magicenv with opts (nil: its defaults).
+func MagicenvKeys(opts *magicenv.Options) KeyParser {
+	return KeyParser{
+		Public:  func(b []byte) (*rsa.PublicKey, error) { return magicenv.ParsePublicKey(b, opts) },
+		Private: func(b []byte) (*rsa.PrivateKey, error) { return magicenv.ParsePrivateKey(b, opts) },
+	}
 }
 
 // PublicKey returns the public key of a person, and whether the receiving

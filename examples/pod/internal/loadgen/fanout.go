@@ -158,7 +158,7 @@ func (f *fanoutReceivers) serve(w http.ResponseWriter, r *http.Request) {
 		f.perHost[host]--
 		f.mu.Unlock()
 	}()
-	env, err := magicenv.Read(r.Body)
+	env, err := magicenv.Read(r.Body, nil)
 	var author string
 	if err == nil {
 		author, err = env.Author()
@@ -370,7 +370,7 @@ func (r *FanoutReport) check() error {
 // as accepted Contact messages would have (they share one public key,
 // which nothing here uses).
 func plantFollowers(ctx context.Context, s *store.Store, username string, pods []string) error {
-	key, err := magicenv.GenerateKey(2048)
+	key, err := magicenv.GenerateKey(2048, nil)
 	if err != nil {
 		return err
 	}

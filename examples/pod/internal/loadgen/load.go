@@ -307,7 +307,7 @@ func (a *accountServer) PersonByGUID(_ context.Context, guid string) (*discovery
 func generateKeys(n, bits int) ([]*rsa.PrivateKey, error) {
 	keys := make([]*rsa.PrivateKey, n)
 	errs := make([]error, n)
-	parallel(n, func(i int) { keys[i], errs[i] = magicenv.GenerateKey(bits) })
+	parallel(n, func(i int) { keys[i], errs[i] = magicenv.GenerateKey(bits, nil) })
 	return keys, errors.Join(errs...)
 }
 
@@ -399,7 +399,7 @@ func RunReceiveLoad(ctx context.Context, c ReceiveLoad) (*ReceiveReport, error) 
 		payload, err := entities.MarshalXML(sm)
 		if err == nil {
 			var env *magicenv.Envelope
-			if env, err = magicenv.Sign(payload, authors[s], keys[s]); err == nil {
+			if env, err = magicenv.Sign(payload, authors[s], keys[s], nil); err == nil {
 				reqs[i] = loadRequest{guid: sm.GUID, body: env.Marshal()}
 			}
 		}

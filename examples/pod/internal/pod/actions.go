@@ -53,7 +53,7 @@ func (p *Pod) AddUser(ctx context.Context, username, password string) (string, e
 	if err != nil {
 		return "", err
 	}
-	key, err := magicenv.GenerateKey(p.cfg.KeyBits)
+	key, err := magicenv.GenerateKey(p.cfg.KeyBits, nil)
 	if err != nil {
 		return "", err
 	}
@@ -206,7 +206,7 @@ func (p *Pod) CreatePost(ctx context.Context, u *store.User, in PostInput) (*sto
 				unknown = append(unknown, m)
 			}
 		}
-		env, err := p.envOpts.Sign(payload, u.ID, p.signer(u.Key))
+		env, err := magicenv.Sign(payload, u.ID, p.signer(u.Key), p.envOpts)
 		if err != nil {
 			return nil, err
 		}
@@ -382,7 +382,7 @@ func (p *Pod) localPostDeliveries(ctx context.Context, q store.Q, post *store.Po
 	if err != nil {
 		return nil, err
 	}
-	env, err := p.envOpts.Sign(payload, root.ID, p.signer(root.Key))
+	env, err := magicenv.Sign(payload, root.ID, p.signer(root.Key), p.envOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +427,7 @@ func envelopeDeliveries(signed []byte, public bool, pods []string, rs []salmon.R
 	}
 	var ds []salmon.Delivery
 	for _, r := range rs {
-		body, err := magicenv.Encrypt(signed, r.PublicKey)
+		body, err := magicenv.Encrypt(signed, r.PublicKey, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -145,8 +145,8 @@ func TestReceiveHandler(t *testing.T) {
 	if err := p.store.SetBlocked(context.Background(), "blocked.example", true); err != nil {
 		t.Fatal(err)
 	}
-	key, _ := magicenv.GenerateKey(2048)
-	env, err := magicenv.Sign([]byte("<status_message/>"), "eve@blocked.example", key)
+	key, _ := magicenv.GenerateKey(2048, nil)
+	env, err := magicenv.Sign([]byte("<status_message/>"), "eve@blocked.example", key, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func TestFederation(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), magicenv.ContentType) {
 		t.Fatalf("fetch on B = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	env, err := magicenv.Parse(body)
+	env, err := magicenv.Parse(body, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

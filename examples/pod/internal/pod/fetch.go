@@ -64,7 +64,7 @@ func (p *Pod) fetchMissing(ctx context.Context, it *store.InboxItem, lerr *salmo
 	if !ok || postFamily(typ) != "Post" || it.Route != salmon.RoutePublic {
 		return errNoFetch
 	}
-	env, err := magicenv.Parse(it.Body)
+	env, err := magicenv.Parse(it.Body, nil)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (s fetchSource) Fetch(ctx context.Context, typ, guid string) (*salmon.Fetch
 	if body, ok := p.fetched.get(key); ok {
 		return &salmon.Fetched{Envelope: body}, nil
 	}
-	env, err := p.envOpts.Sign(payload, u.ID, p.signer(u.Key))
+	env, err := magicenv.Sign(payload, u.ID, p.signer(u.Key), p.envOpts)
 	if err != nil {
 		return nil, fmt.Errorf("fetch: signing %s: %w", guid, err)
 	}

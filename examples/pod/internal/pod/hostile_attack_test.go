@@ -422,7 +422,7 @@ func casePD12(t *testing.T) map[string]func(*testing.T, podVariant) {
 	// private sends an entity as a diaspora* pod would answer a limited
 	// post: signed by its author, encrypted for alice, to her inbox.
 	private := func(t *testing.T, e entities.Entity, r remote) int {
-		body, err := magicenv.Encrypt(envelope(t, e, r.ID, r.Key), &alice.Key.PublicKey)
+		body, err := magicenv.Encrypt(envelope(t, e, r.ID, r.Key), &alice.Key.PublicKey, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

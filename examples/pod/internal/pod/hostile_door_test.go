@@ -194,7 +194,7 @@ func casePD07(t *testing.T) map[string]func(*testing.T, podVariant) {
 			}
 			stored.Close()
 			u, _ := c.store.UserByID(context.Background(), carol)
-			env, err := magicenv.Sign(payload, carol, u.Key)
+			env, err := magicenv.Sign(payload, carol, u.Key, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

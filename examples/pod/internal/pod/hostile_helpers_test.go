@@ -200,7 +200,7 @@ func envelope(t *testing.T, e entities.Entity, signer string, key *rsa.PrivateKe
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := magicenv.Sign(payload, signer, key)
+	env, err := magicenv.Sign(payload, signer, key, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -357,7 +357,7 @@ func casePD02(t *testing.T) map[string]func(*testing.T, podVariant) {
 			t.Errorf("GET %s answered %q %q; a missing post answers %q %q", path, ct, body, refType, refBody)
 		}
 		if v.Positive {
-			if _, err := magicenv.Parse(body); err != nil {
+			if _, err := magicenv.Parse(body, nil); err != nil {
 				t.Errorf("GET %s: %v", path, err)
 			}
 		}

@@ -193,7 +193,7 @@ func maxSizeHostileBodies(t *testing.T, sender string, key *rsa.PrivateKey, reci
 	t.Helper()
 	const size = magicenv.DefaultMaxSize
 	sign := func(payload string) []byte {
-		env, err := magicenv.Sign([]byte(payload), sender, key)
+		env, err := magicenv.Sign([]byte(payload), sender, key, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +203,7 @@ func maxSizeHostileBodies(t *testing.T, sender string, key *rsa.PrivateKey, reci
 	plain := sign(fmt.Sprintf("<status_message><author>%s</author><guid>%s</guid><created_at>2024-01-02T03:04:05Z</created_at><public>true</public><text>hostile</text></status_message>", sender, NewGUID()))
 	badSig := padData(plain, size)
 	inner := padData(plain, size*3/4-2048)
-	enc, err := magicenv.Encrypt(inner, recipient)
+	enc, err := magicenv.Encrypt(inner, recipient, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ type Pod struct {
 	inWake   chan struct{}
 	// nodeInfoWake is notified when a delivery succeeded (runNodeInfo).
 	nodeInfoWake chan struct{}
-	envOpts      magicenv.Options
+	envOpts      *magicenv.Options
 
 	dummyOnce sync.Once
 	dummy     []byte
@@ -158,6 +158,7 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 		store:        st,
 		log:          cfg.Logger,
 		inWake:       make(chan struct{}, 1),
+		envOpts:      &magicenv.Options{},
 		nodeInfoWake: make(chan struct{}, 1),
 		logins:       newLoginLimits(),
 		limits:       &receiveLimits{maxInFlight: cfg.MaxReceiving, maxPerAddr: cfg.MaxReceivingPerAddr, bytesPerMinute: cfg.ReceiveBytesPerMinute},
@@ -170,7 +171,7 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 	}
 	p.resolver = &discovery.Resolver{Client: p.disc, Cache: st.Cache()}
 	p.receiver = &salmon.Receiver{Keys: magicenv.KeyResolverFunc(p.publicKey), Entities: st.Entities(),
-		RecipientKeys: st.Keys(), Envelope: p.envOpts}
+		RecipientKeys: st.Keys(), Envelope: *p.envOpts}
 	p.sender = &salmon.Sender{HTTPClient: p.disc.GuardedHTTPClient(), UserAgent: "go-diaspora-pod/0.1",
 		BaseBackoff: cfg.BaseBackoff, Logger: p.log, OnAttempt: p.noteAttempt}
 	p.queue = &outboxQueue{s: st, log: p.log, wake: make(chan struct{}, 1), poll: cfg.Poll, p: p}

@@ -258,7 +258,7 @@ type storeInbox struct {
 	s       *store.Store
 	wake    func()
 	log     *slog.Logger
-	envOpts magicenv.Options
+	envOpts *magicenv.Options
 }
 
 // refuse logs a body refused at the door: nothing of it is stored.
@@ -276,7 +276,7 @@ func (in storeInbox) refuse(ctx context.Context, m *salmon.Incoming, reason stri
 func (in storeInbox) Accept(ctx context.Context, m *salmon.Incoming) error {
 	switch m.Format {
 	case salmon.FormatMagicEnvelope:
-		env, err := in.envOpts.Parse(m.Body)
+		env, err := magicenv.Parse(m.Body, in.envOpts)
 		if err != nil {
 			return in.refuse(ctx, m, "refused a malformed envelope", "err", err)
 		}

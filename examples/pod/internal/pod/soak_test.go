@@ -231,7 +231,7 @@ func TestMixedSoak(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					env, err := magicenv.Sign(payload, r.ID, r.Key)
+					env, err := magicenv.Sign(payload, r.ID, r.Key, nil)
 					if err != nil {
 						t.Error(err)
 						return
@@ -240,7 +240,7 @@ func TestMixedSoak(t *testing.T) {
 						out[i] = soakMsg{kind: "public", guid: guid, path: "receive/public", ctype: magicenv.ContentType, body: env.Marshal()}
 						continue
 					}
-					enc, err := magicenv.Encrypt(env.Marshal(), alicePub)
+					enc, err := magicenv.Encrypt(env.Marshal(), alicePub, nil)
 					if err != nil {
 						t.Error(err)
 						return

@@ -308,7 +308,7 @@ func (s *Store) privateKey(pem string) (*rsa.PrivateKey, error) {
 	if ok {
 		return k, nil
 	}
-	k, err := magicenv.Options{MinKeyBits: 1024}.ParsePrivateKey([]byte(pem))
+	k, err := magicenv.ParsePrivateKey([]byte(pem), &magicenv.Options{MinKeyBits: 1024})
 	if err != nil {
 		return nil, err
 	}

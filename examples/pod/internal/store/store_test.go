@@ -43,7 +43,7 @@ func TestStoreMigrationsReopen(t *testing.T) {
 func TestStoreUsers(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t, t.TempDir())
-	key, err := magicenv.GenerateKey(2048)
+	key, err := magicenv.GenerateKey(2048, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +83,8 @@ func TestStoreUsers(t *testing.T) {
 func TestStorePersonCacheTOFU(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t, t.TempDir())
-	k1, _ := magicenv.GenerateKey(2048)
-	k2, _ := magicenv.GenerateKey(2048)
+	k1, _ := magicenv.GenerateKey(2048, nil)
+	k2, _ := magicenv.GenerateKey(2048, nil)
 	c := PersonCache{s}
 	if _, err := c.Get(ctx, "bob@remote.example"); !errors.Is(err, discovery.ErrCacheMiss) {
 		t.Fatalf("Get of unknown = %v, want ErrCacheMiss", err)
