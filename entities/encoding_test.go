@@ -14,23 +14,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-diaspora/federation/entities"
+	"github.com/go-diaspora/federation/internal/xmlsafe/xmltest"
 )
 
 // encodedForms returns doc, UTF-8 XML without a declaration, in the
 // encodings the reference reads. Its characters must all be in Latin-1.
 func encodedForms(t *testing.T, doc string) map[string][]byte {
 	t.Helper()
-	enc16 := func(s string, bigEndian bool) []byte {
-		var b []byte
-		for _, u := range utf16.Encode([]rune(s)) {
-			if bigEndian {
-				b = append(b, byte(u>>8), byte(u))
-			} else {
-				b = append(b, byte(u), byte(u>>8))
-			}
-		}
-		return b
-	}
 	var latin1 []byte
 	for _, r := range doc {
 		if r > 0xFF {
@@ -39,11 +29,11 @@ func encodedForms(t *testing.T, doc string) map[string][]byte {
 		latin1 = append(latin1, byte(r))
 	}
 	return map[string][]byte{
-		"UTF-16LE BOM": append([]byte("\xFF\xFE"), enc16(doc, false)...),
-		"UTF-16BE BOM": append([]byte("\xFE\xFF"), enc16(doc, true)...),
+		"UTF-16LE BOM": append([]byte("\xFF\xFE"), xmltest.UTF16(doc, false)...),
+		"UTF-16BE BOM": append([]byte("\xFE\xFF"), xmltest.UTF16(doc, true)...),
 		"UTF-16LE BOM and declaration": append([]byte("\xFF\xFE"),
-			enc16(`<?xml version="1.0" encoding="UTF-16"?>`+"\n"+doc, false)...),
-		"UTF-16BE declared, no BOM": enc16(`<?xml version="1.0" encoding="UTF-16"?>`+"\n"+doc, true),
+			xmltest.UTF16(`<?xml version="1.0" encoding="UTF-16"?>`+"\n"+doc, false)...),
+		"UTF-16BE declared, no BOM": xmltest.UTF16(`<?xml version="1.0" encoding="UTF-16"?>`+"\n"+doc, true),
 		"ISO-8859-1":                append([]byte(`<?xml version="1.0" encoding="ISO-8859-1"?>`+"\n"), latin1...),
 		"XML 1.1":                   []byte(`<?xml version="1.1"?>` + "\r\n" + doc),
 		"UTF-8 BOM and XML 1.1":     []byte("\xEF\xBB\xBF" + `<?xml version="1.1" encoding="UTF-8"?>` + doc),

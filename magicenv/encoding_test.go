@@ -5,22 +5,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"unicode/utf16"
 
+	"github.com/go-diaspora/federation/internal/xmlsafe/xmltest"
 	"github.com/go-diaspora/federation/magicenv"
 )
-
-func utf16Encode(s string, bigEndian bool) []byte {
-	var b []byte
-	for _, u := range utf16.Encode([]rune(s)) {
-		if bigEndian {
-			b = append(b, byte(u>>8), byte(u))
-		} else {
-			b = append(b, byte(u), byte(u>>8))
-		}
-	}
-	return b
-}
 
 // TestParseEncodings: an envelope in the encodings the reference reads
 // parses to the same envelope as its UTF-8 form.
@@ -39,10 +27,10 @@ func TestParseEncodings(t *testing.T) {
 	withComment := strings.Replace(body, "<me:env ", "<!-- caf\u00e9 --><me:env ", 1)
 	latin1 := strings.Replace(withComment, "\u00e9", "\xe9", 1)
 	forms := map[string][]byte{
-		"UTF-16LE BOM":            append([]byte("\xFF\xFE"), utf16Encode(withComment, false)...),
-		"UTF-16BE BOM":            append([]byte("\xFE\xFF"), utf16Encode(withComment, true)...),
-		"UTF-16LE BOM, declared":  append([]byte("\xFF\xFE"), utf16Encode(`<?xml version="1.0" encoding="UTF-16"?>`+withComment, false)...),
-		"UTF-16BE declared":       utf16Encode(`<?xml version="1.0" encoding="UTF-16"?>`+withComment, true),
+		"UTF-16LE BOM":            append([]byte("\xFF\xFE"), xmltest.UTF16(withComment, false)...),
+		"UTF-16BE BOM":            append([]byte("\xFE\xFF"), xmltest.UTF16(withComment, true)...),
+		"UTF-16LE BOM, declared":  append([]byte("\xFF\xFE"), xmltest.UTF16(`<?xml version="1.0" encoding="UTF-16"?>`+withComment, false)...),
+		"UTF-16BE declared":       xmltest.UTF16(`<?xml version="1.0" encoding="UTF-16"?>`+withComment, true),
 		"ISO-8859-1":              []byte(`<?xml version="1.0" encoding="ISO-8859-1"?>` + latin1),
 		"windows-1252":            []byte(`<?xml version="1.0" encoding="windows-1252"?>` + strings.Replace(latin1, "\xe9", "\x80", 1)),
 		"XML 1.1":                 []byte(`<?xml version="1.1" encoding="UTF-8"?>` + body),
@@ -80,7 +68,7 @@ func TestParseEncodings(t *testing.T) {
 
 func TestParseEncodingErrors(t *testing.T) {
 	good := validEnvelope(t)
-	utf16le := append([]byte("\xFF\xFE"), utf16Encode(good, false)...)
+	utf16le := append([]byte("\xFF\xFE"), xmltest.UTF16(good, false)...)
 	for name, tt := range map[string]struct {
 		in   []byte
 		want error
@@ -90,7 +78,7 @@ func TestParseEncodingErrors(t *testing.T) {
 		"unknown encoding":   {[]byte(strings.Replace(good, "UTF-8", "bogus", 1)), magicenv.ErrInvalidEnvelope},
 		"BOM and latin1":     {[]byte("\xEF\xBB\xBF" + strings.Replace(good, "UTF-8", "ISO-8859-1", 1)), magicenv.ErrInvalidEnvelope},
 		"two BOMs":           {[]byte("\xEF\xBB\xBF\xEF\xBB\xBF" + good), magicenv.ErrInvalidEnvelope},
-		"UTF-16LE declared BE": {append([]byte("\xFF\xFE"), utf16Encode(strings.Replace(good, "UTF-8", "UTF-16BE", 1), false)...),
+		"UTF-16LE declared BE": {append([]byte("\xFF\xFE"), xmltest.UTF16(strings.Replace(good, "UTF-8", "UTF-16BE", 1), false)...),
 			magicenv.ErrInvalidEnvelope},
 	} {
 		if env, err := magicenv.Parse(tt.in, nil); !errors.Is(err, tt.want) || env != nil {

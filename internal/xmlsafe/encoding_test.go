@@ -5,25 +5,13 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/go-diaspora/federation/internal/xmlsafe/xmltest"
 )
 
-// utf16Bytes encodes s as UTF-16 in the given byte order.
-func utf16Bytes(s string, bigEndian bool) []byte {
-	var b []byte
-	for _, u := range utf16.Encode([]rune(s)) {
-		if bigEndian {
-			b = append(b, byte(u>>8), byte(u))
-		} else {
-			b = append(b, byte(u), byte(u>>8))
-		}
-	}
-	return b
-}
-
-func le(s string) []byte { return utf16Bytes(s, false) }
-func be(s string) []byte { return utf16Bytes(s, true) }
+func le(s string) []byte { return xmltest.UTF16(s, false) }
+func be(s string) []byte { return xmltest.UTF16(s, true) }
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
