@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/go-diaspora/federation/internal/logs"
+	"github.com/go-diaspora/federation/internal/rules"
 )
 
 // Defaults of a zero [Client].
@@ -48,6 +49,11 @@ type Client struct {
 
 	// UserAgent is the User-Agent header; empty means DefaultUserAgent.
 	UserAgent string
+
+	// MinKeyBits is the shortest RSA key [Client.Lookup] accepts. Zero,
+	// and any value below MinKeyBits (1024), means MinKeyBits. Use the same
+	// value as magicenv.Options.MinKeyBits.
+	MinKeyBits int
 
 	// MaxBodyBytes caps each response body; 0 means DefaultMaxBodyBytes.
 	// A longer body fails with ErrResponseTooLarge.
@@ -427,7 +433,8 @@ func (c *Client) HCard(ctx context.Context, rawURL string) (*HCard, error) {
 
 // Lookup discovers the person with the given diaspora* ID (PROTOCOL.md
 // §14.4): WebFinger (see [Client.WebFinger]), then the hCard it links,
-// whose key must decode to an RSA key of at least [MinKeyBits]. Errors
+// whose key must decode to an RSA key of at least [Client.MinKeyBits]
+// (a [*WeakKeyError] otherwise). Errors
 // wrap the sentinels of this package; [IsTemporary] tells whether trying
 // again later may help.
 //
@@ -455,6 +462,9 @@ func (c *Client) Lookup(ctx context.Context, id string) (*Person, error) {
 		return nil, err
 	}
 	key, err := h.PublicKey()
+	if err == nil && key.N.BitLen() < rules.KeyBits(c.MinKeyBits) {
+		err = &WeakKeyError{Bits: key.N.BitLen(), Min: rules.KeyBits(c.MinKeyBits)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w (hCard of %s)", err, nid)
 	}

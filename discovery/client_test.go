@@ -404,6 +404,39 @@ func TestLookupHostileKeys(t *testing.T) {
 	}
 }
 
+// Client.MinKeyBits raises the minimum of Lookup; the refusal names the
+// key's size and the minimum, and is final.
+func TestLookupMinKeyBits(t *testing.T) {
+	h, err := discovery.ParseHCard(readRef(t, "hcard_html/full.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := h.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bits := key.N.BitLen()
+	for _, tt := range []struct {
+		min  int
+		want bool
+	}{{0, true}, {512, true}, {bits, true}, {bits + 1, false}} {
+		p := newPod(t, true)
+		c := p.client()
+		c.MinKeyBits = tt.min
+		_, err := c.Lookup(ctxT(t), p.id())
+		if tt.want {
+			if err != nil {
+				t.Errorf("MinKeyBits %d: Lookup = %v", tt.min, err)
+			}
+			continue
+		}
+		var wk *discovery.WeakKeyError
+		if !errors.As(err, &wk) || wk.Bits != bits || wk.Min != tt.min || discovery.IsTemporary(err) {
+			t.Errorf("MinKeyBits %d: Lookup = %v, want a final WeakKeyError{%d, %d}", tt.min, err, bits, tt.min)
+		}
+	}
+}
+
 func replaceKey(hcard, key string) string {
 	start := strings.Index(hcard, `<pre class="key">`) + len(`<pre class="key">`)
 	end := strings.Index(hcard, `</pre>`)

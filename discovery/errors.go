@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/go-diaspora/federation/internal/rules"
 )
 
 // Sentinel errors. The errors this package returns wrap them; test with
@@ -176,16 +178,18 @@ func (e *ValidationError) Error() string {
 // Is makes a ValidationError match [ErrValidation].
 func (e *ValidationError) Is(target error) bool { return target == ErrValidation }
 
-// WeakKeyError reports an RSA key below [MinKeyBits]. It matches
-// [ErrWeakKey].
+// WeakKeyError reports an RSA key below the minimum in effect:
+// [MinKeyBits], or a higher [Client.MinKeyBits]. It matches [ErrWeakKey].
 type WeakKeyError struct {
 	// Bits is the size of the key that was refused.
 	Bits int
+	// Min is the minimum it fell short of; zero means MinKeyBits.
+	Min int
 }
 
 // Error implements error.
 func (e *WeakKeyError) Error() string {
-	return fmt.Sprintf("discovery: RSA key of %d bits is shorter than %d", e.Bits, MinKeyBits)
+	return fmt.Sprintf("discovery: RSA key of %d bits is shorter than %d", e.Bits, rules.KeyBits(e.Min))
 }
 
 // Is makes a WeakKeyError match [ErrWeakKey].

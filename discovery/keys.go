@@ -9,9 +9,11 @@ import (
 	"github.com/go-diaspora/federation/internal/rules"
 )
 
-// MinKeyBits is the shortest RSA key this package accepts (PROTOCOL.md
-// §2.15). diaspora* generates 4096-bit keys; old pods have 1024 and 2048.
-const MinKeyBits = 1024
+// MinKeyBits is the shortest RSA key this package accepts, by default and
+// at the lowest: diaspora* generates 4096-bit keys, old pods have 1024 and
+// 2048. [Client.MinKeyBits] raises it for lookups. magicenv and relayable
+// follow the same policy (LIMITS.md).
+const MinKeyBits = rules.MinKeyBits
 
 // ParsePublicKey decodes the PEM public key of an hCard: either
 // SubjectPublicKeyInfo ("PUBLIC KEY") or PKCS#1 ("RSA PUBLIC KEY").

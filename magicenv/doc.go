@@ -56,7 +56,8 @@
 // # Limits
 //
 // Inputs are capped at [Options.MaxSize] (1 MiB by default); DOCTYPEs are
-// refused; RSA keys shorter than [Options.MinKeyBits] (2048 bits by
-// default, 1024 at the lowest) are refused. The package never logs and
+// refused; RSA keys shorter than [Options.MinKeyBits] (1024 bits by
+// default and at the lowest, as in every package of the module) are
+// refused, and [GenerateKey] makes no key under 2048 bits. The package never logs and
 // never touches the network.
 package magicenv

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-diaspora/federation/internal/rsaverify"
+	"github.com/go-diaspora/federation/internal/rules"
 	"github.com/go-diaspora/federation/internal/wire"
 	"github.com/go-diaspora/federation/internal/xmlsafe"
 )
@@ -41,12 +42,14 @@ const (
 	// DefaultMaxSize is the largest envelope (or encrypted body) read: 1 MiB.
 	DefaultMaxSize = 1 << 20
 	// DefaultMinKeyBits is the shortest RSA key accepted unless the caller
-	// lowers [Options.MinKeyBits].
-	DefaultMinKeyBits = 2048
+	// raises [Options.MinKeyBits]. It is also the floor: no option goes
+	// below it. The same policy holds in discovery and relayable.
+	DefaultMinKeyBits = rules.MinKeyBits
+	// MinGenerateKeyBits is the shortest key [GenerateKey] makes, whatever
+	// the options say.
+	MinGenerateKeyBits = rules.MinGenerateBits
 	// DefaultKeyBits is the size [GenerateKey] uses for 0: what diaspora* generates.
 	DefaultKeyBits = 4096
-	// minKeyBitsFloor is the floor below which no option goes.
-	minKeyBitsFloor = 1024
 	// maxAuthorLen is the longest diaspora* ID (255 characters).
 	maxAuthorLen = 255
 )
@@ -65,9 +68,11 @@ type Options struct {
 	MaxSize int64
 
 	// MinKeyBits is the shortest RSA key accepted for verifying, signing,
-	// decrypting, parsing and generating. Zero means DefaultMinKeyBits
-	// (2048). Published vectors and old pods use 1024-bit keys: set 1024
-	// to accept them. Values below 1024 are raised to 1024.
+	// decrypting, parsing and generating. Zero, and any value below 1024,
+	// means DefaultMinKeyBits (1024: the protocol accepts the keys of old
+	// pods). Raise it, to 2048 for example, to refuse short keys; use the
+	// same value for discovery.Client.MinKeyBits. [GenerateKey] never makes
+	// a key shorter than MinGenerateKeyBits (2048).
 	MinKeyBits int
 
 	// AnyPrefix accepts the envelope namespace under any prefix, or as the
@@ -98,13 +103,7 @@ func (o Options) maxSize() int64 {
 }
 
 func (o Options) minKeyBits() int {
-	switch {
-	case o.MinKeyBits == 0:
-		return DefaultMinKeyBits
-	case o.MinKeyBits < minKeyBitsFloor:
-		return minKeyBitsFloor
-	}
-	return o.MinKeyBits
+	return rules.KeyBits(o.MinKeyBits)
 }
 
 // Envelope is a parsed or freshly signed Magic Envelope. Its fields are

@@ -65,7 +65,8 @@ var (
 	ErrKeyNotFound = errors.New("magicenv: public key not found")
 
 	// ErrWeakKey means an RSA key shorter than the configured minimum
-	// ([Options.MinKeyBits], 2048 bits unless lowered, never below 1024).
+	// ([Options.MinKeyBits], 1024 bits unless raised), or a request to
+	// generate a key under [MinGenerateKeyBits].
 	ErrWeakKey = errors.New("magicenv: RSA key too short")
 
 	// ErrInvalidKey means a key that cannot be used: not PEM, not RSA,

@@ -74,7 +74,8 @@ func (o Options) parsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
 }
 
 // GenerateKey generates an RSA private key of the given size; 0 means
-// DefaultKeyBits (4096, what diaspora* generates). Sizes under MinKeyBits
+// DefaultKeyBits (4096, what diaspora* generates). Sizes under
+// MinGenerateKeyBits (2048), or under a higher [Options.MinKeyBits],
 // return [ErrWeakKey].
 //
 // opts may be nil, meaning the zero [Options].
@@ -86,8 +87,8 @@ func (o Options) generateKey(bits int) (*rsa.PrivateKey, error) {
 	if bits == 0 {
 		bits = DefaultKeyBits
 	}
-	if bits < o.minKeyBits() {
-		return nil, fmt.Errorf("%w: %d bits requested, minimum %d", ErrWeakKey, bits, o.minKeyBits())
+	if least := max(MinGenerateKeyBits, o.minKeyBits()); bits < least {
+		return nil, fmt.Errorf("%w: %d bits requested, minimum %d", ErrWeakKey, bits, least)
 	}
 	k, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
@@ -131,6 +132,16 @@ func singlePEM(data []byte) (*pem.Block, error) {
 		return nil, fmt.Errorf("%w: encrypted or annotated PEM blocks are not supported", ErrInvalidKey)
 	}
 	return block, nil
+}
+
+// CheckPublicKey applies the key rules of this package to a key obtained
+// elsewhere (from a key store, or for a relayable signature): it returns
+// [ErrInvalidKey] for a nil key or an unusable exponent and [ErrWeakKey]
+// for a key shorter than [Options.MinKeyBits].
+//
+// opts may be nil, meaning the zero [Options].
+func CheckPublicKey(pub *rsa.PublicKey, opts *Options) error {
+	return checkPublicKey(pub, opts.value().minKeyBits())
 }
 
 // checkPublicKey enforces the size floor and a usable exponent.

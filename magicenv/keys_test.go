@@ -52,8 +52,6 @@ func TestKeys(t *testing.T) {
 		"ec public":       {readFile(t, "../testdata/keys/ec-p256.pub.pem"), false, magicenv.ErrInvalidKey},
 		"ec private":      {readFile(t, "../testdata/keys/ec-p256.pem"), true, magicenv.ErrInvalidKey},
 		"corrupt der":     {bytes.Replace(spki, []byte("MIIBIjAN"), []byte("MIIBIjAA"), 1), false, magicenv.ErrInvalidKey},
-		"1024 public":     {readFile(t, "../testdata/keys/rsa1024.pub.pem"), false, magicenv.ErrWeakKey},
-		"1024 private":    {readFile(t, "../testdata/keys/rsa1024.pem"), true, magicenv.ErrWeakKey},
 		"annotated block": {[]byte("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nAAAA\n-----END RSA PRIVATE KEY-----\n"), true, magicenv.ErrInvalidKey},
 	}
 	for name, tt := range bad {
@@ -71,53 +69,78 @@ func TestKeys(t *testing.T) {
 	}
 }
 
-// 1024-bit keys work only when the caller opts in, and never below 1024.
-func TestWeakKeyOptIn(t *testing.T) {
-	opts := magicenv.Options{MinKeyBits: 1024}
-	priv, err := magicenv.ParsePrivateKey(readFile(t, "../testdata/keys/rsa1024.pem"), &opts)
+// 1024-bit keys work by default (the floor of the module's key policy);
+// a caller that raises MinKeyBits has them refused everywhere; GenerateKey
+// never makes a key under 2048 bits.
+func TestKeyPolicy(t *testing.T) {
+	strict := &magicenv.Options{MinKeyBits: 2048}
+	privPEM := readFile(t, "../testdata/keys/rsa1024.pem")
+	pubPEM := readFile(t, "../testdata/keys/rsa1024.pub.pem")
+	priv, err := magicenv.ParsePrivateKey(privPEM, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := magicenv.ParsePublicKey(readFile(t, "../testdata/keys/rsa1024.pub.pem"), &opts); err != nil {
+	if _, err := magicenv.ParsePublicKey(pubPEM, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := magicenv.Sign([]byte("<x/>"), "old@pod", priv, nil); !errors.Is(err, magicenv.ErrWeakKey) {
-		t.Errorf("default Sign with 1024 bits = %v, want ErrWeakKey", err)
+	if _, err := magicenv.ParsePrivateKey(privPEM, strict); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("strict ParsePrivateKey with 1024 bits = %v, want ErrWeakKey", err)
 	}
-	env, err := magicenv.Sign([]byte("<x/>"), "old@pod", priv, &opts)
+	if _, err := magicenv.ParsePublicKey(pubPEM, strict); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("strict ParsePublicKey with 1024 bits = %v, want ErrWeakKey", err)
+	}
+	if err := magicenv.CheckPublicKey(&priv.PublicKey, nil); err != nil {
+		t.Errorf("CheckPublicKey(1024) = %v", err)
+	}
+	if err := magicenv.CheckPublicKey(&priv.PublicKey, strict); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("strict CheckPublicKey(1024) = %v, want ErrWeakKey", err)
+	}
+	if err := magicenv.CheckPublicKey(nil, nil); !errors.Is(err, magicenv.ErrInvalidKey) {
+		t.Errorf("CheckPublicKey(nil) = %v, want ErrInvalidKey", err)
+	}
+	if _, err := magicenv.Sign([]byte("<x/>"), "old@pod", priv, strict); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("strict Sign with 1024 bits = %v, want ErrWeakKey", err)
+	}
+	env, err := magicenv.Sign([]byte("<x/>"), "old@pod", priv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	parsedDefault, err := magicenv.Parse(env.Marshal(), nil)
+	parsedStrict, err := magicenv.Parse(env.Marshal(), strict)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := parsedDefault.Verify(&priv.PublicKey); !errors.Is(err, magicenv.ErrWeakKey) {
-		t.Errorf("default Verify with 1024 bits = %v, want ErrWeakKey", err)
+	if err := parsedStrict.Verify(&priv.PublicKey); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("strict Verify with 1024 bits = %v, want ErrWeakKey", err)
 	}
-	parsed, err := magicenv.Parse(env.Marshal(), &opts)
+	parsed, err := magicenv.Parse(env.Marshal(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := parsed.Verify(&priv.PublicKey); err != nil {
-		t.Errorf("opt-in Verify = %v", err)
+		t.Errorf("default Verify = %v", err)
 	}
-	body, err := magicenv.Encrypt([]byte("<x/>"), &priv.PublicKey, &opts)
+	if _, err := magicenv.Encrypt([]byte("<x/>"), &priv.PublicKey, strict); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("strict Encrypt to 1024 bits = %v, want ErrWeakKey", err)
+	}
+	body, err := magicenv.Encrypt([]byte("<x/>"), &priv.PublicKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := magicenv.Decrypt(body, priv, nil); !errors.Is(err, magicenv.ErrWeakKey) {
-		t.Errorf("default Decrypt with 1024 bits = %v, want ErrWeakKey", err)
+	if _, err := magicenv.Decrypt(body, priv, strict); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("strict Decrypt with 1024 bits = %v, want ErrWeakKey", err)
 	}
-	if got, err := magicenv.Decrypt(body, priv, &opts); err != nil || string(got) != "<x/>" {
-		t.Errorf("opt-in Decrypt = %q, %v", got, err)
+	if got, err := magicenv.Decrypt(body, priv, nil); err != nil || string(got) != "<x/>" {
+		t.Errorf("default Decrypt = %q, %v", got, err)
 	}
-	// Asking for less than 1024 still means 1024.
+	// No option goes below the floor, and generating has its own.
 	if _, err := magicenv.GenerateKey(768, &magicenv.Options{MinKeyBits: 512}); !errors.Is(err, magicenv.ErrWeakKey) {
 		t.Errorf("GenerateKey(768) = %v, want ErrWeakKey", err)
 	}
 	if _, err := magicenv.GenerateKey(1024, nil); !errors.Is(err, magicenv.ErrWeakKey) {
 		t.Errorf("GenerateKey(1024) = %v, want ErrWeakKey", err)
+	}
+	if _, err := magicenv.GenerateKey(2048, &magicenv.Options{MinKeyBits: 3072}); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("GenerateKey(2048) with MinKeyBits 3072 = %v, want ErrWeakKey", err)
 	}
 	k, err := magicenv.GenerateKey(2048, nil)
 	if err != nil || k.N.BitLen() != 2048 {

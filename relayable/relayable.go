@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/go-diaspora/federation/internal/rsaverify"
+	"github.com/go-diaspora/federation/internal/rules"
 )
 
 // Names of the signature properties that relayables carry.
@@ -240,10 +241,14 @@ func VerifyParentAuthor(props []Property, pub *rsa.PublicKey) error {
 	return verifyNamed(props, ParentAuthorSignature, pub)
 }
 
-// MinKeyBits is the smallest RSA modulus this package signs or verifies with.
-// diaspora* pods generate 4096-bit keys; older pods and test suites use 1024
-// and 2048 bits.
-const MinKeyBits = 1024
+// MinKeyBits is the smallest RSA modulus this package signs or verifies
+// with: the default and floor of the module's one key-size policy
+// (LIMITS.md). diaspora* pods generate 4096-bit keys; older pods and test
+// suites use 1024 and 2048 bits. This package takes the keys it is given;
+// a caller that raises the minimum (magicenv.Options.MinKeyBits,
+// discovery.Client.MinKeyBits) checks keys where it obtains them, as
+// salmon.Receiver does with magicenv.CheckPublicKey.
+const MinKeyBits = rules.MinKeyBits
 
 // checkKey rejects keys that cannot be used at all.
 func checkKey(pub *rsa.PublicKey) error {

@@ -172,7 +172,8 @@ type Receiver struct {
 	// Legacy also accepts slaps and the pre-2017 entity vocabulary.
 	Legacy bool
 	// Envelope and Entity configure the codecs; zero values are the
-	// defaults.
+	// defaults. Envelope.MinKeyBits also applies to the keys that check
+	// relayable and account-migration signatures.
 	Envelope      magicenv.Options
 	EntityOptions *entities.Options
 }
@@ -327,6 +328,9 @@ func (r *Receiver) Check(ctx context.Context, e entities.Entity, sender string, 
 			if err != nil {
 				return lookupErr("author key", author, err, ErrAuthorKeyNotFound)
 			}
+			if err := magicenv.CheckPublicKey(pub, &r.Envelope); err != nil {
+				return err
+			}
 			if err := x.VerifyAuthorSignature(pub); err != nil {
 				return err
 			}
@@ -370,6 +374,9 @@ func (r *Receiver) Check(ctx context.Context, e entities.Entity, sender string, 
 		pub, err := r.publicKey(ctx, signer)
 		if err != nil {
 			return lookupErr("author key", signer, err, ErrAuthorKeyNotFound)
+		}
+		if err := magicenv.CheckPublicKey(pub, &r.Envelope); err != nil {
+			return err
 		}
 		if err := x.VerifySignature(pub); err != nil {
 			return err

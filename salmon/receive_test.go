@@ -143,6 +143,21 @@ func TestReceiverLookups(t *testing.T) {
 	if salmon.Category(err) == "author_key_not_found" || !salmon.Temporary(err) {
 		t.Errorf("author key timeout: %v (category %q, temporary %v)", err, salmon.Category(err), salmon.Temporary(err))
 	}
+	// Envelope.MinKeyBits also holds for the key of a relayable's author:
+	// the comment's author has a 2048-bit key, which passes by default.
+	f = stores()
+	f.related[post.GUID] = &salmon.RelatedEntity{Type: "Post", GUID: post.GUID, Author: "carol@pod-c.example.com", Public: true, Local: true}
+	comment, err := entities.ParseXML(env2payload(t, relayed), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&salmon.Receiver{Keys: f, Entities: f}).Check(ctx, comment, "", true); err != nil {
+		t.Errorf("Check with the default key policy = %v", err)
+	}
+	strict := &salmon.Receiver{Keys: f, Entities: f, Envelope: magicenv.Options{MinKeyBits: 4096}}
+	if err := strict.Check(ctx, comment, "", true); !errors.Is(err, magicenv.ErrWeakKey) {
+		t.Errorf("Check with MinKeyBits 4096 = %v, want ErrWeakKey", err)
+	}
 	// Receive dispatches on the route.
 	if msg, err := recv(stores()).Receive(ctx, &salmon.Incoming{Route: salmon.RoutePrivate, RecipientGUID: "bob", Body: private}); err != nil || msg.Recipient == "" {
 		t.Errorf("Receive(private) = %+v, %v", msg, err)
@@ -150,6 +165,15 @@ func TestReceiverLookups(t *testing.T) {
 	if got := salmon.Category(nil); got != "" {
 		t.Errorf("Category(nil) = %q", got)
 	}
+}
+
+func env2payload(t *testing.T, body []byte) []byte {
+	t.Helper()
+	env, err := magicenv.Parse(body, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env.Payload()
 }
 
 // Nil arguments are errors, not panics.

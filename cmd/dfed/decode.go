@@ -54,7 +54,7 @@ func decode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	pubs := pubFlags{}
 	fs.Var(pubs, "pub", "public key of a sender, as `ID=PEMFILE` (repeatable)")
 	keyFile := fs.String("key", "", "recipient private key `PEMFILE`, to open an encrypted envelope")
-	minBits := fs.Int("min-key-bits", magicenv.DefaultMinKeyBits, "shortest RSA key accepted (1024 for old fixtures)")
+	minBits := fs.Int("min-key-bits", magicenv.DefaultMinKeyBits, "shortest RSA key accepted (raise it, to 2048 for example, to refuse old short keys)")
 	legacy := fs.Bool("legacy", false, "read pre-2017 entity vocabulary (<XML><post> wrapper, old element names)")
 	kind := fs.String("kind", "", "read the input as this vector kind (webfinger_jrd, webfinger_xrd, host_meta, hcard_html, entity_xml, entity_json) instead of detecting it")
 	if err := fs.Parse(args); err != nil {

@@ -56,7 +56,7 @@ func encode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	authorKeyFile := fs.String("author-key", "", "private key `PEMFILE` of the relayable's author, or of the AccountMigration's signer")
 	toFile := fs.String("to", "", "recipient's public key `PEMFILE`, for encrypted_magic_envelope")
 	format := fs.String("format", "", "output `FORMAT`: entity_xml, entity_json, magic_envelope (default) or encrypted_magic_envelope (default with --to)")
-	minBits := fs.Int("min-key-bits", magicenv.DefaultMinKeyBits, "shortest RSA key accepted (1024 for old fixtures)")
+	minBits := fs.Int("min-key-bits", magicenv.DefaultMinKeyBits, "shortest RSA key accepted (raise it, to 2048 for example, to refuse old short keys)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -47,7 +47,7 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	pubs := pubFlags{}
 	fs.Var(pubs, "pub", "public key of a sender or signer, as `ID=PEMFILE` (repeatable)")
 	keyFile := fs.String("key", "", "recipient private key `PEMFILE`, to open an encrypted envelope")
-	minBits := fs.Int("min-key-bits", magicenv.DefaultMinKeyBits, "shortest RSA key accepted (1024 for old fixtures)")
+	minBits := fs.Int("min-key-bits", magicenv.DefaultMinKeyBits, "shortest RSA key accepted (raise it, to 2048 for example, to refuse old short keys)")
 	legacy := fs.Bool("legacy", false, "read legacy Salmon slaps and the pre-2017 entity vocabulary")
 	if err := fs.Parse(args); err != nil {
 		return 2

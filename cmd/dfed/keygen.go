@@ -10,20 +10,20 @@ import (
 
 // keygen prints a new RSA key pair: the private key as PKCS#1 PEM (what
 // diaspora* stores), then the public key as SubjectPublicKeyInfo PEM (what
-// it publishes).
+// it publishes). Sizes under magicenv.MinGenerateKeyBits (2048) are
+// refused.
 func keygen(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	bits := fs.Int("bits", magicenv.DefaultKeyBits, "key size in bits")
-	minBits := fs.Int("min-key-bits", magicenv.DefaultMinKeyBits, "smallest size allowed (1024 for test fixtures)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: dfed keygen [--bits N] [--min-key-bits N]")
+		fmt.Fprintln(stderr, "usage: dfed keygen [--bits N]")
 		return 2
 	}
-	key, err := magicenv.GenerateKey(*bits, &magicenv.Options{MinKeyBits: *minBits})
+	key, err := magicenv.GenerateKey(*bits, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "dfed: %v\n", err)
 		return 2

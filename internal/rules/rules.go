@@ -150,3 +150,22 @@ func PublicKeyRule(s string) bool {
 	}
 	return false
 }
+
+// The module's one key-size policy (LIMITS.md): every package accepts RSA
+// keys of MinKeyBits and more unless its caller raises the minimum, and
+// none goes below MinKeyBits; keys the SDK generates have at least
+// MinGenerateBits.
+const (
+	// MinKeyBits is the default and the floor of the shortest RSA key
+	// accepted: the protocol's "accept 1024 bits and more", since old
+	// pods and published test vectors have 1024-bit keys.
+	MinKeyBits = 1024
+	// MinGenerateBits is the shortest RSA key the SDK generates.
+	MinGenerateBits = 2048
+)
+
+// KeyBits returns the minimum key size in effect for a configured value:
+// the value itself, or MinKeyBits for zero and anything below it.
+func KeyBits(configured int) int {
+	return max(configured, MinKeyBits)
+}

@@ -308,7 +308,7 @@ func (s *Store) privateKey(pem string) (*rsa.PrivateKey, error) {
 	if ok {
 		return k, nil
 	}
-	k, err := magicenv.ParsePrivateKey([]byte(pem), &magicenv.Options{MinKeyBits: 1024})
+	k, err := magicenv.ParsePrivateKey([]byte(pem), nil)
 	if err != nil {
 		return nil, err
 	}
