@@ -1,14 +1,13 @@
 package discovery
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 
 	"github.com/go-diaspora/federation/internal/rules"
+	"github.com/go-diaspora/federation/internal/temporary"
 )
 
 // Sentinel errors. The errors this package returns wrap them; test with
@@ -52,16 +51,16 @@ var (
 	// in a reserved range (loopback, private, link-local, CGNAT, unique
 	// local, IPv4-mapped, ...), or to a port outside [Client.AllowedPorts]
 	// once a host name was resolved. No connection was made.
-	ErrBlockedAddress = errors.New("discovery: address not allowed")
+	ErrBlockedAddress = temporary.Final("discovery: address not allowed")
 
 	// ErrBlockedURL means a URL the client refused to fetch: a scheme other
 	// than https (or http with [Client.AllowHTTP]), user information, an
 	// over-long URL, no host, or a port outside [Client.AllowedPorts].
-	ErrBlockedURL = errors.New("discovery: URL not allowed")
+	ErrBlockedURL = temporary.Final("discovery: URL not allowed")
 
 	// ErrTooManyRedirects means a GET was redirected more than
 	// [MaxRedirects] times.
-	ErrTooManyRedirects = errors.New("discovery: too many redirects")
+	ErrTooManyRedirects = temporary.Final("discovery: too many redirects")
 
 	// ErrResponseTooLarge means a response body over [Client.MaxBodyBytes].
 	ErrResponseTooLarge = errors.New("discovery: response body too large")
@@ -88,12 +87,12 @@ var (
 	// a person on another pod. [Client.Lookup] refuses such a link before
 	// fetching it, and an hCard request redirected to another host. It is
 	// final; its neutral category is "foreign_hcard".
-	ErrForeignHCard = errors.New("discovery: hCard not on the host of the diaspora* ID")
+	ErrForeignHCard = temporary.Final("discovery: hCard not on the host of the diaspora* ID")
 
 	// ErrGUIDConflict means a [Cache] already holds the GUID for another
 	// diaspora* ID. The error of a Cache is a [*GUIDConflictError]. It is
 	// final; its neutral category is "guid_conflict".
-	ErrGUIDConflict = errors.New("discovery: GUID belongs to another person")
+	ErrGUIDConflict = temporary.Final("discovery: GUID belongs to another person")
 )
 
 // GUIDConflictError is the [ErrGUIDConflict] of a [Cache]: GUID is held by
@@ -112,8 +111,8 @@ func (e *GUIDConflictError) Error() string {
 	return fmt.Sprintf("%s: %s is held by %s, not by %s", ErrGUIDConflict, truncate(e.GUID, 80), e.Holder, e.ID)
 }
 
-// Is makes a GUIDConflictError match [ErrGUIDConflict].
-func (e *GUIDConflictError) Is(target error) bool { return target == ErrGUIDConflict }
+// Unwrap returns [ErrGUIDConflict], which is final for [IsTemporary].
+func (e *GUIDConflictError) Unwrap() error { return ErrGUIDConflict }
 
 // HTTPError reports a response with a status other than 2xx. It matches
 // [ErrNotFound] for 404 and 410.
@@ -136,13 +135,7 @@ func (e *HTTPError) Is(target error) bool {
 
 // Temporary reports whether the status says "try again later": 408, 425,
 // 429 and every 5xx.
-func (e *HTTPError) Temporary() bool {
-	switch e.StatusCode {
-	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests:
-		return true
-	}
-	return e.StatusCode >= 500
-}
+func (e *HTTPError) Temporary() bool { return temporary.Status(e.StatusCode) }
 
 // FieldError is one failed rule of a [ValidationError].
 type FieldError struct {
@@ -236,46 +229,8 @@ func Category(err error) string {
 // and a GUID held by another person ([ErrGUIDConflict]), even when they
 // wrap a network failure. A cancelled context is not temporary either:
 // the caller stopped.
-func IsTemporary(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, ErrBlockedAddress) || errors.Is(err, ErrBlockedURL) ||
-		errors.Is(err, ErrTooManyRedirects) || errors.Is(err, context.Canceled) ||
-		errors.Is(err, ErrForeignHCard) || errors.Is(err, ErrGUIDConflict) {
-		return false
-	}
-	return anyInTree(err, func(e error) bool {
-		switch t := e.(type) {
-		case *HTTPError:
-			return t.Temporary()
-		case net.Error, *net.OpError:
-			return true
-		}
-		return e == context.DeadlineExceeded
-	})
-}
-
-// anyInTree reports whether f holds for err or any error it wraps,
-// following both Unwrap() error and Unwrap() []error.
-func anyInTree(err error, f func(error) bool) bool {
-	for depth := 0; err != nil && depth < 100; depth++ {
-		if f(err) {
-			return true
-		}
-		switch u := err.(type) {
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				if anyInTree(e, f) {
-					return true
-				}
-			}
-			return false
-		case interface{ Unwrap() error }:
-			err = u.Unwrap()
-		default:
-			return false
-		}
-	}
-	return false
-}
+//
+// It is the module's one temporary-failure rule: salmon.IsTemporary is
+// the same function, and an error of any package (or of the caller) that
+// has a Temporary() bool method answers for itself.
+func IsTemporary(err error) bool { return temporary.Is(err) }

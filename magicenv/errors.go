@@ -3,6 +3,8 @@ package magicenv
 import (
 	"errors"
 	"fmt"
+
+	"github.com/go-diaspora/federation/internal/temporary"
 )
 
 // Sentinel errors. Test for them with [errors.Is]; the errors this package
@@ -62,7 +64,7 @@ var (
 	// ErrKeyNotFound is what a [KeyResolver] returns (possibly wrapped)
 	// when it knows for certain that the author has no public key. Any
 	// other resolver error is treated as temporary; see [KeyLookupError].
-	ErrKeyNotFound = errors.New("magicenv: public key not found")
+	ErrKeyNotFound = temporary.Final("magicenv: public key not found")
 
 	// ErrWeakKey means an RSA key shorter than the configured minimum
 	// ([Options.MinKeyBits], 1024 bits unless raised), or a request to
@@ -118,15 +120,16 @@ func (e *KeyLookupError) Unwrap() error { return e.Err }
 // temporary failure with a 5xx status or retries later.
 //
 // The resolver's error decides: wrapping [ErrKeyNotFound] is final; an
-// error with a Temporary() bool method (as discovery's errors have)
-// answers for itself; anything else is temporary.
+// error that answers under the module's temporary-failure rule (see
+// discovery.IsTemporary: an error with a Temporary() bool method, a
+// network error, a cancelled context) answers for itself; anything else
+// is temporary.
 func (e *KeyLookupError) Temporary() bool {
 	if errors.Is(e.Err, ErrKeyNotFound) {
 		return false
 	}
-	var t interface{ Temporary() bool }
-	if errors.As(e.Err, &t) {
-		return t.Temporary()
+	if t, answered := temporary.Answer(e.Err); answered {
+		return t
 	}
 	return true
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-diaspora/federation/internal/logs"
+	"github.com/go-diaspora/federation/internal/temporary"
 )
 
 // Delivery is one body to POST to one receive URL.
@@ -191,6 +192,10 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("salmon: %s: HTTP %d", e.URL, e.StatusCode)
 }
 
+// Temporary reports whether the status says "try again later": 408, 425,
+// 429 and every 5xx, the rule discovery.HTTPError follows too.
+func (e *StatusError) Temporary() bool { return temporary.Status(e.StatusCode) }
+
 // Send makes one attempt to deliver d and classifies it. It does not
 // retry; [Sender.Run] does. The Attempt's RetryAfter is the peer's
 // Retry-After when it sent one, else zero.
@@ -232,8 +237,7 @@ func (s *Sender) Send(ctx context.Context, d *Delivery) Attempt {
 	case code >= 200 && code < 300:
 		a.Outcome = Delivered
 		return a
-	case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests, code >= 500,
-		code >= 300 && code < 400:
+	case temporary.Status(code), code >= 300 && code < 400:
 		// A redirect is never followed, but it is no verdict on the
 		// message either (a pod moving to https answers 301 for a
 		// while): like the reference, try again later.

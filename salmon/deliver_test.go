@@ -383,3 +383,18 @@ func TestMemoryQueueKeepsFinishedBounded(t *testing.T) {
 		}
 	}
 }
+
+// A StatusError answers IsTemporary by its status, like discovery's
+// HTTPError; a fetch's 404 is final.
+func TestStatusErrorTemporary(t *testing.T) {
+	for code, want := range map[int]bool{400: false, 404: false, 429: true, 503: true} {
+		err := fmt.Errorf("delivery: %w", &salmon.StatusError{StatusCode: code, URL: "https://pod.example/receive/public"})
+		if got := salmon.IsTemporary(err); got != want {
+			t.Errorf("IsTemporary(HTTP %d) = %v, want %v", code, got, want)
+		}
+	}
+	gone := fmt.Errorf("%w: %w", salmon.ErrNotFound, &salmon.StatusError{StatusCode: 503})
+	if salmon.IsTemporary(gone) {
+		t.Error("ErrNotFound beside a 503 is temporary; want final")
+	}
+}

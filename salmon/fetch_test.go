@@ -180,8 +180,8 @@ func TestFetcher(t *testing.T) {
 	if _, err := f.Fetch(ctx, "alice@pod-a.example.org", "comment", postGUID); !errors.Is(err, salmon.ErrOriginMismatch) {
 		t.Errorf("another type's body: %v, want ErrOriginMismatch", err)
 	}
-	if _, err := f.Fetch(ctx, "alice@pod-a.example.org", "post", "unknown00000000000"); !errors.Is(err, salmon.ErrNotFound) || salmon.Temporary(err) {
-		t.Errorf("404: %v (temporary %v), want final ErrNotFound", err, salmon.Temporary(err))
+	if _, err := f.Fetch(ctx, "alice@pod-a.example.org", "post", "unknown00000000000"); !errors.Is(err, salmon.ErrNotFound) || salmon.IsTemporary(err) {
+		t.Errorf("404: %v (temporary %v), want final ErrNotFound", err, salmon.IsTemporary(err))
 	}
 	if _, err := f.Fetch(ctx, "bob@pod-b.example.net", "post", "loop000000000000"); err == nil || !strings.Contains(err.Error(), "redirect") {
 		t.Errorf("redirect loop: %v", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-diaspora/federation/internal/logs"
 	"github.com/go-diaspora/federation/internal/rules"
+	"github.com/go-diaspora/federation/internal/temporary"
 	"github.com/go-diaspora/federation/magicenv"
 )
 
@@ -69,7 +70,7 @@ func (f InboxFunc) Accept(ctx context.Context, in *Incoming) error { return f(ct
 // Errors an [Inbox] returns to steer the handler's answer.
 var (
 	// ErrRecipientNotFound: no local person has the guid of the private route.
-	ErrRecipientNotFound = errors.New("salmon: recipient not found")
+	ErrRecipientNotFound = temporary.Final("salmon: recipient not found")
 	// ErrRejected: the body was judged and refused for good. The handler
 	// still answers 202.
 	ErrRejected = errors.New("salmon: rejected")
@@ -215,7 +216,7 @@ func (s *SyncInbox) Accept(ctx context.Context, in *Incoming) error {
 		return s.Deliver(ctx, msg)
 	case errors.Is(err, ErrRecipientNotFound):
 		return ErrRecipientNotFound
-	case Temporary(err):
+	case IsTemporary(err):
 		return err
 	default:
 		if s.Rejected != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/go-diaspora/federation/entities"
+	"github.com/go-diaspora/federation/internal/temporary"
 	"github.com/go-diaspora/federation/magicenv"
 )
 
@@ -20,13 +21,13 @@ var (
 	ErrNotPublic = errors.New("salmon: entity is not public")
 	// ErrRelatedNotFound: a parent, root or retraction target the
 	// receiver does not know.
-	ErrRelatedNotFound = errors.New("salmon: related entity not found")
+	ErrRelatedNotFound = temporary.Final("salmon: related entity not found")
 	// ErrParentNotLocal: a Participation whose post is not on this pod.
 	ErrParentNotLocal = errors.New("salmon: parent is not local")
 	// ErrAuthorKeyNotFound: no public key for the author whose signature
 	// (relayable author_signature, AccountMigration signature) must be
 	// checked.
-	ErrAuthorKeyNotFound = errors.New("salmon: author key not found")
+	ErrAuthorKeyNotFound = temporary.Final("salmon: author key not found")
 	// ErrUnknownFormat: a body that is none of the formats accepted on
 	// its route.
 	ErrUnknownFormat = fmt.Errorf("%w: unknown body format", magicenv.ErrInvalidEnvelope)
@@ -34,7 +35,7 @@ var (
 
 // ErrNotFound is what [EntityStore] returns (possibly wrapped) for an
 // entity it does not know. Any other error is a temporary failure.
-var ErrNotFound = errors.New("salmon: not found")
+var ErrNotFound = temporary.Final("salmon: not found")
 
 // RelatedEntity is what the receiving pod knows about an entity that a
 // received one refers to: a relayable's parent, a reshare's root, a
@@ -101,13 +102,14 @@ func lookupErr(what, key string, err, notFound error) *LookupError {
 }
 
 // isNotFound reports a definite "not found": our sentinels, or an error
-// whose Temporary() method says it is final (discovery's key errors).
+// that answers as final under the module's temporary-failure rule
+// (discovery's key errors, a 404).
 func isNotFound(err error) bool {
 	if errors.Is(err, ErrNotFound) || errors.Is(err, magicenv.ErrKeyNotFound) || errors.Is(err, ErrRecipientNotFound) {
 		return true
 	}
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && !t.Temporary()
+	t, answered := temporary.Answer(err)
+	return answered && !t
 }
 
 func (e *LookupError) Error() string { return fmt.Sprintf("salmon: %s %s: %v", e.What, e.Key, e.Err) }
@@ -125,13 +127,20 @@ func (e *LookupError) Unwrap() []error {
 // Temporary reports a lookup that failed for another reason than "not found".
 func (e *LookupError) Temporary() bool { return e.kind == nil }
 
-// Temporary reports whether err means "could not check now" rather than
+// IsTemporary reports whether err means "could not check now" rather than
 // "checked and refused": a failed key or entity lookup (a timeout, a
-// database error). Answer such a message with 5xx, or keep it and retry.
-func Temporary(err error) bool {
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && t.Temporary()
-}
+// database error), a network failure. Answer such a message with 5xx, or
+// keep it and retry.
+//
+// It is the module's one temporary-failure rule, the same function as
+// discovery.IsTemporary: a tree that holds a cancelled context or a final
+// "not found" ([ErrNotFound], [ErrRecipientNotFound],
+// magicenv.ErrKeyNotFound, discovery's refusals) is not temporary;
+// otherwise it is temporary when a net.Error or an error whose
+// Temporary() bool method reports true (a [*LookupError], a
+// magicenv.KeyLookupError, a [*StatusError], the caller's own types) is
+// in it.
+func IsTemporary(err error) bool { return temporary.Is(err) }
 
 // Message is a received entity that passed every check.
 type Message struct {
@@ -417,7 +426,7 @@ func (r *Receiver) related(ctx context.Context, typ, guid, hint string) (*Relate
 	}
 	if errors.Is(err, ErrNotFound) && r.Fetch != nil && hint != "" {
 		e, err = r.Fetch(ctx, hint, typ, guid)
-		if err != nil && !Temporary(err) {
+		if err != nil && !IsTemporary(err) {
 			// Whatever made the fetch fail for good (not found, a loop,
 			// the budget, a forged answer), the entity stays unknown.
 			err = fmt.Errorf("%w: fetch: %w", ErrNotFound, err)
@@ -429,14 +438,16 @@ func (r *Receiver) related(ctx context.Context, typ, guid, hint string) (*Relate
 	return e, nil
 }
 
-// Category maps an error of the receive pipeline (this package,
-// magicenv, entities) to the neutral vocabulary of the test-vector
+// Category names why the receive pipeline (this package, magicenv,
+// entities) refused a body, in the neutral vocabulary of the test-vector
 // manifests: malformed, invalid_envelope, invalid_envelope_signature,
 // sender_key_not_found, decrypt, unknown_entity, validation,
 // invalid_sender, not_public, invalid_entity_signature,
 // author_key_not_found, related_entity_not_found, recipient_not_found,
-// parent_not_local (see docs/conformance.md, Error categories). It
-// returns "" for nil and "error" for anything else.
+// parent_not_local. It returns "" for nil and "other" for anything else,
+// as entities.Category and discovery.Category do. A pod records it with a
+// refused body (examples/pod does); dfed and the conformance runner print
+// it. docs/conformance.md ("Error categories") defines each name.
 func Category(err error) string {
 	var kerr *magicenv.KeyLookupError
 	switch {
@@ -465,8 +476,5 @@ func Category(err error) string {
 	case errors.Is(err, magicenv.ErrInvalidEnvelope):
 		return "invalid_envelope"
 	}
-	if c := entities.Category(err); c != "other" && c != "" {
-		return c
-	}
-	return "error"
+	return entities.Category(err)
 }

@@ -102,7 +102,7 @@ func TestReceiverLookups(t *testing.T) {
 	}{
 		{"sender key timeout", func() *fakeStores { f := stores(); f.keyErr = timeout; return f }, public, "", "sender_key_not_found", true},
 		{"sender key not found", func() *fakeStores { f := stores(); f.keyErr = magicenv.ErrKeyNotFound; return f }, public, "", "sender_key_not_found", false},
-		{"parent lookup timeout", func() *fakeStores { f := stores(); f.entErr = timeout; return f }, relayed, "", "error", true},
+		{"parent lookup timeout", func() *fakeStores { f := stores(); f.entErr = timeout; return f }, relayed, "", "other", true},
 		{"parent not found", func() *fakeStores { f := stores(); f.related = nil; return f }, relayed, "", "related_entity_not_found", false},
 		{"unknown recipient", stores, private, "carol", "recipient_not_found", false},
 		{"encrypted body on public route", stores, private, "", "invalid_envelope", false},
@@ -124,7 +124,7 @@ func TestReceiverLookups(t *testing.T) {
 			if got := salmon.Category(err); got != tt.category {
 				t.Errorf("Category = %q (%v), want %q", got, err, tt.category)
 			}
-			if got := salmon.Temporary(err); got != tt.temporary {
+			if got := salmon.IsTemporary(err); got != tt.temporary {
 				t.Errorf("Temporary = %v (%v), want %v", got, err, tt.temporary)
 			}
 		})
@@ -140,8 +140,8 @@ func TestReceiverLookups(t *testing.T) {
 		return nil, timeout
 	}), Entities: f}
 	_, err = r.ReceivePublic(ctx, relayed)
-	if salmon.Category(err) == "author_key_not_found" || !salmon.Temporary(err) {
-		t.Errorf("author key timeout: %v (category %q, temporary %v)", err, salmon.Category(err), salmon.Temporary(err))
+	if salmon.Category(err) == "author_key_not_found" || !salmon.IsTemporary(err) {
+		t.Errorf("author key timeout: %v (category %q, temporary %v)", err, salmon.Category(err), salmon.IsTemporary(err))
 	}
 	// Envelope.MinKeyBits also holds for the key of a relayable's author:
 	// the comment's author has a 2048-bit key, which passes by default.

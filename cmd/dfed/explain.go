@@ -131,7 +131,7 @@ func explainCategory(err error) string {
 	if errors.As(err, &c) {
 		return c.category
 	}
-	if c := salmon.Category(err); c != "error" {
+	if c := salmon.Category(err); c != "other" {
 		return c
 	}
 	return category(err)

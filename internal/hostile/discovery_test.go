@@ -490,7 +490,7 @@ func replayDiscoveredSender(t *testing.T, m Meta, v Variant) {
 	r := &salmon.Receiver{Keys: p.client(v, false), Entities: env}
 	msg, err := r.ReceivePublic(ctxT(t), body)
 	checkErr(t, v, err, category)
-	if err != nil && salmon.Temporary(err) {
+	if err != nil && salmon.IsTemporary(err) {
 		t.Errorf("temporary: %v", err)
 	}
 	if v.Positive && (msg == nil || msg.Sender != sender) {

@@ -171,7 +171,7 @@ func category(err error) string {
 func checkErr(t *testing.T, v Variant, err error, cat func(error) string) {
 	t.Helper()
 	if err != nil {
-		t.Logf("verdict: %s (temporary %v): %v", cat(err), salmon.Temporary(err) || discovery.IsTemporary(err), err)
+		t.Logf("verdict: %s (temporary %v): %v", cat(err), salmon.IsTemporary(err) || discovery.IsTemporary(err), err)
 	}
 	if v.Positive {
 		if err != nil {

@@ -146,7 +146,7 @@ func (p *Pod) processBatch(ctx context.Context, batch []*store.InboxItem, worked
 		start := time.Now()
 		msg, err := p.verify(ctx, it)
 		if err != nil {
-			temporary := salmon.Temporary(err)
+			temporary := salmon.IsTemporary(err)
 			if errors.Is(err, salmon.ErrRelatedNotFound) && it.Attempts < 3 {
 				// Deliveries are not ordered: the parent may still be on
 				// its way (or its pod was unreachable for the fetch). Try
