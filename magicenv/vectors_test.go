@@ -10,7 +10,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/go-diaspora/federation/internal/vectors"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 )
 

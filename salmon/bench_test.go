@@ -8,7 +8,7 @@ import (
 	"crypto/sha256"
 	"testing"
 
-	"github.com/go-diaspora/federation/internal/conformance"
+	"github.com/go-diaspora/federation/internal/harness/conformance"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/go-diaspora/federation/entities"
-	"github.com/go-diaspora/federation/internal/conformance"
+	"github.com/go-diaspora/federation/internal/harness/conformance"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-diaspora/federation/internal/conformance"
+	"github.com/go-diaspora/federation/internal/harness/conformance"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-diaspora/federation/internal/vectors"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )

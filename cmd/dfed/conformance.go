@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/go-diaspora/federation/internal/conformance"
-	"github.com/go-diaspora/federation/internal/vectors"
+	"github.com/go-diaspora/federation/internal/harness/conformance"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 )
 
 // conformanceCmd runs every vector of the given manifests through the SDK

@@ -25,7 +25,7 @@ import (
 
 // The pod's cases of the hostile-input corpus (SECURITY.md §6.2 PD-*).
 // Their metadata lives in testdata/hostile/PD-*/meta.json with pod entry
-// points; internal/hostile replays the other cases through the SDK and
+// points; internal/harness/hostile replays the other cases through the SDK and
 // leaves these to this test.
 
 const podCorpusDir = "../../../../testdata/hostile"

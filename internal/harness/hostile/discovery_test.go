@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/go-diaspora/federation/discovery"
-	"github.com/go-diaspora/federation/internal/conformance"
+	"github.com/go-diaspora/federation/internal/harness/conformance"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/go-diaspora/federation/internal/vectors"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 )
 
 func runManifest(t *testing.T, path string) {
@@ -29,7 +29,7 @@ func runManifest(t *testing.T, path string) {
 // TestReference runs every vector of the reference set whose kind has a
 // judge through the receive pipeline.
 func TestReference(t *testing.T) {
-	runManifest(t, "../../testdata/vectors/reference/manifest.json")
+	runManifest(t, "../../../testdata/vectors/reference/manifest.json")
 }
 
 // TestCaptured runs the real-world sets, which live outside the

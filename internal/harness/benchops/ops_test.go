@@ -13,15 +13,15 @@ import (
 
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/entities"
-	"github.com/go-diaspora/federation/internal/conformance"
+	"github.com/go-diaspora/federation/internal/harness/conformance"
 	"github.com/go-diaspora/federation/internal/rsaverify"
-	"github.com/go-diaspora/federation/internal/vectors"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/relayable"
 	"github.com/go-diaspora/federation/salmon"
 )
 
-const dir = "../../testdata/vectors/reference/"
+const dir = "../../../testdata/vectors/reference/"
 
 // fixture holds what every op needs, prepared outside the timed loops:
 // parsed keys (a pod's key cache), the receiver and the files.

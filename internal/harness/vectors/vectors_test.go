@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-const reference = "../../testdata/vectors/reference/manifest.json"
+const reference = "../../../testdata/vectors/reference/manifest.json"
 
 func write(t *testing.T, dir, name, content string) string {
 	t.Helper()

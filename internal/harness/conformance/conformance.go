@@ -21,7 +21,7 @@ import (
 	"strings"
 
 	"github.com/go-diaspora/federation/entities"
-	"github.com/go-diaspora/federation/internal/vectors"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/go-diaspora/federation/entities"
-	"github.com/go-diaspora/federation/internal/vectors"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/salmon"
 )
 

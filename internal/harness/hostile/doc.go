@@ -5,7 +5,7 @@
 // The package has no code of its own; everything is in its tests. The
 // corpus is rebuilt with
 //
-//	go test ./internal/hostile -run TestGenerate -update
+//	go test ./internal/harness/hostile -run TestGenerate -update
 //
 // Signatures are deterministic (PKCS#1 v1.5), so regenerating rewrites
 // the signed inputs byte for byte; encrypted inputs get new random keys.

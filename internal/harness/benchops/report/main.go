@@ -4,7 +4,7 @@
 // the Ruby reference's figures where known. With several -count runs it
 // uses the median.
 //
-//	go test -run='^$' -bench='^BenchmarkOps$' -count=5 ./internal/benchops | go run ./internal/benchops/report
+//	go test -run='^$' -bench='^BenchmarkOps$' -count=5 ./internal/harness/benchops | go run ./internal/harness/benchops/report
 package main
 
 import (

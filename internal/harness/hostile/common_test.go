@@ -15,14 +15,14 @@ import (
 
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/entities"
-	"github.com/go-diaspora/federation/internal/vectors"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
 
 const (
-	corpusDir    = "../../testdata/hostile"
-	manifestPath = "../../testdata/vectors/reference/manifest.json"
+	corpusDir    = "../../../testdata/hostile"
+	manifestPath = "../../../testdata/vectors/reference/manifest.json"
 
 	alice   = "alice@pod-a.example.org"
 	bob     = "bob@pod-b.example.net"

@@ -23,7 +23,7 @@ import (
 
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/entities"
-	"github.com/go-diaspora/federation/internal/conformance"
+	"github.com/go-diaspora/federation/internal/harness/conformance"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -153,7 +153,7 @@ func contentType(body []byte) string {
 // salmon does not name.
 func category(err error) string {
 	c := salmon.Category(err)
-	if c != "error" {
+	if c != "other" {
 		return c
 	}
 	switch {
@@ -204,7 +204,7 @@ func viewJSON(e entities.Entity) string {
 func TestCorpus(t *testing.T) {
 	corpus := loadCorpus(t)
 	if len(corpus) == 0 {
-		t.Fatal("empty corpus: run go test ./internal/hostile -run TestGenerate -update")
+		t.Fatal("empty corpus: run go test ./internal/harness/hostile -run TestGenerate -update")
 	}
 	global := newCanary(t)
 	var positives, negatives int

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-diaspora/federation/internal/vectors"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 )
 
 // sharedDir returns the directory of the vector sets that live outside
@@ -23,7 +23,7 @@ func sharedDir(t *testing.T, rel string) string {
 	t.Helper()
 	dir := os.Getenv("FEDERATION_SHARED")
 	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared")
+		dir = filepath.Join("..", "..", "..", "..", "shared")
 	}
 	path := filepath.Join(dir, rel)
 	if _, err := os.Stat(path); err != nil {
@@ -38,7 +38,7 @@ func sharedDir(t *testing.T, rel string) string {
 
 // deviationsFile lists the mutants on which the SDK deliberately differs
 // from the reference, each with its class.
-const deviationsFile = "../../testdata/conformance/mutant-deviations.txt"
+const deviationsFile = "../../../testdata/conformance/mutant-deviations.txt"
 
 // loadDeviations reads "id class" lines ('#' starts a comment).
 func loadDeviations(t *testing.T) map[string]string {
@@ -76,7 +76,7 @@ func loadDeviations(t *testing.T) map[string]string {
 // deviations" section.
 func documentedClasses(t *testing.T) map[string]bool {
 	t.Helper()
-	doc, err := os.ReadFile("../../docs/conformance.md")
+	doc, err := os.ReadFile("../../../docs/conformance.md")
 	if err != nil {
 		t.Fatal(err)
 	}

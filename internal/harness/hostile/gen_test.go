@@ -31,7 +31,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/hostile from the case definitions")
 
 // generator is recorded in every meta.json.
-const generator = "go test ./internal/hostile -run TestGenerate -update (internal/hostile/gen*_test.go; fixed AES keys/IVs from fixedBytes seeds, RSA encryption random)"
+const generator = "go test ./internal/harness/hostile -run TestGenerate -update (internal/harness/hostile/gen*_test.go; fixed AES keys/IVs from fixedBytes seeds, RSA encryption random)"
 
 // genCase is a case with the bytes of its committed inputs.
 type genCase struct {

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/go-diaspora/federation/discovery"
-	"github.com/go-diaspora/federation/internal/vectors"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 )
 
 // judgeDiscovery parses and validates a discovery document.
