@@ -1,35 +1,20 @@
 package discovery_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/go-diaspora/federation/discovery"
+	"github.com/go-diaspora/federation/internal/harness/seeds"
 )
-
-// seed adds every file of the reference set's kind directory, and the
-// given extra inputs, to the corpus.
-func seed(f *testing.F, kind string, extra ...string) {
-	f.Helper()
-	files, _ := filepath.Glob(filepath.Join(referenceSet, kind, "*"))
-	for _, name := range files {
-		if b, err := os.ReadFile(name); err == nil {
-			f.Add(b)
-		}
-	}
-	for _, e := range extra {
-		f.Add([]byte(e))
-	}
-}
 
 // FuzzParseJRD checks that ParseJRD never panics and that an accepted
 // document survives JRD() → ParseJRD with the same view.
 func FuzzParseJRD(f *testing.F) {
-	seed(f, "webfinger_jrd",
+	seeds.Vectors(f, 0, "webfinger_jrd/*")
+	seeds.Add(f, 0, nil,
 		`{"subject":"acct:a@b","links":[],"subject":"acct:c@d"}`,
 		`{"subject":"acct:a@b.example","links":[{"rel":"http://microformats.org/profile/hcard","href":"https://b.example/h"},{"rel":"http://joindiaspora.com/seed_location","href":"https://b.example/"}],"properties":{"x":null}}`,
 		strings.Repeat("[", 100)+strings.Repeat("]", 100),
@@ -67,12 +52,14 @@ func FuzzParseJRD(f *testing.F) {
 // FuzzParseXRD checks ParseXRD and ParseHostMeta for panics, and the
 // XRD() round trip of accepted WebFinger documents.
 func FuzzParseXRD(f *testing.F) {
-	seed(f, "webfinger_xrd",
+	seeds.Vectors(f, 0, "webfinger_xrd/*")
+	seeds.Add(f, 0, nil,
 		`<!DOCTYPE x [<!ENTITY a "aaaa">]><XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0"><Subject>&a;</Subject></XRD>`,
 		`<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0"><Subject>acct:a@b.example</Subject><Link rel="lrdd" template="https://b.example/x?q={uri}"/></XRD><XRD/>`,
 		strings.Repeat("<a>", 100),
 		`<?xml version="1.0" encoding="ISO-8859-1"?><XRD/>`)
-	seed(f, "host_meta")
+	seeds.Vectors(f, 0, "host_meta/*")
+	seeds.Add(f, 0, nil)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if _, err := discovery.ParseHostMeta(data); err != nil && discovery.Category(err) == "other" {
 			t.Fatalf("uncategorized host-meta error %v", err)
@@ -98,7 +85,8 @@ func FuzzParseXRD(f *testing.F) {
 // FuzzParseHCard checks that ParseHCard never panics and that an accepted
 // hCard survives HTML() → ParseHCard with the same view.
 func FuzzParseHCard(f *testing.F) {
-	seed(f, "hcard_html",
+	seeds.Vectors(f, 0, "hcard_html/*")
+	seeds.Add(f, 0, nil,
 		`<span class="fn">x</span><div class="entity_photo"><img class="photo" src="/a.png"></div><span class="uid">0123456789abcdef</span><pre class="key">-----BEGIN RSA PUBLIC KEY-----
 x
 -----END RSA PUBLIC KEY-----</pre>`,

@@ -3,9 +3,10 @@ package entities
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/go-diaspora/federation/internal/harness/seeds"
 )
 
 // sameTree returns "" when a and b are the same tree, or where they differ.
@@ -64,24 +65,8 @@ func checkFastTree(t *testing.T, data []byte, o *Options) (fast bool) {
 var tightOptions = &Options{MaxDepth: 3, MaxElements: 8}
 
 func vectorSeeds(tb testing.TB) [][]byte {
-	var out [][]byte
-	for _, pattern := range []string{
-		"../testdata/vectors/reference/entity_xml/*.xml",
-		"../testdata/vectors/reference/relayable_xml/*.xml",
-		"../testdata/hostile/*/input*.xml",
-	} {
-		files, err := filepath.Glob(pattern)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, name := range files {
-			b, err := os.ReadFile(name)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			out = append(out, b)
-		}
-	}
+	out := seeds.Files(tb, 0, seeds.Reference+"/entity_xml/*.xml", seeds.Reference+"/relayable_xml/*.xml")
+	out = append(out, seeds.Hostile(tb, 0, ".xml")...)
 	if len(out) < 50 {
 		tb.Fatalf("only %d seed files", len(out))
 	}
@@ -137,15 +122,15 @@ func TestFastTree(t *testing.T) {
 	}
 	// The vectors take the fast path, except those of unusual shape.
 	fastCount := 0
-	seeds := vectorSeeds(t)
-	for _, b := range seeds {
+	inputs := vectorSeeds(t)
+	for _, b := range inputs {
 		if checkFastTree(t, b, nil) {
 			fastCount++
 		}
 		checkFastTree(t, b, tightOptions)
 	}
-	if fastCount < len(seeds)/2 {
-		t.Errorf("only %d of %d vectors take the fast path", fastCount, len(seeds))
+	if fastCount < len(inputs)/2 {
+		t.Errorf("only %d of %d vectors take the fast path", fastCount, len(inputs))
 	}
 }
 

@@ -2,15 +2,13 @@ package entities_test
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/go-diaspora/federation/entities"
+	"github.com/go-diaspora/federation/internal/harness/seeds"
 	"github.com/go-diaspora/federation/relayable"
 )
 
@@ -21,18 +19,6 @@ var fuzzOpts = &entities.Options{Now: func() time.Time { return time.Date(2024, 
 var reparseOpts = &entities.Options{
 	MaxSize: 16 << 20,
 	Now:     fuzzOpts.Now,
-}
-
-func addSeeds(f *testing.F, kinds ...string) {
-	for _, kind := range kinds {
-		files, _ := filepath.Glob(filepath.Join(vectorDir, kind, "*"))
-		for _, file := range files {
-			// Large seeds make the fuzzer's minimization very slow.
-			if data, err := os.ReadFile(file); err == nil && len(data) <= 8<<10 {
-				f.Add(data)
-			}
-		}
-	}
 }
 
 // checkParseError checks the error contract of the parsers.
@@ -57,30 +43,12 @@ func sigString(e entities.Entity) (string, bool) {
 	return relayable.SignatureString(r.SignatureProperties()), true
 }
 
-// addHostile adds the inputs of the hostile-input corpus
-// (testdata/hostile/<ID>/input.*, SECURITY.md §6) with one of the given
-// extensions and at most maxSize bytes as seeds.
-func addHostile(f *testing.F, maxSize int, exts ...string) {
-	files, err := filepath.Glob("../testdata/hostile/*/input.*")
-	if err != nil || len(files) == 0 {
-		f.Fatal("no hostile corpus under ../testdata/hostile")
-	}
-	for _, name := range files {
-		if !slices.Contains(exts, filepath.Ext(name)) {
-			continue
-		}
-		if b, err := os.ReadFile(name); err == nil && len(b) <= maxSize {
-			f.Add(b)
-		}
-	}
-}
-
 // FuzzParseXML checks that ParseXML never panics, that its errors are typed,
 // and that a parsed entity survives MarshalXML → ParseXML with the same view
 // and, for relayables, the same signature string.
 func FuzzParseXML(f *testing.F) {
-	addSeeds(f, "entity_xml", "relayable_xml")
-	addHostile(f, 8<<10, ".xml")
+	seeds.Vectors(f, 8<<10, "entity_xml/*", "relayable_xml/*")
+	seeds.AddHostile(f, 8<<10, ".xml")
 	f.Add([]byte(`<comment><author>a@b.c</author><guid>0123456789abcdef</guid><parent_guid>0123456789abcdef</parent_guid><x><y>1</y>2</x><text>t&#13;</text></comment>`))
 	f.Add([]byte(`<XML><post><request><sender_handle>a@b.c</sender_handle><recipient_handle>d@e.f</recipient_handle></request></post></XML>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -116,8 +84,8 @@ func FuzzParseXML(f *testing.F) {
 
 // FuzzParseJSON checks the same properties for the JSON form.
 func FuzzParseJSON(f *testing.F) {
-	addSeeds(f, "entity_json", "relayable_json")
-	addHostile(f, 8<<10, ".json")
+	seeds.Vectors(f, 8<<10, "entity_json/*", "relayable_json/*")
+	seeds.AddHostile(f, 8<<10, ".json")
 	f.Add([]byte(`{"entity_type":"like","entity_data":{"author":"a@b.c","guid":"0123456789abcdef","parent_guid":"0123456789abcdef","parent_type":"Post","positive":"1","x":null},"property_order":["x","author","guid","parent_guid","parent_type","positive"]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := entities.ParseJSON(data, fuzzOpts)

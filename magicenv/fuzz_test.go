@@ -3,47 +3,17 @@ package magicenv_test
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
-	"slices"
 	"testing"
 
+	"github.com/go-diaspora/federation/internal/harness/seeds"
 	"github.com/go-diaspora/federation/magicenv"
 )
-
-func addFiles(f *testing.F, pattern string) {
-	files, err := filepath.Glob(pattern)
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no seed files for %s", pattern)
-	}
-	for _, name := range files {
-		f.Add(readFile(f, name))
-	}
-}
-
-// addHostile adds the inputs of the hostile-input corpus
-// (testdata/hostile/<ID>/input.*, SECURITY.md §6) with one of the given
-// extensions and at most maxSize bytes as seeds.
-func addHostile(f *testing.F, maxSize int, exts ...string) {
-	files, err := filepath.Glob("../testdata/hostile/*/input.*")
-	if err != nil || len(files) == 0 {
-		f.Fatal("no hostile corpus under ../testdata/hostile")
-	}
-	for _, name := range files {
-		if !slices.Contains(exts, filepath.Ext(name)) {
-			continue
-		}
-		if b, err := os.ReadFile(name); err == nil && len(b) <= maxSize {
-			f.Add(b)
-		}
-	}
-}
 
 // FuzzParse checks that Parse never panics and that whatever it accepts
 // survives Marshal → Parse with the same payload, sender and signature.
 func FuzzParse(f *testing.F) {
-	addFiles(f, refDir+"magic_envelope_public/*.xml")
-	addHostile(f, 64<<10, ".xml")
+	seeds.Vectors(f, 0, "magic_envelope_public/*.xml")
+	seeds.AddHostile(f, 64<<10, ".xml")
 	f.Add([]byte(`<me:env xmlns:me="http://salmon-protocol.org/ns/magic-env"><me:data type="application/xml">PHgvPg</me:data><me:encoding>base64url</me:encoding><me:alg>RSA-SHA256</me:alg><me:sig>AA</me:sig></me:env>`))
 	big := magicenv.Options{MaxSize: 4 << 20}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -79,8 +49,8 @@ func FuzzParse(f *testing.F) {
 // FuzzDecrypt checks that Decrypt never panics and fails only with its
 // documented errors, ErrDecrypt always unwrapped (no detail leaks).
 func FuzzDecrypt(f *testing.F) {
-	addFiles(f, refDir+"encrypted_magic_envelope_private/*.json")
-	addHostile(f, 64<<10, ".json")
+	seeds.Vectors(f, 0, "encrypted_magic_envelope_private/*.json")
+	seeds.AddHostile(f, 64<<10, ".json")
 	f.Add([]byte(`{"aes_key":"","encrypted_magic_envelope":""}`))
 	bob := privKey(f, "bob")
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -103,9 +73,9 @@ func FuzzDecrypt(f *testing.F) {
 // FuzzParseKeys checks that the PEM key parsers never panic and that an
 // accepted key survives Marshal → Parse.
 func FuzzParseKeys(f *testing.F) {
-	addFiles(f, refDir+"keys/*.pem")
-	addFiles(f, "../testdata/keys/*.pem")
-	addHostile(f, 64<<10, ".pem")
+	seeds.Vectors(f, 0, "keys/*.pem")
+	seeds.Add(f, 0, []string{"testdata/keys/*.pem"})
+	seeds.AddHostile(f, 64<<10, ".pem")
 	opts := magicenv.Options{MinKeyBits: 1024}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if pub, err := magicenv.ParsePublicKey(data, &opts); err == nil {

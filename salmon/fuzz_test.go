@@ -3,58 +3,20 @@ package salmon_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/go-diaspora/federation/internal/harness/conformance"
+	"github.com/go-diaspora/federation/internal/harness/seeds"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
-
-func seed(f *testing.F, patterns ...string) {
-	for _, p := range patterns {
-		files, err := filepath.Glob("../testdata/vectors/reference/" + p)
-		if err != nil || len(files) == 0 {
-			f.Fatalf("no seeds for %s", p)
-		}
-		m := loadManifest(f)
-		for _, name := range files {
-			rel, _ := filepath.Rel(filepath.Dir(manifestPath), name)
-			b, err := m.ReadFile(filepath.ToSlash(rel))
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(b)
-		}
-	}
-}
-
-// addHostile adds the inputs of the hostile-input corpus
-// (testdata/hostile/<ID>/input.*, SECURITY.md §6) with one of the given
-// extensions and at most maxSize bytes as seeds.
-func addHostile(f *testing.F, maxSize int, exts ...string) {
-	files, err := filepath.Glob("../testdata/hostile/*/input.*")
-	if err != nil || len(files) == 0 {
-		f.Fatal("no hostile corpus under ../testdata/hostile")
-	}
-	for _, name := range files {
-		if !slices.Contains(exts, filepath.Ext(name)) {
-			continue
-		}
-		if b, err := os.ReadFile(name); err == nil && len(b) <= maxSize {
-			f.Add(b)
-		}
-	}
-}
 
 // FuzzDetectAndSlap feeds any body to detection and to both slap readers:
 // no panic, only typed errors, and detection is consistent with what the
 // readers accept.
 func FuzzDetectAndSlap(f *testing.F) {
-	seed(f, "legacy_slap_public/*.xml", "legacy_slap_private/*.xml", "magic_envelope_public/*.xml", "encrypted_magic_envelope_private/*.json")
-	addHostile(f, 64<<10, ".xml", ".json")
+	seeds.Vectors(f, 0, "legacy_slap_public/*.xml", "legacy_slap_private/*.xml", "magic_envelope_public/*.xml", "encrypted_magic_envelope_private/*.json")
+	seeds.AddHostile(f, 64<<10, ".xml", ".json")
 	m := loadManifest(f)
 	bob, err := m.PrivateKey(keyParser, "bob@pod-b.example.net")
 	if err != nil {
@@ -104,8 +66,8 @@ func FuzzDecodeLegacyForm(f *testing.F) {
 // panic, every rejection has a category of the neutral vocabulary, and an
 // accepted message is complete.
 func FuzzReceive(f *testing.F) {
-	seed(f, "magic_envelope_public/*.xml", "encrypted_magic_envelope_private/*.json", "legacy_slap_public/*.xml", "legacy_slap_private/*.xml")
-	addHostile(f, 64<<10, ".xml", ".json")
+	seeds.Vectors(f, 0, "magic_envelope_public/*.xml", "encrypted_magic_envelope_private/*.json", "legacy_slap_public/*.xml", "legacy_slap_private/*.xml")
+	seeds.AddHostile(f, 64<<10, ".xml", ".json")
 	m := loadManifest(f)
 	env := conformance.NewEnv(m)
 	r := &salmon.Receiver{Keys: env, Entities: env, RecipientKeys: env, Legacy: true}
