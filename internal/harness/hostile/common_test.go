@@ -4,17 +4,14 @@ import (
 	"bytes"
 	"crypto/rsa"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/entities"
+	"github.com/go-diaspora/federation/internal/harness/hostile"
 	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
@@ -39,77 +36,6 @@ const (
 	// or signs, so that logs can be searched for leaked plaintext.
 	plaintextMarker = "HOSTILE-PLAINTEXT-7f3a"
 )
-
-// Meta is the meta.json of one case directory.
-type Meta struct {
-	ID      string   `json:"id"`
-	Name    string   `json:"name"`
-	Threats []string `json:"threats,omitempty"`
-	Notes   string   `json:"notes,omitempty"`
-	// Generator is how the inputs are rebuilt.
-	Generator string    `json:"generator"`
-	Variants  []Variant `json:"variants"`
-}
-
-// Variant is one input of a case.
-type Variant struct {
-	Name  string `json:"name"`
-	File  string `json:"file,omitempty"`
-	Entry string `json:"entry"`
-	// Sender is the person named by the envelope (key_id or slap header);
-	// Signer the person whose key made the signature.
-	Sender    string `json:"sender,omitempty"`
-	Signer    string `json:"signer,omitempty"`
-	Recipient string `json:"recipient,omitempty"`
-	// Options are codec options of the replay: any_prefix,
-	// accept_raw_subject, legacy.
-	Options []string `json:"options,omitempty"`
-	// Positive marks a control that must be accepted.
-	Positive       bool   `json:"positive"`
-	ExpectCategory string `json:"expect_category,omitempty"`
-	ExpectSentinel string `json:"expect_sentinel,omitempty"`
-	ExpectStatus   int    `json:"expect_status,omitempty"`
-	// ParseSentinel is what magicenv.Parse must return for the body when
-	// the pipeline stops earlier (at format detection).
-	ParseSentinel string `json:"parse_sentinel,omitempty"`
-	// SpecExpected is what SECURITY.md proposes when the corpus expects
-	// something else (a reference vector's verdict, or an error name we
-	// map to one of ours).
-	SpecExpected string `json:"spec_expected,omitempty"`
-	// Generated inputs are built at test time (too big to commit): see
-	// the generator named by File.
-	Generated bool `json:"generated,omitempty"`
-	// Templated inputs contain {{POD}} / {{CANARY}} placeholders for the
-	// loopback addresses of the fake pod and the canary listener.
-	Templated       bool     `json:"templated,omitempty"`
-	AllowedOutbound []string `json:"allowed_outbound"`
-	// LookupID is the diaspora* ID a discovery case looks up (templated).
-	LookupID string `json:"lookup_id,omitempty"`
-	// Holder is the diaspora* ID the cache already holds the looked-up
-	// person's GUID for (templated; discovery_guid_conflict).
-	Holder string `json:"holder,omitempty"`
-	// Serve overrides paths of the fake pod: "file:<name>" (templated),
-	// "gen:<generator>", "status:<code>", "redirect:<url>" (templated) or
-	// "special:<behaviour>". Other paths are served by discovery.Handler
-	// with alice's genuine documents.
-	Serve map[string]string `json:"serve,omitempty"`
-	// DeferredTo names the layer that must reject the input when the SDK
-	// accepts it by design (e.g. "pod" for GUID idempotency).
-	DeferredTo string `json:"deferred_to,omitempty"`
-	// MustNotContain is a string the accepted entity must not carry (the
-	// attacker's part of an input the SDK accepts).
-	MustNotContain string `json:"must_not_contain,omitempty"`
-	Notes          string `json:"notes,omitempty"`
-}
-
-func (v Variant) has(opt string) bool {
-	for _, o := range v.Options {
-		if o == opt {
-			return true
-		}
-	}
-	return false
-}
 
 // sentinels maps the expect_sentinel names to errors.
 var sentinels = map[string]error{
@@ -197,35 +123,10 @@ func readVector(t testing.TB, rel string) []byte {
 	return b
 }
 
-// loadCorpus reads every meta.json under testdata/hostile, sorted by ID.
+// loadCorpus reads every case of testdata/hostile but the pod's (PD-*,
+// replayed by examples/pod's TestHostilePod), sorted by ID.
 func loadCorpus(t testing.TB) []Meta {
-	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(corpusDir, "*", "meta.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []Meta
-	for _, p := range paths {
-		if strings.HasPrefix(filepath.Base(filepath.Dir(p)), "PD-") {
-			continue // the pod's cases: replayed by examples/pod (TestHostilePod)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m Meta
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&m); err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		if m.ID != filepath.Base(filepath.Dir(p)) {
-			t.Fatalf("%s: id %q does not match its directory", p, m.ID)
-		}
-		out = append(out, m)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return hostile.Load(t, func(id string) bool { return !strings.HasPrefix(id, "PD-") })
 }
 
 // input returns the raw bytes of a variant: the committed file, or the
@@ -239,12 +140,14 @@ func input(t testing.TB, m Meta, v Variant) []byte {
 		}
 		return gen(t)
 	}
-	b, err := os.ReadFile(filepath.Join(corpusDir, m.ID, v.File))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return hostile.ReadFile(t, m.ID, v.File)
 }
+
+// Meta and Variant are the corpus's metadata (internal/harness/hostile).
+type (
+	Meta    = hostile.Meta
+	Variant = hostile.Variant
+)
 
 // b64u is padded base64url, what the reference writes.
 func b64u(b []byte) string { return base64.URLEncoding.EncodeToString(b) }

@@ -214,10 +214,10 @@ func (p *fakePod) client(v Variant, useTLS bool) *discovery.Client {
 		AllowedPorts: []uint16{80, 443, p.canaryPort},
 		Timeout:      5 * time.Second,
 	}
-	if v.has("timeout_1s") {
+	if v.Has("timeout_1s") {
 		c.Timeout = time.Second
 	}
-	c.NoHostMetaFallback = v.has("no_host_meta_fallback")
+	c.NoHostMetaFallback = v.Has("no_host_meta_fallback")
 	if useTLS {
 		pool := x509.NewCertPool()
 		pool.AddCert(p.srv.Certificate())
@@ -235,7 +235,7 @@ func discoveryCategory(err error) string {
 
 func replayDiscovery(t *testing.T, m Meta, v Variant) {
 	can := newCanary(t)
-	useTLS := v.has("tls") || v.Entry == "discovery_no_downgrade"
+	useTLS := v.Has("tls") || v.Entry == "discovery_no_downgrade"
 	p := newFakePod(t, m, v, useTLS, can)
 	if v.Entry == "discovery_no_downgrade" {
 		// The pod speaks plain http only.
@@ -256,7 +256,7 @@ func replayDiscovery(t *testing.T, m Meta, v Variant) {
 	// port of 127.0.0.1, which the client may reach: the hCard host rule,
 	// not the address guard, is what keeps it out of a lookup.
 	var other *fakePod
-	if v.has("other_pod") || v.Entry == "discovery_guid_conflict" {
+	if v.Has("other_pod") || v.Entry == "discovery_guid_conflict" {
 		ov := v
 		ov.Serve = nil
 		other = newFakePod(t, m, ov, useTLS, can)
@@ -295,11 +295,11 @@ func replayDiscovery(t *testing.T, m Meta, v Variant) {
 	default:
 		var dns *testDNS
 		var host string
-		if v.has("test_dns") {
+		if v.Has("test_dns") {
 			dns = newTestDNS(t)
 			client.Resolver = dns.resolver()
 			host = hostOnly(id)
-			if v.has("dns_preflight") {
+			if v.Has("dns_preflight") {
 				// What a resolve-then-check guard would see: a public
 				// address. The client's own dial resolves again.
 				addrs, perr := client.Resolver.LookupNetIP(ctxT(t), "ip4", host)
@@ -312,7 +312,7 @@ func replayDiscovery(t *testing.T, m Meta, v Variant) {
 		person, err = r.Person(ctxT(t), id)
 		if dns != nil {
 			want := 1
-			if v.has("dns_preflight") {
+			if v.Has("dns_preflight") {
 				want = 2
 			}
 			if n := dns.queries(host); n < want {
@@ -361,7 +361,7 @@ func replayGUIDConflict(t *testing.T, v Variant, p, other *fakePod, client *disc
 	holder := p.substString(v.Holder)
 	r := &discovery.Resolver{Client: client, Cache: cache}
 	alicePub := privateKey(t, alice).PublicKey
-	if v.has("poisoned_cache") {
+	if v.Has("poisoned_cache") {
 		pemText, err := discovery.MarshalPublicKey(&alicePub)
 		if err != nil {
 			t.Fatal(err)

@@ -1,6 +1,9 @@
 // Package hostile holds the hostile-input corpus test of the SDK: it
 // replays every case of SECURITY.md §6 stored under testdata/hostile
-// through the public API and checks that nothing was processed.
+// through the public API and checks that nothing was processed. Its
+// non-test part, the corpus metadata ([Meta], [Variant]) and its loader
+// ([Load], [ReadFile]), is shared with examples/pod, whose TestHostilePod
+// replays the pod's cases (PD-*).
 //
 // The package has no code of its own; everything is in its tests. The
 // corpus is rebuilt with

@@ -97,8 +97,8 @@ func newReplay(t *testing.T, v Variant) *replay {
 	env := conformance.NewEnv(loadManifest(t))
 	rp := &replay{keys: &countingKeys{env: env}}
 	rp.receiver = &salmon.Receiver{
-		Keys: rp.keys, Entities: env, RecipientKeys: env, Legacy: v.has("legacy"),
-		Envelope:      magicenv.Options{AnyPrefix: v.has("any_prefix"), AcceptRawSubject: v.has("accept_raw_subject")},
+		Keys: rp.keys, Entities: env, RecipientKeys: env, Legacy: v.Has("legacy"),
+		Envelope:      magicenv.Options{AnyPrefix: v.Has("any_prefix"), AcceptRawSubject: v.Has("accept_raw_subject")},
 		EntityOptions: entityOptions(v),
 	}
 	return rp
@@ -131,10 +131,10 @@ func (rp *replay) handler(legacy bool) *salmon.Handler {
 // entityOptions are the entity codec options of a variant (nil for the
 // defaults).
 func entityOptions(v Variant) *entities.Options {
-	if !v.has("strict_values") && !v.has("legacy") {
+	if !v.Has("strict_values") && !v.Has("legacy") {
 		return nil
 	}
-	return &entities.Options{StrictValues: v.has("strict_values"), Legacy: v.has("legacy")}
+	return &entities.Options{StrictValues: v.Has("strict_values"), Legacy: v.Has("legacy")}
 }
 
 func contentType(body []byte) string {
@@ -336,7 +336,7 @@ func replayReceive(t *testing.T, m Meta, v Variant) {
 
 	// 2. The same body through the HTTP handler and a SyncInbox.
 	hp := newReplay(t, v)
-	h := hp.handler(v.has("legacy"))
+	h := hp.handler(v.Has("legacy"))
 	path := "/receive/public"
 	if v.Entry == "receive_private" {
 		path = "/receive/users/" + v.Recipient

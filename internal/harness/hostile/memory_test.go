@@ -239,7 +239,7 @@ func TestHeapAmplification(t *testing.T) {
 	ctx := context.Background()
 	for _, hc := range cases {
 		rp := newReplay(t, hc.v)
-		h := newReplay(t, hc.v).handler(hc.v.has("legacy"))
+		h := newReplay(t, hc.v).handler(hc.v.Has("legacy"))
 		path := "/receive/public"
 		if hc.private {
 			path = "/receive/users/" + hc.recipient

@@ -4,13 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +16,7 @@ import (
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/entities"
 	"github.com/go-diaspora/federation/examples/pod/internal/store"
+	"github.com/go-diaspora/federation/internal/harness/hostile"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -28,58 +26,13 @@ import (
 // points; internal/harness/hostile replays the other cases through the SDK and
 // leaves these to this test.
 
-const podCorpusDir = "../../../../testdata/hostile"
-
-type podMeta struct {
-	ID        string       `json:"id"`
-	Name      string       `json:"name"`
-	Threats   []string     `json:"threats"`
-	Notes     string       `json:"notes"`
-	Generator string       `json:"generator"`
-	Variants  []podVariant `json:"variants"`
-}
-
-type podVariant struct {
-	Name            string            `json:"name"`
-	File            string            `json:"file,omitempty"`
-	Entry           string            `json:"entry"`
-	Generated       bool              `json:"generated,omitempty"`
-	Templated       bool              `json:"templated,omitempty"`
-	Recipient       string            `json:"recipient,omitempty"`
-	Path            string            `json:"path,omitempty"`
-	Positive        bool              `json:"positive"`
-	ExpectStatus    int               `json:"expect_status,omitempty"`
-	ExpectCategory  string            `json:"expect_category,omitempty"`
-	ExpectSentinel  string            `json:"expect_sentinel,omitempty"`
-	SpecExpected    string            `json:"spec_expected,omitempty"`
-	AllowedOutbound []string          `json:"allowed_outbound"`
-	Serve           map[string]string `json:"serve,omitempty"`
-}
+type (
+	podMeta    = hostile.Meta
+	podVariant = hostile.Variant
+)
 
 func loadPodCorpus(t *testing.T) []podMeta {
-	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(podCorpusDir, "PD-*", "meta.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []podMeta
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m podMeta
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&m); err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		if m.ID != filepath.Base(filepath.Dir(p)) {
-			t.Fatalf("%s: id %q does not match its directory", p, m.ID)
-		}
-		out = append(out, m)
-	}
-	return out
+	return hostile.Load(t, func(id string) bool { return strings.HasPrefix(id, "PD-") })
 }
 
 // podCase runs the variants of one case against pods it sets up; its
@@ -382,10 +335,7 @@ func casePD02(t *testing.T) map[string]func(*testing.T, podVariant) {
 			tp.nothingProcessed(t, before, nil)
 		},
 		"private_known_guid_garbage": func(t *testing.T, v podVariant) {
-			body, err := os.ReadFile(filepath.Join(podCorpusDir, "PD-02", v.File))
-			if err != nil {
-				t.Fatal(err)
-			}
+			body := hostile.ReadFile(t, "PD-02", v.File)
 			before := tp.snapshot(t)
 			st, _, answer := postBody(t, nil, tp.URL+"receive/users/"+alice.GUID, magicenv.EncryptedContentType, bytes.NewReader(body))
 			if st != v.ExpectStatus {
