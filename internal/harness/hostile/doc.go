@@ -5,8 +5,7 @@
 // ([Load], [ReadFile]), is shared with examples/pod, whose TestHostilePod
 // replays the pod's cases (PD-*).
 //
-// The package has no code of its own; everything is in its tests. The
-// corpus is rebuilt with
+// The replay itself is in the tests. The corpus is rebuilt with
 //
 //	go test ./internal/harness/hostile -run TestGenerate -update
 //
