@@ -14,18 +14,7 @@ import (
 	"github.com/go-diaspora/federation/magicenv"
 )
 
-const manifestPath = "../testdata/vectors/reference/manifest.json"
-
 var keyParser = vectors.MagicenvKeys(nil)
-
-func loadManifest(t testing.TB) *vectors.Manifest {
-	t.Helper()
-	m, err := vectors.Load(manifestPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // resolver answers with the manifest's keys, and ErrKeyNotFound for the
 // people the receiving side must not know.
@@ -59,7 +48,7 @@ var envelopeSentinels = map[string]error{
 // TestReferenceVectors runs every magic_envelope_public and
 // encrypted_magic_envelope_private vector at the envelope level.
 func TestReferenceVectors(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	res := resolver(t, m)
 	n := 0
 	for _, v := range m.Vectors {
@@ -160,7 +149,7 @@ func wellFormed(b []byte) error {
 // signing the same payload with the signer's key gives the same bytes
 // (for encrypted vectors: the same bytes as the decrypted envelope).
 func TestReferenceSerialized(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	n := 0
 	for _, v := range m.Vectors {
 		if !v.HasTag("reference_serialized") || (v.Kind != "magic_envelope_public" && v.Kind != "encrypted_magic_envelope_private") {

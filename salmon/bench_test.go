@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/go-diaspora/federation/internal/harness/conformance"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -16,7 +17,7 @@ import (
 // Receive end to end (envelope, key lookup, signature, entity, rules)
 // beside the bare RSA operations it cannot avoid, for a ratio.
 func BenchmarkReceive(b *testing.B) {
-	m := loadManifest(b)
+	m := vectors.Reference(b)
 	env := conformance.NewEnv(m)
 	// Keys preloaded, as a pod's key cache would hold them: the benchmark
 	// measures the receiver, not PEM files.
@@ -93,7 +94,7 @@ func BenchmarkReceive(b *testing.B) {
 func signatureOf(b *testing.B, m interface{ ReadFile(string) ([]byte, error) }, file, recipient string) ([]byte, []byte) {
 	body := mustRead(nil, m, file)
 	if recipient != "" {
-		lm := loadManifest(b)
+		lm := vectors.Reference(b)
 		key, _ := lm.PrivateKey(keyParser, recipient)
 		var err error
 		if body, err = magicenv.Decrypt(body, key, nil); err != nil {

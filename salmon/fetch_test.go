@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-diaspora/federation/entities"
 	"github.com/go-diaspora/federation/internal/harness/conformance"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -26,7 +27,7 @@ func (f sourceFunc) Fetch(ctx context.Context, typ, guid string) (*salmon.Fetche
 }
 
 func TestFetchHandler(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	envelope := mustRead(t, m, "magic_envelope_public/status_message_basic.xml")
 	h := &salmon.FetchHandler{Source: sourceFunc(func(_ context.Context, typ, guid string) (*salmon.Fetched, error) {
 		switch {
@@ -136,7 +137,7 @@ func signEntity(t *testing.T, e entities.Entity, author string, key *rsa.Private
 }
 
 func TestFetcher(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	env := conformance.NewEnv(m)
 	alice, _ := m.PrivateKey(keyParser, "alice@pod-a.example.org")
 	podA, podB := newFakePod(t), newFakePod(t)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-diaspora/federation/internal/harness/conformance"
 	"github.com/go-diaspora/federation/internal/harness/seeds"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -17,7 +18,7 @@ import (
 func FuzzDetectAndSlap(f *testing.F) {
 	seeds.Vectors(f, 0, "legacy_slap_public/*.xml", "legacy_slap_private/*.xml", "magic_envelope_public/*.xml", "encrypted_magic_envelope_private/*.json")
 	seeds.AddHostile(f, 64<<10, ".xml", ".json")
-	m := loadManifest(f)
+	m := vectors.Reference(f)
 	bob, err := m.PrivateKey(keyParser, "bob@pod-b.example.net")
 	if err != nil {
 		f.Fatal(err)
@@ -68,7 +69,7 @@ func FuzzDecodeLegacyForm(f *testing.F) {
 func FuzzReceive(f *testing.F) {
 	seeds.Vectors(f, 0, "magic_envelope_public/*.xml", "encrypted_magic_envelope_private/*.json", "legacy_slap_public/*.xml", "legacy_slap_private/*.xml")
 	seeds.AddHostile(f, 64<<10, ".xml", ".json")
-	m := loadManifest(f)
+	m := vectors.Reference(f)
 	env := conformance.NewEnv(m)
 	r := &salmon.Receiver{Keys: env, Entities: env, RecipientKeys: env, Legacy: true}
 	known := map[string]bool{}

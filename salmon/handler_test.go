@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/go-diaspora/federation/internal/harness/conformance"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -29,7 +30,7 @@ func post(h http.Handler, path, contentType string, body []byte) *httptest.Respo
 }
 
 func TestHandler(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	read := func(rel string) []byte {
 		b, err := m.ReadFile(rel)
 		if err != nil {
@@ -132,7 +133,7 @@ func TestHandler(t *testing.T) {
 }
 
 func TestHandlerInboxErrors(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	private, err := m.ReadFile("encrypted_magic_envelope_private/contact.json")
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +164,7 @@ func TestHandlerInboxErrors(t *testing.T) {
 }
 
 func TestSyncInbox(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	env := conformance.NewEnv(m)
 	var delivered []*salmon.Message
 	var rejected []string

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/go-diaspora/federation/entities"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 )
 
 // TestLegacySlapEntities reads the payload of every valid legacy slap
@@ -15,7 +16,7 @@ import (
 // neutral view with the one the 0.2.6 reference produced. Without the
 // legacy option the same payloads are refused.
 func TestLegacySlapEntities(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	n := 0
 	for _, v := range m.Vectors {
 		if (v.Kind != "legacy_slap_public" && v.Kind != "legacy_slap_private") || !v.Expected.Valid {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/go-diaspora/federation/entities"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -25,7 +26,7 @@ func (f *fakeStores) PublicKey(_ context.Context, id string) (*rsa.PublicKey, er
 	if f.keyErr != nil {
 		return nil, f.keyErr
 	}
-	m := loadManifest(f.t)
+	m := vectors.Reference(f.t)
 	pub, known, err := m.PublicKey(keyParser, id)
 	if err != nil || !known {
 		return nil, magicenv.ErrKeyNotFound
@@ -47,12 +48,12 @@ func (f *fakeStores) RecipientKey(_ context.Context, guid string) (string, crypt
 	if guid != "bob" {
 		return "", nil, salmon.ErrRecipientNotFound
 	}
-	k, err := loadManifest(f.t).PrivateKey(keyParser, "bob@pod-b.example.net")
+	k, err := vectors.Reference(f.t).PrivateKey(keyParser, "bob@pod-b.example.net")
 	return "bob@pod-b.example.net", k, err
 }
 
 func TestReceiverLookups(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	read := func(rel string) []byte {
 		b, err := m.ReadFile(rel)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/go-diaspora/federation/internal/harness/conformance"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -25,7 +26,7 @@ func (c *countingSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts
 }
 
 func TestDeliveries(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	alice, err := m.PrivateKey(keyParser, "alice@pod-a.example.org")
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +100,7 @@ func TestDeliveries(t *testing.T) {
 // under his own envelope; a third pod receives it and the comment's
 // author_signature still verifies there.
 func TestRelay(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	env := conformance.NewEnv(m)
 	r := &salmon.Receiver{Keys: env, Entities: env, RecipientKeys: env}
 	ctx := context.Background()

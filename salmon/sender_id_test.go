@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -18,7 +19,7 @@ import (
 // is refused as ErrInvalidAuthor before the KeyResolver is asked (a
 // resolver backed by discovery would otherwise go out to the network).
 func TestSenderNotAnIDNoLookup(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	good, err := m.ReadFile("magic_envelope_public/status_message_basic.xml")
 	if err != nil {
 		t.Fatal(err)

@@ -15,18 +15,7 @@ import (
 	"github.com/go-diaspora/federation/salmon"
 )
 
-const manifestPath = "../testdata/vectors/reference/manifest.json"
-
 var keyParser = vectors.MagicenvKeys(nil)
-
-func loadManifest(t testing.TB) *vectors.Manifest {
-	t.Helper()
-	m, err := vectors.Load(manifestPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // Verdicts decided above the envelope (entity, receive rules): at this
 // level such a slap must open and verify.
@@ -38,7 +27,7 @@ var entityCategories = map[string]bool{
 // TestLegacySlapVectors runs every legacy_slap_public and
 // legacy_slap_private vector at the envelope level.
 func TestLegacySlapVectors(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	n := 0
 	for _, v := range m.Vectors {
 		if v.Kind != "legacy_slap_public" && v.Kind != "legacy_slap_private" {
@@ -130,7 +119,7 @@ func wellFormed(b []byte) error {
 }
 
 func TestSlapRejects(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	public, err := m.ReadFile("legacy_slap_public/status_message_legacy_payload.xml")
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +188,7 @@ func TestSlapRejects(t *testing.T) {
 }
 
 func TestDetect(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	want := map[string]salmon.Format{
 		"magic_envelope_public":            salmon.FormatMagicEnvelope,
 		"encrypted_magic_envelope_private": salmon.FormatEncryptedMagicEnvelope,
@@ -253,7 +242,7 @@ func TestDetect(t *testing.T) {
 }
 
 func TestDecodeLegacyForm(t *testing.T) {
-	m := loadManifest(t)
+	m := vectors.Reference(t)
 	slap, err := m.ReadFile("legacy_slap_public/status_message_legacy_payload.xml")
 	if err != nil {
 		t.Fatal(err)

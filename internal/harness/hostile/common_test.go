@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/go-diaspora/federation/discovery"
@@ -18,8 +17,7 @@ import (
 )
 
 const (
-	corpusDir    = "../../../testdata/hostile"
-	manifestPath = "../../../testdata/vectors/reference/manifest.json"
+	corpusDir = "../../../testdata/hostile"
 
 	alice   = "alice@pod-a.example.org"
 	bob     = "bob@pod-b.example.net"
@@ -84,21 +82,6 @@ var sentinels = map[string]error{
 	"discovery.ErrGUIDConflict":        discovery.ErrGUIDConflict,
 }
 
-var (
-	manifestOnce sync.Once
-	manifest     *vectors.Manifest
-	manifestErr  error
-)
-
-func loadManifest(t testing.TB) *vectors.Manifest {
-	t.Helper()
-	manifestOnce.Do(func() { manifest, manifestErr = vectors.Load(manifestPath) })
-	if manifestErr != nil {
-		t.Fatal(manifestErr)
-	}
-	return manifest
-}
-
 var keyOpts = magicenv.Options{MinKeyBits: 1024}
 
 func keyParser() vectors.KeyParser {
@@ -107,7 +90,7 @@ func keyParser() vectors.KeyParser {
 
 func privateKey(t testing.TB, id string) *rsa.PrivateKey {
 	t.Helper()
-	k, err := loadManifest(t).PrivateKey(keyParser(), id)
+	k, err := vectors.Reference(t).PrivateKey(keyParser(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +99,7 @@ func privateKey(t testing.TB, id string) *rsa.PrivateKey {
 
 func readVector(t testing.TB, rel string) []byte {
 	t.Helper()
-	b, err := loadManifest(t).ReadFile(rel)
+	b, err := vectors.Reference(t).ReadFile(rel)
 	if err != nil {
 		t.Fatal(err)
 	}

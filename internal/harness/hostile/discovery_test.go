@@ -24,6 +24,7 @@ import (
 
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/internal/harness/conformance"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -132,7 +133,7 @@ func newFakePod(t *testing.T, m Meta, v Variant, useTLS bool, can *canary) *fake
 	p.subst = func(b []byte) []byte {
 		return []byte(strings.ReplaceAll(rep.Replace(string(b)), "{{OTHER_POD}}", p.otherHost))
 	}
-	key, err := os.ReadFile(filepath.Join(filepath.Dir(manifestPath), "keys", "alice.pub.pem"))
+	key, err := vectors.Reference(t).ReadFile("keys/alice.pub.pem")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +440,7 @@ func replayFetch(t *testing.T, m Meta, v Variant) {
 	can := newCanary(t)
 	p := newFakePod(t, m, v, false, can)
 	body := input(t, m, v)
-	keys := &countingKeys{env: conformance.NewEnv(loadManifest(t))}
+	keys := &countingKeys{env: conformance.NewEnv(vectors.Reference(t))}
 	r := &salmon.Receiver{Keys: keys, Entities: keys.env}
 	dialer := &net.Dialer{Timeout: 2 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
 		if address != p.host {
@@ -486,7 +487,7 @@ func replayDiscoveredSender(t *testing.T, m Meta, v Variant) {
 	payload := p.subst(input(t, m, v))
 	sender := p.substString(v.Sender)
 	body := signed(t, payload, sender, v.Signer)
-	env := conformance.NewEnv(loadManifest(t))
+	env := conformance.NewEnv(vectors.Reference(t))
 	r := &salmon.Receiver{Keys: p.client(v, false), Entities: env}
 	msg, err := r.ReceivePublic(ctxT(t), body)
 	checkErr(t, v, err, category)

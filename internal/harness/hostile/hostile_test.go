@@ -24,6 +24,7 @@ import (
 	"github.com/go-diaspora/federation/discovery"
 	"github.com/go-diaspora/federation/entities"
 	"github.com/go-diaspora/federation/internal/harness/conformance"
+	"github.com/go-diaspora/federation/internal/harness/vectors"
 	"github.com/go-diaspora/federation/magicenv"
 	"github.com/go-diaspora/federation/salmon"
 )
@@ -94,7 +95,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 }
 
 func newReplay(t *testing.T, v Variant) *replay {
-	env := conformance.NewEnv(loadManifest(t))
+	env := conformance.NewEnv(vectors.Reference(t))
 	rp := &replay{keys: &countingKeys{env: env}}
 	rp.receiver = &salmon.Receiver{
 		Keys: rp.keys, Entities: env, RecipientKeys: env, Legacy: v.Has("legacy"),

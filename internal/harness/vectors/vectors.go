@@ -13,7 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
+	"testing"
 
+	"github.com/go-diaspora/federation/internal/harness/seeds"
 	"github.com/go-diaspora/federation/magicenv"
 )
 
@@ -203,4 +206,25 @@ func (m *Manifest) PrivateKey(p KeyParser, id string) (*rsa.PrivateKey, error) {
 		return nil, err
 	}
 	return p.Private(b)
+}
+
+var referenceSet struct {
+	once sync.Once
+	m    *Manifest
+	err  error
+}
+
+// Reference returns the reference set of the repository
+// (testdata/vectors/reference), loaded once per test binary; it fails tb
+// when the set cannot be read. Tests of every package use it instead of
+// loading the manifest themselves.
+func Reference(tb testing.TB) *Manifest {
+	tb.Helper()
+	referenceSet.once.Do(func() {
+		referenceSet.m, referenceSet.err = Load(filepath.Join(seeds.Root(tb), filepath.FromSlash(seeds.Reference), "manifest.json"))
+	})
+	if referenceSet.err != nil {
+		tb.Fatal(referenceSet.err)
+	}
+	return referenceSet.m
 }

@@ -93,3 +93,16 @@ func TestLoadContext(t *testing.T) {
 		t.Errorf("a and b name each other: err = %v", err)
 	}
 }
+
+func TestReference(t *testing.T) {
+	m := Reference(t)
+	if m != Reference(t) {
+		t.Error("Reference loaded the set twice")
+	}
+	if len(m.Vectors) != 245 {
+		t.Errorf("%d reference vectors, want 245", len(m.Vectors))
+	}
+	if _, err := m.ReadFile("keys/alice.pub.pem"); err != nil {
+		t.Error(err)
+	}
+}
