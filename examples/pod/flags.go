@@ -14,18 +14,18 @@ import (
 )
 
 type options struct {
-	addr, url, data, password string
-	db, role                  string
-	from, to                  string
-	retryBase                 time.Duration
-	keyBits, maxInbox         int
-	receivePerAddr            int
-	receiveMiBPerMinute       int
-	dev                       bool
-	registrations, podName    string
-	invitations               int
-	admin                     adminFlag
-	remove                    bool
+	addr, url, data, password     string
+	db, role                      string
+	from, to                      string
+	retryBase                     time.Duration
+	keyBits, minKeyBits, maxInbox int
+	receivePerAddr                int
+	receiveMiBPerMinute           int
+	dev                           bool
+	registrations, podName        string
+	invitations                   int
+	admin                         adminFlag
+	remove                        bool
 }
 
 // adminFlag is --admin: bare on user add (make the new person an
@@ -111,6 +111,7 @@ func newFlags(o *options, env *envReader) *flag.FlagSet {
 	fs.StringVar(&o.role, "role", env.str("POD_ROLE", "all"), "what serve runs: all, web (HTTP only) or worker (inbox and outbox only; needs --db postgres://) (POD_ROLE)")
 	fs.StringVar(&o.db, "db", env.str("POD_DB", ""), "database: empty for the SQLite file in --data, or a postgres:// `URL` (POD_DB)")
 	fs.IntVar(&o.keyBits, "key-bits", env.int("POD_KEY_BITS", 4096), "RSA key size of new users, at least 2048 (POD_KEY_BITS)")
+	fs.IntVar(&o.minKeyBits, "min-key-bits", env.int("POD_MIN_KEY_BITS", 1024), "shortest RSA key of other people accepted; raise it (2048) to refuse old short keys (POD_MIN_KEY_BITS)")
 	fs.BoolVar(&o.dev, "dev", env.bool("POD_DEV", false), "development mode: allow http, loopback peers and any port (POD_DEV)")
 	fs.StringVar(&o.password, "password", env.str("POD_PASSWORD", ""), "password for user add; asked for if empty (POD_PASSWORD)")
 	fs.IntVar(&o.maxInbox, "max-inbox", env.int("POD_MAX_INBOX", pod.DefaultMaxInboxPending),
@@ -136,7 +137,7 @@ func (o *options) config(logger *slog.Logger) pod.Config {
 	if u == "" {
 		u = "http://" + o.addr + "/"
 	}
-	cfg := pod.Config{PublicURL: u, DB: o.db, DataDir: o.data, KeyBits: o.keyBits, Dev: o.dev, MaxInboxPending: o.maxInbox, Logger: logger,
+	cfg := pod.Config{PublicURL: u, DB: o.db, DataDir: o.data, KeyBits: o.keyBits, MinKeyBits: o.minKeyBits, Dev: o.dev, MaxInboxPending: o.maxInbox, Logger: logger,
 		Autofollow:          o.admin.name(),
 		MaxReceivingPerAddr: o.receivePerAddr, ReceiveBytesPerMinute: int64(o.receiveMiBPerMinute) << 20}
 	if o.retryBase > 0 {

@@ -76,14 +76,25 @@ func startLoggedPod(t *testing.T) (*testPod, *logBuffer) {
 
 func startPodLogging(t *testing.T, dir, addr string, logger *slog.Logger) (tp *testPod, stop func()) {
 	t.Helper()
+	return startPodConfigured(t, dir, addr, logger, nil)
+}
+
+// startPodConfigured is startPodLogging with a last change to the
+// configuration (none when configure is nil).
+func startPodConfigured(t *testing.T, dir, addr string, logger *slog.Logger, configure func(*Config)) (tp *testPod, stop func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	u := "http://" + ln.Addr().String() + "/"
-	p, err := NewPod(context.Background(), Config{PublicURL: u, DB: testDBAt(t, dir), DataDir: dir, KeyBits: 2048, Dev: true,
+	cfg := Config{PublicURL: u, DB: testDBAt(t, dir), DataDir: dir, KeyBits: 2048, Dev: true,
 		BcryptCost: bcrypt.MinCost, Poll: 50 * time.Millisecond, BaseBackoff: 200 * time.Millisecond,
-		InboxBackoff: 200 * time.Millisecond, Logger: logger})
+		InboxBackoff: 200 * time.Millisecond, Logger: logger}
+	if configure != nil {
+		configure(&cfg)
+	}
+	p, err := NewPod(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,11 @@ type Config struct {
 	DataDir string
 	// KeyBits is the RSA key size of new users (4096 by default).
 	KeyBits int
+	// MinKeyBits is the shortest RSA key of other people the pod accepts,
+	// for their envelopes, their relayable signatures and their
+	// discovery documents alike (magicenv.Options.MinKeyBits and
+	// discovery.Client.MinKeyBits). Zero means the SDK's 1024.
+	MinKeyBits int
 	// Dev allows http and loopback peers. Off by default: then only https
 	// is used and reserved addresses are refused (SSRF guard).
 	Dev bool
@@ -158,13 +163,13 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 		store:        st,
 		log:          cfg.Logger,
 		inWake:       make(chan struct{}, 1),
-		envOpts:      &magicenv.Options{},
+		envOpts:      &magicenv.Options{MinKeyBits: cfg.MinKeyBits},
 		nodeInfoWake: make(chan struct{}, 1),
 		logins:       newLoginLimits(),
 		limits:       &receiveLimits{maxInFlight: cfg.MaxReceiving, maxPerAddr: cfg.MaxReceivingPerAddr, bytesPerMinute: cfg.ReceiveBytesPerMinute},
 	}
 	p.bgCtx, p.bgCancel = context.WithCancel(context.Background())
-	p.disc = &discovery.Client{UserAgent: "go-diaspora-pod/0.1", Logger: p.log, AllowHTTP: cfg.Dev}
+	p.disc = &discovery.Client{UserAgent: "go-diaspora-pod/0.1", Logger: p.log, AllowHTTP: cfg.Dev, MinKeyBits: cfg.MinKeyBits}
 	if cfg.Dev {
 		p.disc.AllowedAddrs = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0"), netip.MustParseAddrPort("[::1]:0")}
 		p.disc.AllowedPorts = []uint16{0} // dev pods listen on any port (LIMITS.md, Addresses)
