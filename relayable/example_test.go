@@ -60,3 +60,24 @@ func Example() {
 	// <nil>
 	// true relayable: invalid signature
 }
+
+// The signature string takes the first value of each name, in order, leaves
+// out every property whose name contains "signature", and keeps empty
+// values as empty slots. Nothing is escaped.
+func ExampleSignatureString() {
+	like := []relayable.Property{
+		{Name: "author", Value: "alice@pod-a.example.org"},
+		{Name: "guid", Value: "8476ab7cfe0d9a666b1b2bddab31f81e"},
+		{Name: "author_signature", Value: "…"},
+		{Name: "parent_guid", Value: "150bd6a707a2f2aa31d6a9902e3e2212"},
+		{Name: "note", Value: ""},
+		{Name: "guid", Value: "ignored, a second guid"},
+		{Name: "parent_type", Value: "Post"},
+		{Name: "positive", Value: "true"},
+	}
+	fmt.Println(relayable.Order(like))
+	fmt.Println(relayable.SignatureString(like))
+	// Output:
+	// [author guid parent_guid note parent_type positive]
+	// alice@pod-a.example.org;8476ab7cfe0d9a666b1b2bddab31f81e;150bd6a707a2f2aa31d6a9902e3e2212;;Post;true
+}
