@@ -25,9 +25,9 @@ import (
 
 // Defaults of a zero [Client].
 const (
-	// DefaultMaxBodyBytes caps every response body (SECURITY.md R1).
+	// DefaultMaxBodyBytes caps every response body (LIMITS.md R1).
 	DefaultMaxBodyBytes = 256 << 10
-	// DefaultTimeout bounds each request, body included (SECURITY.md R3).
+	// DefaultTimeout bounds each request, body included (LIMITS.md R3).
 	DefaultTimeout = 20 * time.Second
 	// DefaultUserAgent is sent when [Client.UserAgent] is empty.
 	DefaultUserAgent = "go-diaspora-federation-discovery/1"
@@ -431,9 +431,10 @@ func (c *Client) HCard(ctx context.Context, rawURL string) (*HCard, error) {
 	return h, nil
 }
 
-// Lookup discovers the person with the given diaspora* ID (PROTOCOL.md
-// §14.4): WebFinger (see [Client.WebFinger]), then the hCard it links,
-// whose key must decode to an RSA key of at least [Client.MinKeyBits]
+// Lookup discovers the person with the given diaspora* ID
+// (https://diaspora.github.io/diaspora_federation/discovery/webfinger.html):
+// WebFinger (see [Client.WebFinger]), then the hCard it links, whose key
+// must decode to an RSA key of at least [Client.MinKeyBits]
 // (a [*WeakKeyError] otherwise). Errors
 // wrap the sentinels of this package; [IsTemporary] tells whether trying
 // again later may help.
@@ -589,10 +590,13 @@ func (c *Client) PublicKey(ctx context.Context, author string) (*rsa.PublicKey, 
 
 // KeyError is the error of [Client.PublicKey] and [Resolver.PublicKey].
 type KeyError struct {
+	// Author is the diaspora* ID whose key was asked for.
 	Author string
-	Err    error
+	// Err is why there is no key: the lookup's error.
+	Err error
 }
 
+// Error implements error.
 func (e *KeyError) Error() string {
 	return "discovery: public key of " + e.Author + ": " + e.Err.Error()
 }

@@ -1,10 +1,12 @@
 // Package discovery finds diaspora* people and their public keys, and
 // serves the documents that let others find local people.
 //
-// It implements §14 of the protocol digest (shared/spec/PROTOCOL.md):
-// WebFinger in its JRD (RFC 7033) and legacy XRD forms, host-meta, the
-// hCard, and NodeInfo. The package imports no other package of this
-// module.
+// It implements diaspora* discovery: WebFinger
+// (https://diaspora.github.io/diaspora_federation/discovery/webfinger.html)
+// in its JRD (RFC 7033) and legacy XRD forms, host-meta (RFC 6415), the
+// hCard (https://diaspora.github.io/diaspora_federation/discovery/hcard.html),
+// and NodeInfo (https://nodeinfo.diaspora.software/). The package
+// imports no other package of this module.
 //
 // # Documents
 //

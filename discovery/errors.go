@@ -35,8 +35,9 @@ var (
 	// category is "validation".
 	ErrValidation = errors.New("discovery: validation failed")
 
-	// ErrInvalidID means a diaspora* ID that does not match the grammar of
-	// PROTOCOL.md §2.2. No URL is built from such an ID.
+	// ErrInvalidID means a diaspora* ID that does not match its grammar
+	// (https://diaspora.github.io/diaspora_federation/federation/types.html#diaspora-id).
+	// No URL is built from such an ID.
 	ErrInvalidID = errors.New("discovery: invalid diaspora* ID")
 
 	// ErrNotFound means the remote pod answered that the person (or the

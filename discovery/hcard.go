@@ -13,7 +13,8 @@ import (
 )
 
 // HCard is the profile document a pod serves at /hcard/users/⟨guid⟩
-// (PROTOCOL.md §14.2). Text values are taken as the document has them,
+// (https://diaspora.github.io/diaspora_federation/discovery/hcard.html).
+// Text values are taken as the document has them,
 // untrimmed, except that [HCard.PublicKey] is trimmed before decoding.
 type HCard struct {
 	// GUID is the person's GUID (".uid").
@@ -178,7 +179,8 @@ func (h *HCard) View() *View {
 	}}
 }
 
-// HTML renders the hCard in the reference's layout (PROTOCOL.md §14.2):
+// HTML renders the hCard in the reference's layout
+// (https://diaspora.github.io/diaspora_federation/discovery/hcard.html):
 // an XHTML-style document whose #content_inner holds one dl per property
 // (uid, nickname, full name, searchable, key, first and last name, then
 // the three photos).

@@ -8,7 +8,7 @@ import (
 	"io"
 )
 
-// maxJSONDepth bounds the nesting of JSON documents (SECURITY.md R2).
+// maxJSONDepth bounds the nesting of JSON documents (LIMITS.md R2).
 const maxJSONDepth = 32
 
 // decodeJSON decodes one JSON value into plain Go values (map[string]any,

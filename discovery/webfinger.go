@@ -9,8 +9,8 @@ import (
 	"strings"
 )
 
-// Link relations of a diaspora* WebFinger document (PROTOCOL.md §14.1,
-// §14.3).
+// Link relations of a diaspora* WebFinger document, JRD or legacy XRD
+// (https://diaspora.github.io/diaspora_federation/discovery/webfinger.html).
 const (
 	RelHCard     = "http://microformats.org/profile/hcard"
 	RelSeed      = "http://joindiaspora.com/seed_location"
@@ -287,7 +287,8 @@ func (w *WebFinger) JRD() ([]byte, error) {
 }
 
 // NewWebFinger builds the WebFinger document a pod serves for a local
-// person (PROTOCOL.md §14.5): subject, alias, and the hCard, seed,
+// person (https://diaspora.github.io/diaspora_federation/discovery/webfinger.html):
+// subject, alias, and the hCard, seed,
 // profile, Atom, salmon and subscribe links, all derived from the pod's
 // base URL (with or without a trailing slash), the person's ID and GUID.
 func NewWebFinger(baseURL, id, guid string) *WebFinger {

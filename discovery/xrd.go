@@ -15,7 +15,7 @@ import (
 // XRDNamespace is the XML namespace of XRD 1.0 documents.
 const XRDNamespace = "http://docs.oasis-open.org/ns/xri/xrd-1.0"
 
-// XML budgets (SECURITY.md R2).
+// XML budgets (LIMITS.md R2).
 const (
 	maxXMLDepth    = 32
 	maxXMLElements = 5000
@@ -184,10 +184,10 @@ func isXSINil(n *xnode) bool {
 	return false
 }
 
-// ParseXRD parses and validates a legacy WebFinger XRD document
-// (PROTOCOL.md §14.3). Errors wrap [ErrInvalidDocument] (not XML, root not
-// XRD, no Subject or no Link in the XRD namespace) or are a
-// [*ValidationError].
+// ParseXRD parses and validates a legacy WebFinger XRD document (XRD 1.0,
+// found through host-meta's lrdd template, RFC 6415). Errors wrap
+// [ErrInvalidDocument] (not XML, root not XRD, no Subject or no Link in
+// the XRD namespace) or are a [*ValidationError].
 func ParseXRD(data []byte) (*WebFinger, error) {
 	d, err := parseXRDData(data)
 	if err != nil {

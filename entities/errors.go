@@ -50,6 +50,9 @@ var (
 // A ValidationError of a nested entity is wrapped by the error of its parent,
 // so Entity and Property of the outermost error name the parent.
 type ValidationError struct {
+	// Entity is the entity type ("status_message"), Property the
+	// property that broke a rule ("guid") and Rule the rule's name
+	// ("guid", "diaspora_id", "length", "required", ...).
 	Entity   string
 	Property string
 	Rule     string

@@ -167,9 +167,10 @@ func root(r *related) *related {
 //   - Retraction: the target must be known (related_entity_not_found);
 //   - Participation: the parent must be known and local (parent_not_local);
 //   - AccountMigration: the signer's key must be known and verify;
-//   - with a sender (envelopes): the sender rule of PROTOCOL.md §10.3
-//     (invalid_sender) and, on the public route, the public rule of §10.4
-//     (not_public).
+//   - with a sender (envelopes): the sender rule (the sender is the
+//     author, or for a relayable its root author: invalid_sender) and,
+//     on the public route, the public rule (status messages, photos and
+//     profiles with private fields must be public: not_public).
 func (m *manifest) judge(t testing.TB, e entities.Entity, err error, sender string, public bool) string {
 	t.Helper()
 	if err != nil {

@@ -106,7 +106,8 @@ func (r *jsonReader) value(depth int) (any, error) {
 	}
 }
 
-// ParseJSON parses the JSON form of an entity (PROTOCOL.md §9):
+// ParseJSON parses the JSON form of an entity
+// (https://diaspora.github.io/diaspora_federation/schemas/federation_entities.json):
 // {"entity_type": ..., "entity_data": {...}} with nested entities in the
 // same form and, for relayables, a top-level property_order array that gives
 // the signature order. opts may be nil (only its limits apply; JSON has no
@@ -355,7 +356,9 @@ func setJSONScalar(v reflect.Value, p *prop, raw any, m *meta) error {
 	return malformed("JSON: "+p.name+" is not a scalar", nil)
 }
 
-// MarshalJSON returns the JSON form of e (PROTOCOL.md §9): entity_type,
+// MarshalJSON returns the JSON form of e
+// (https://diaspora.github.io/diaspora_federation/schemas/federation_entities.json):
+// entity_type,
 // entity_data keyed by property name in declaration order (unset optional
 // properties omitted, other unset properties null, nested entities in the
 // same form, lists as arrays) and, for relayables, property_order with the

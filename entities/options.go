@@ -51,8 +51,9 @@ type Options struct {
 	// integers) whose text does not parse, with a [*ValidationError]
 	// (rule "type"). The reference reads such a value as "no value" (an
 	// invalid created_at becomes nil, a height of "1e9" is dropped), and
-	// so does this package by default; SECURITY.md T3 asks for the strict
-	// reading. Empty elements still mean "no value".
+	// so does this package by default; the strict reading closes threat T3
+	// of testdata/hostile/README.md (values of a relayable shuffled
+	// between element names). Empty elements still mean "no value".
 	StrictValues bool
 
 	// Now returns the current time. It supplies the default of created_at

@@ -7,7 +7,9 @@ import (
 )
 
 // ParseXML parses entity XML: the root element names the entity type, its
-// child elements the properties (PROTOCOL.md §6). opts may be nil.
+// child elements the properties
+// (https://diaspora.github.io/diaspora_federation/federation/xml_serialization.html).
+// opts may be nil.
 //
 // The document may be in UTF-8, UTF-16 (with or without a byte order
 // mark), ISO-8859-1, windows-1252 or US-ASCII, and may declare XML 1.0 or

@@ -54,7 +54,8 @@ var (
 var registry = buildRegistry()
 
 // buildRegistry reads the `diaspora:"name,kind,options..."` tags of every
-// entity type. kind is required, defaulted or optional (PROTOCOL.md §6.4);
+// entity type. kind is required (the element must be present), defaulted
+// (an absent element takes the default) or optional (may be absent);
 // options are xml=NAME (element name of the items of a nested list),
 // legacy=A|B (legacy element names, read with Options.Legacy),
 // default=true|false|now, and sig (a relayable's author_signature, which is

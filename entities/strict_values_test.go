@@ -8,10 +8,10 @@ import (
 	"github.com/go-diaspora/federation/entities"
 )
 
-// TestStrictValues is the regression test of hostile case ET-06
-// (SECURITY.md T3): by default, as in the reference, a typed value that
-// does not parse is read as "no value"; with Options.StrictValues it is
-// a validation error.
+// TestStrictValues is the regression test of hostile case ET-06 (threat T3
+// of testdata/hostile/README.md): by default, as in the reference, a typed
+// value that does not parse is read as "no value"; with
+// Options.StrictValues it is a validation error.
 func TestStrictValues(t *testing.T) {
 	const sm = `<status_message>
   <author>alice@pod-a.example.org</author>

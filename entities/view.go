@@ -14,6 +14,7 @@ import (
 // bool. Relayables also carry the signature order and the unknown
 // properties. Marshalled with encoding/json it matches the manifest's JSON.
 type View struct {
+	// Type is the entity type, Properties its properties by name.
 	Type       string         `json:"type"`
 	Properties map[string]any `json:"properties"`
 	// PropertyOrder is the signature order of a relayable (nil otherwise).

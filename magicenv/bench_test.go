@@ -94,7 +94,7 @@ func BenchmarkDecrypt(b *testing.B) {
 				}
 			}
 		})
-		//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (PROTOCOL.md); the protocol leaves no choice
+		//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (https://diaspora.github.io/diaspora_federation/federation/encryption.html); the protocol leaves no choice
 		wrapped, err := rsa.EncryptPKCS1v15(rand.Reader, &key.PublicKey, make([]byte, 90))
 		if err != nil {
 			b.Fatal(err)
@@ -102,7 +102,7 @@ func BenchmarkDecrypt(b *testing.B) {
 		b.Run(s.name+"/bare-rsa-decrypt", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (PROTOCOL.md); the protocol leaves no choice
+				//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (https://diaspora.github.io/diaspora_federation/federation/encryption.html); the protocol leaves no choice
 				if _, err := rsa.DecryptPKCS1v15(nil, key, wrapped); err != nil {
 					b.Fatal(err)
 				}

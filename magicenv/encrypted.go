@@ -58,7 +58,7 @@ func (o Options) encrypt(envelope []byte, recipient *rsa.PublicKey) ([]byte, err
 	}
 
 	keyJSON := `{"key":"` + base64.StdEncoding.EncodeToString(key) + `","iv":"` + base64.StdEncoding.EncodeToString(iv) + `"}`
-	//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (PROTOCOL.md); the protocol leaves no choice
+	//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (https://diaspora.github.io/diaspora_federation/federation/encryption.html); the protocol leaves no choice
 	wrapped, err := rsa.EncryptPKCS1v15(rand.Reader, recipient, []byte(keyJSON))
 	if err != nil {
 		return nil, fmt.Errorf("magicenv: encrypt: %w", err)
@@ -115,7 +115,7 @@ func (o Options) decrypt(body []byte, key crypto.Decrypter) ([]byte, error) {
 // decryptParts does the crypto of Decrypt. It reports only success or
 // failure, so that no failure can be told from another.
 func decryptParts(key crypto.Decrypter, wrapped, ct []byte) ([]byte, bool) {
-	//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (PROTOCOL.md); the protocol leaves no choice
+	//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (https://diaspora.github.io/diaspora_federation/federation/encryption.html); the protocol leaves no choice
 	keyJSON, err := key.Decrypt(rand.Reader, wrapped, &rsa.PKCS1v15DecryptOptions{})
 	if err != nil {
 		return nil, false

@@ -58,7 +58,7 @@ func TestEncryptDecryptRoundTrip(t *testing.T) {
 // build makes an encrypted body by hand, so that each part can be broken.
 func build(t *testing.T, pub *rsa.PublicKey, keyJSON string, key, iv, padded []byte) []byte {
 	t.Helper()
-	//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (PROTOCOL.md); the protocol leaves no choice
+	//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (https://diaspora.github.io/diaspora_federation/federation/encryption.html); the protocol leaves no choice
 	wrapped, err := rsa.EncryptPKCS1v15(rand.Reader, pub, []byte(keyJSON))
 	if err != nil {
 		t.Fatal(err)

@@ -214,7 +214,7 @@ type Fields struct {
 	Alg      string // text of me:alg
 	Sig      string // text of me:sig
 	KeyID    string // me:sig/@key_id
-	HasKeyID bool
+	HasKeyID bool   // whether me:sig has a key_id attribute
 }
 
 // FromFields applies the checks and decoding of [Parse] to parts

@@ -48,7 +48,8 @@ func TestSignatureBaseConstants(t *testing.T) {
 	}
 }
 
-// The jaywink/federation vector quoted in PROTOCOL.md §3.7: Python element
+// The jaywink/federation test vector (https://github.com/jaywink/federation,
+// federation/tests/fixtures): Python element
 // order, no XML declaration, unpadded key_id.
 func TestPythonVector(t *testing.T) {
 	const pubPEM = `-----BEGIN PUBLIC KEY-----

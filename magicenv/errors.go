@@ -87,6 +87,7 @@ type ParseError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *ParseError) Error() string {
 	if e.Element == "" {
 		return e.Err.Error()
@@ -108,6 +109,7 @@ type KeyLookupError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *KeyLookupError) Error() string {
 	return fmt.Sprintf("magicenv: public key of %q: %v", e.Author, e.Err)
 }

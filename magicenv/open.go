@@ -14,6 +14,7 @@ import (
 // known to have no key; any other error means the key could not be looked
 // up now (a temporary failure).
 type KeyResolver interface {
+	// PublicKey returns the public key of the diaspora* ID author.
 	PublicKey(ctx context.Context, author string) (*rsa.PublicKey, error)
 }
 

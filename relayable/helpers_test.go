@@ -283,7 +283,8 @@ func jsonText(raw json.RawMessage) (string, error) {
 
 // canonical returns props with the known typed values of the relayable entity
 // types rewritten the way the reference re-serializes them before signing and
-// verifying (PROTOCOL.md §2.3, §2.4, §7.2): timestamps in UTC whole seconds,
+// verifying (value formats: https://diaspora.github.io/diaspora_federation/federation/types.html):
+// timestamps in UTC whole seconds,
 // booleans as true/false, unparsable values as "". The real entity package
 // does this with full type knowledge; this test stand-in only knows the typed
 // properties that relayables carry.

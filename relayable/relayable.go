@@ -42,7 +42,10 @@ var (
 )
 
 // Property is one direct child element of a relayable entity, in document order.
-type Property struct{ Name, Value string }
+type Property struct {
+	// Name is the element name, Value its text.
+	Name, Value string
+}
 
 // excluded reports whether the property named name takes no part in the
 // signature string.

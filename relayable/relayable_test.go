@@ -96,7 +96,7 @@ var signatureStringTests = []struct {
 	{"UTF-8 untouched",
 		props("text", "Grüße 👍 e\u0301", "b", "日本語"),
 		"Grüße 👍 e\u0301;日本語", []string{"text", "b"}},
-	{"spec §7.2 example",
+	{"comment with a semicolon and an unknown element",
 		props("author", "alice@pod.example",
 			"guid", "4d5a8c1e0b2f4c1a9e7d6f3b2a1c0e9f",
 			"parent_guid", "9e0c1a2b3c4d5e6f708192a3b4c5d6e7",
@@ -218,8 +218,8 @@ func wrap(s string, n int, sep string) string {
 	return b.String()
 }
 
-// The §7.7 A vectors come from the reference's comment integration spec, with
-// a 1024-bit key.
+// The A vectors of TestSpecVectors come from the reference's comment
+// integration spec, with a 1024-bit key.
 const specKeyA = `-----BEGIN PUBLIC KEY-----
 MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCxTbMp+M5sCUDVi9k1wMxedSwy
 LQcjBKQa0Qs6Qpnflz0k90hhbtau0cy9jTK6S3CK2GhERXD6EecDlhZCbnSI9Bwm
@@ -228,7 +228,8 @@ g6zpg1zxGahpmxwqFQIDAQAB
 -----END PUBLIC KEY-----
 `
 
-// specKeyB is the 2048-bit key of PROTOCOL.md §3.7 (jaywink/federation tests).
+// specKeyB is the 2048-bit key of the jaywink/federation tests
+// (https://github.com/jaywink/federation, federation/tests/fixtures/keys.py).
 const specKeyB = `-----BEGIN PUBLIC KEY-----
 MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAiY2JBgMV90ULt0btku19
 8l6wGuzn3xCcHs+eBZHL2C+XWRA3BVDThSBj19dKXehfDphQ5u/Omfm76ImajEPH
@@ -256,7 +257,11 @@ const (
 	specB3 = "hVdLwsWXe6yVy88m9H1903+Bj/DjSGsYL+ZIpEz+G6u/aVx6QfsvnWHzasjqN8SU+brHfL0c8KrapWcACO+jyCuXlHMZb9zKmJkHRFSOiprCJ3tqNpv/4MIa9CXu0YDqnLHBSyxS01luKw3EqgpWPQdYcqDpOkjjTOq45dQC0PGHA/DXjP7LBptV9AwW200LIcL5Li8tDUa8VSQybspDDfDpXU3+Xl5tJIBVS4ercPczp5B39Cwne4q2gyj/Y5RdIoX5RMqmFhfucw1he38T1oRC9AHTJqj4CBcDt7gc6jPHuzkN7u1eUf0IK3+KTDKsCkkoHcGaoxT+NeWcS8Ki1A=="
 )
 
-// TestSpecVectors replays PROTOCOL.md §7.7.
+// TestSpecVectors replays published relayable signatures: A, the
+// reference's comment integration spec
+// (https://github.com/diaspora/diaspora_federation/blob/develop/spec/integration/comment_integration_spec.rb);
+// B, a real-world legacy comment of jaywink/federation's
+// federation/tests/fixtures/keys.py (SIGNATURE3, by specKeyB's key).
 func TestSpecVectors(t *testing.T) {
 	keyA := pemPublicKey(t, specKeyA)
 	keyB := pemPublicKey(t, specKeyB)

@@ -129,8 +129,8 @@ func checkVector(t *testing.T, m *manifest, v vector, raw []Property) {
 			}
 		}
 		if rootKnown && author == rootAuthor {
-			// PROTOCOL.md §7.3 step 3: the root author writes no
-			// author_signature and nobody checks one.
+			// The root author writes no author_signature and nobody
+			// checks one (https://diaspora.github.io/diaspora_federation/federation/relayable.html#relaying).
 			if err := VerifyAuthor(canon, pub); !errors.Is(err, ErrMissingSignature) {
 				t.Errorf("VerifyAuthor = %v, want %v (root author's relayable)", err, ErrMissingSignature)
 			}
@@ -164,13 +164,13 @@ func checkVector(t *testing.T, m *manifest, v vector, raw []Property) {
 		if nonCanonical {
 			// The author signed the raw text of a non-canonical value. The
 			// reference verifies only over canonical values and rejects it.
-			// Over the raw values the signature is good, so the "raw first,
-			// then canonical" advice of PROTOCOL.md §7.2 would accept what the
-			// reference rejects.
+			// Over the raw values the signature is good, so a receiver that
+			// tried the raw values first and the canonical ones second
+			// would accept what the reference rejects.
 			if err := VerifyAuthor(raw, pub); err != nil {
 				t.Errorf("VerifyAuthor(raw values) = %v, want nil (signed over raw text)", err)
 			}
-			t.Logf("PROTOCOL.md §7.2 disagreement: signature verifies over raw values only; reference rejects (%s)", v.Description)
+			t.Logf("raw-first verification would disagree: signature verifies over raw values only; reference rejects (%s)", v.Description)
 		}
 
 	default:

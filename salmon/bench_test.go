@@ -71,7 +71,7 @@ func BenchmarkReceive(b *testing.B) {
 		var wrapped []byte
 		if c.recipient != "" {
 			priv, _ = m.PrivateKey(keyParser, c.recipient)
-			//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (PROTOCOL.md); the protocol leaves no choice
+			//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (https://diaspora.github.io/diaspora_federation/federation/encryption.html); the protocol leaves no choice
 			wrapped, _ = rsa.EncryptPKCS1v15(rand.Reader, &priv.PublicKey, make([]byte, 90))
 		}
 		b.Run(c.name+"/bare-rsa", func(b *testing.B) {
@@ -81,7 +81,7 @@ func BenchmarkReceive(b *testing.B) {
 					b.Fatal(err)
 				}
 				if priv != nil {
-					//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (PROTOCOL.md); the protocol leaves no choice
+					//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (https://diaspora.github.io/diaspora_federation/federation/encryption.html); the protocol leaves no choice
 					if _, err := rsa.DecryptPKCS1v15(nil, priv, wrapped); err != nil {
 						b.Fatal(err)
 					}

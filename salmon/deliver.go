@@ -46,6 +46,7 @@ const (
 	Failed
 )
 
+// String returns the outcome's name.
 func (o Outcome) String() string {
 	switch o {
 	case Delivered:
@@ -61,7 +62,7 @@ func (o Outcome) String() string {
 // Attempt is what one delivery attempt reported; [Sender.OnAttempt]
 // receives one per attempt.
 type Attempt struct {
-	Delivery   *Delivery
+	Delivery   *Delivery     // the delivery attempted
 	Number     int           // 1 for the first attempt
 	Outcome    Outcome       // what became of it
 	StatusCode int           // 0 when no response arrived
@@ -85,6 +86,7 @@ const (
 // Clock tells time to a [Sender] and a [MemoryQueue]. Nil means the real
 // clock. Tests inject a scaled one to run a schedule of hours in seconds.
 type Clock interface {
+	// Now returns the current time.
 	Now() time.Time
 	// After waits for d as the clock counts it.
 	After(d time.Duration) <-chan time.Time
@@ -290,7 +292,9 @@ func (s *Sender) Backoff(next int) time.Duration {
 
 // Job is a delivery in a [Queue], with the number of attempts it had.
 type Job struct {
+	// Delivery is what to send.
 	Delivery Delivery
+	// Attempts is the number of attempts made so far.
 	Attempts int
 }
 

@@ -293,11 +293,11 @@ func (c scaledClock) After(d time.Duration) <-chan time.Time {
 	return time.After(time.Duration(float64(d) / c.k))
 }
 
-// TestPeerOutage (SECURITY.md R9): for the first four attempts of every
-// message the peer drops the connection (twice) and then answers 503
-// (twice); then it recovers. With the default schedule on a scaled clock
-// (hours in seconds), all 1,000 messages are delivered, each persisted
-// once at the peer after exactly five attempts.
+// TestPeerOutage: delivery survives a peer outage. For the first four
+// attempts of every message the peer drops the connection (twice) and then
+// answers 503 (twice); then it recovers. With the default schedule on a
+// scaled clock (hours in seconds), all 1,000 messages are delivered, each
+// persisted once at the peer after exactly five attempts.
 func TestPeerOutage(t *testing.T) {
 	const n = 1000
 	var (

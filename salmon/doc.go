@@ -12,7 +12,7 @@
 // applies (relayable parents and signatures, who may relay, retraction
 // targets, reshare roots, participations, account migrations, the sender
 // being the author, the public route). Its errors map to the neutral
-// vocabulary of the test vectors through [Category]; [Temporary] tells a
+// vocabulary of the test vectors through [Category]; [IsTemporary] tells a
 // failed lookup from a refusal.
 //
 // # Formats

@@ -51,6 +51,8 @@ type Fetched struct {
 // reshares). It returns an error wrapping [ErrNotFound] for unknown and
 // for private entities, which must look the same from outside.
 type FetchSource interface {
+	// Fetch returns the entity of type typ (the snake_case name of the
+	// URL) with the given guid.
 	Fetch(ctx context.Context, typ, guid string) (*Fetched, error)
 }
 
@@ -58,7 +60,9 @@ type FetchSource interface {
 // signed envelope, 302 to the author's pod, or 404 for anything unknown,
 // private or malformed.
 type FetchHandler struct {
+	// Source finds the entities to serve. Required.
 	Source FetchSource
+	// Logger receives one record per request; nil discards them.
 	Logger *slog.Logger
 }
 
@@ -149,7 +153,7 @@ type Fetcher struct {
 	MaxRequests  int           // requests in one task [5]
 	MaxRedirects int           // redirects per request [4]
 	Timeout      time.Duration // per request [20 s]
-	UserAgent    string
+	UserAgent    string        // the User-Agent header [none]
 }
 
 type fetchTaskKey struct{}

@@ -27,6 +27,7 @@ const (
 	RoutePrivate
 )
 
+// String returns the route's name.
 func (r Route) String() string {
 	if r == RoutePrivate {
 		return "private"
@@ -36,6 +37,7 @@ func (r Route) String() string {
 
 // Incoming is a body the receive handler accepted.
 type Incoming struct {
+	// Route is the route the body came in on.
 	Route Route
 	// RecipientGUID is the guid of the local recipient (private route).
 	RecipientGUID string
@@ -45,8 +47,10 @@ type Incoming struct {
 	ContentType string
 	// Body is the raw body as received (a legacy form body already
 	// unwrapped to its slap).
-	Body       []byte
+	Body []byte
+	// RemoteAddr is the request's remote address (http.Request.RemoteAddr).
 	RemoteAddr string
+	// ReceivedAt is when the handler accepted the body.
 	ReceivedAt time.Time
 }
 
@@ -58,6 +62,8 @@ type Incoming struct {
 // is treated as temporary → 503 with Retry-After, so that the peer tries
 // again.
 type Inbox interface {
+	// Accept takes a received body; see the interface's doc for what
+	// its error means.
 	Accept(ctx context.Context, in *Incoming) error
 }
 
@@ -193,6 +199,7 @@ func (h *Handler) routeAccepts(route Route, f Format) bool {
 // that the sender retries. Decryption still happens before the answer,
 // so prefer a storing Inbox and a worker where timing matters.
 type SyncInbox struct {
+	// Receiver checks every body. Required.
 	Receiver *Receiver
 	// Deliver receives every accepted message; its error is treated as
 	// temporary.

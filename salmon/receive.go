@@ -15,9 +15,11 @@ import (
 // Errors of the receive rules. Each maps to one category of the neutral
 // vocabulary ([Category]).
 var (
-	// ErrInvalidSender: the sender may not send this entity (PROTOCOL.md §10.3).
+	// ErrInvalidSender: the sender may not send this entity. The sender
+	// must be the author; a relayable may also come from its root author
+	// (https://diaspora.github.io/diaspora_federation/federation/relayable.html).
 	ErrInvalidSender = errors.New("salmon: invalid sender")
-	// ErrNotPublic: a non-public entity on the public route (§10.4).
+	// ErrNotPublic: a non-public entity on the public route.
 	ErrNotPublic = errors.New("salmon: entity is not public")
 	// ErrRelatedNotFound: a parent, root or retraction target the
 	// receiver does not know.
@@ -45,6 +47,7 @@ type RelatedEntity struct {
 	// reshares), "Comment", "Like", "Poll", "Event", "PollParticipation",
 	// "Photo", ...
 	Type string
+	// GUID is the entity's guid.
 	GUID string
 	// Author is the entity's author.
 	Author string
@@ -85,7 +88,7 @@ type RecipientKeys interface {
 
 // LookupError reports that something the receive rules need could not be
 // looked up. It is final when the lookup answered "not found" and
-// temporary otherwise: see [LookupError.Temporary] and [Temporary].
+// temporary otherwise: see [LookupError.Temporary] and [IsTemporary].
 type LookupError struct {
 	What string // "author key", "related entity", "recipient key"
 	Key  string // the ID or type:guid looked up
@@ -112,6 +115,7 @@ func isNotFound(err error) bool {
 	return answered && !t
 }
 
+// Error implements error.
 func (e *LookupError) Error() string { return fmt.Sprintf("salmon: %s %s: %v", e.What, e.Key, e.Err) }
 
 // Unwrap returns the lookup's error and, for a final "not found", the
@@ -180,7 +184,7 @@ type Receiver struct {
 	Fetch func(ctx context.Context, hint, typ, guid string) (*RelatedEntity, error)
 	// Legacy also accepts slaps and the pre-2017 entity vocabulary.
 	Legacy bool
-	// Envelope and Entity configure the codecs; zero values are the
+	// Envelope and EntityOptions configure the codecs; zero values are the
 	// defaults. Envelope.MinKeyBits also applies to the keys that check
 	// relayable and account-migration signatures.
 	Envelope      magicenv.Options
@@ -400,7 +404,10 @@ func (r *Receiver) Check(ctx context.Context, e entities.Entity, sender string, 
 	return nil
 }
 
-// isPublic applies the public-route rule (PROTOCOL.md §10.4).
+// isPublic applies the public-route rule: a status message, photo or
+// profile received on /receive/public must be public, except a profile
+// that carries none of the private fields (bio, birthday, gender,
+// location).
 func isPublic(e entities.Entity) bool {
 	switch x := e.(type) {
 	case *entities.StatusMessage:

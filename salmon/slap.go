@@ -119,7 +119,7 @@ func OpenEncryptedSlap(body []byte, key crypto.Decrypter, opts *magicenv.Options
 }
 
 func decryptHeader(key crypto.Decrypter, wrapped, ct []byte) ([]byte, bool) {
-	//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (PROTOCOL.md); the protocol leaves no choice
+	//lint:ignore SA1019 legacy diaspora* slaps encrypt keys with RSAES-PKCS1-v1_5; the protocol leaves no choice
 	keyJSON, err := key.Decrypt(rand.Reader, wrapped, &rsa.PKCS1v15DecryptOptions{})
 	if err != nil {
 		return nil, false

@@ -234,7 +234,8 @@ func authorSignature(r entities.Relayable) string {
 //
 //	{"type": T, "properties": {...}, "property_order": [...], "additional_data": {...}}
 //
-// into the entity JSON of PROTOCOL.md §9 that entities.ParseJSON reads:
+// into the entity JSON that entities.ParseJSON reads
+// (https://diaspora.github.io/diaspora_federation/schemas/federation_entities.json):
 //
 //	{"entity_type": T, "entity_data": {...}, "property_order": [...]}
 //
@@ -307,7 +308,7 @@ func convertView(view map[string]any, top bool) (map[string]any, error) {
 		out["property_order"] = order
 	} else if def, ok := relayableOrder[typ]; ok {
 		// A hand-written relayable without property_order: the order
-		// the reference writes (PROTOCOL.md §7.3), unset properties left
+		// the reference writes (relayableOrder), unset properties left
 		// out, then the unknown properties by name.
 		var order []any
 		for _, name := range def {
@@ -328,7 +329,8 @@ func convertView(view map[string]any, top bool) (map[string]any, error) {
 }
 
 // relayableOrder is the element order in which the reference writes, and
-// its authors sign, each relayable type (PROTOCOL.md §7.3).
+// its authors sign, each relayable type: author, guid, parent_guid, then
+// the type's own properties in declaration order.
 var relayableOrder = map[string][]string{
 	"comment":             {"author", "guid", "parent_guid", "text", "created_at", "edited_at"},
 	"like":                {"author", "guid", "parent_guid", "parent_type", "positive"},

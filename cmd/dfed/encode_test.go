@@ -290,7 +290,8 @@ func TestEncodeHandWrittenRelayable(t *testing.T) {
 	if err := c.VerifyAuthorSignature(pub); err != nil {
 		t.Errorf("author_signature: %v\n%s", err, out)
 	}
-	// The reference's order (PROTOCOL.md §7.3), then the unknown property.
+	// The reference's order (author, guid, parent_guid, then the type's
+	// own properties), then the unknown property.
 	want := []string{"author", "guid", "parent_guid", "text", "created_at", "mood"}
 	if got := entities.ViewOf(e).PropertyOrder; !cmp.Equal(got, want) {
 		t.Errorf("property_order %v, want %v", got, want)

@@ -165,7 +165,7 @@ func (x *explainer) explain(body []byte) error {
 	}
 	switch salmon.Detect(body, contentType) {
 	case salmon.FormatEncryptedMagicEnvelope:
-		x.line("format", "encrypted_magic_envelope (private delivery, PROTOCOL.md §4)")
+		x.line("format", "encrypted_magic_envelope (private delivery, https://diaspora.github.io/diaspora_federation/federation/encryption.html)")
 		x.describeEncrypted(body)
 		if x.priv == nil {
 			x.line("decryption", "not attempted: no --key")
@@ -180,7 +180,7 @@ func (x *explainer) explain(body []byte) error {
 		x.line("decryption", "ok: %d bytes of Magic Envelope XML (AES-256-CBC, key unwrapped with RSA PKCS#1 v1.5)", len(plain))
 		return x.envelope(plain)
 	case salmon.FormatMagicEnvelope:
-		x.line("format", "magic_envelope (public delivery, PROTOCOL.md §3)")
+		x.line("format", "magic_envelope (public delivery, https://diaspora.github.io/diaspora_federation/federation/magicsig.html)")
 		return x.envelope(body)
 	case salmon.FormatLegacySlap, salmon.FormatLegacyEncryptedSlap:
 		return x.slap(body)
@@ -260,14 +260,15 @@ func (x *explainer) verifyEnvelope(env *magicenv.Envelope, sender, rawSig string
 	return next()
 }
 
-// slap reports on a legacy Salmon slap (PROTOCOL.md §5).
+// slap reports on a legacy Salmon slap, what diaspora* sent before 0.7.0
+// and the reference library stopped receiving in 0.3.0.
 func (x *explainer) slap(body []byte) error {
 	encrypted := salmon.Detect(body, "") == salmon.FormatLegacyEncryptedSlap
 	name := "legacy_slap"
 	if encrypted {
 		name = "legacy_encrypted_slap"
 	}
-	x.line("format", "%s (pre-2017 Salmon slap, PROTOCOL.md §5)", name)
+	x.line("format", "%s (pre-2017 Salmon slap, no longer sent or received by diaspora*)", name)
 	if !x.legacy {
 		return fmt.Errorf("%w (current diaspora* refuses legacy slaps; --legacy reads them)", salmon.ErrUnknownFormat)
 	}
@@ -309,11 +310,11 @@ func (x *explainer) slap(body []byte) error {
 // bareEntity reports on entity XML or JSON given without an envelope.
 func (x *explainer) bareEntity(body []byte) error {
 	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '{' {
-		x.line("format", "entity_json (bare entity, PROTOCOL.md §9)")
+		x.line("format", "entity_json (bare entity, https://diaspora.github.io/diaspora_federation/schemas/federation_entities.json)")
 		e, err := entities.ParseJSON(body, x.eopts)
 		return x.entityChecks(e, err, "")
 	}
-	x.line("format", "entity_xml (bare entity, PROTOCOL.md §6)")
+	x.line("format", "entity_xml (bare entity, https://diaspora.github.io/diaspora_federation/federation/xml_serialization.html)")
 	return x.entity(body, "")
 }
 

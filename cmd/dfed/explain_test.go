@@ -129,7 +129,7 @@ func TestExplainPublicEnvelope(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, want 0; stderr: %s\n%s", code, stderr, out)
 	}
-	wantFact(t, out, "format", prefix("magic_envelope"))
+	wantFact(t, out, "format", equals("magic_envelope (public delivery, https://diaspora.github.io/diaspora_federation/federation/magicsig.html)"))
 	// The canonical envelope: me:data is padded base64url (or needs no
 	// padding), and the base string is it plus the three constants.
 	wantFact(t, out, "envelope", prefix("me:data "))
@@ -206,7 +206,7 @@ func TestExplainEncrypted(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, want 0; stderr: %s\n%s", code, stderr, out)
 	}
-	wantFact(t, out, "format", prefix("encrypted_magic_envelope"))
+	wantFact(t, out, "format", equals("encrypted_magic_envelope (private delivery, https://diaspora.github.io/diaspora_federation/federation/encryption.html)"))
 	wantFact(t, out, "aes_key", contains("standard alphabet, padded"))
 	wantFact(t, out, "recipient key", equals("--key "+ref+"keys/bob.pem (2048-bit RSA)"))
 	wantFact(t, out, "decryption", prefix("ok: "))
@@ -248,7 +248,7 @@ func TestExplainBareEntity(t *testing.T) {
 			t.Fatalf("exit %d; stderr: %s\n%s", code, stderr, out)
 		}
 		order, str := signatureString(expectedEntity(t, id))
-		wantFact(t, out, "format", prefix("entity_xml"))
+		wantFact(t, out, "format", equals("entity_xml (bare entity, https://diaspora.github.io/diaspora_federation/federation/xml_serialization.html)"))
 		wantFact(t, out, "relayable signature order", equals(order))
 		wantFact(t, out, "relayable signature string", equals(str))
 		wantFact(t, out, "author_signature", prefix("not checked (no key for alice@pod-a.example.org"))
@@ -261,7 +261,7 @@ func TestExplainBareEntity(t *testing.T) {
 			t.Fatalf("exit %d; stderr: %s\n%s", code, stderr, out)
 		}
 		order, _ := signatureString(expectedEntity(t, id))
-		wantFact(t, out, "format", prefix("entity_json"))
+		wantFact(t, out, "format", equals("entity_json (bare entity, https://diaspora.github.io/diaspora_federation/schemas/federation_entities.json)"))
 		wantFact(t, out, "relayable signature order", equals(order))
 		wantFact(t, out, "author_signature", prefix("valid with"))
 	})
@@ -309,7 +309,7 @@ func TestExplainLegacySlap(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d; stderr: %s\n%s", code, stderr, out)
 	}
-	wantFact(t, out, "format", prefix("legacy_slap"))
+	wantFact(t, out, "format", equals("legacy_slap (pre-2017 Salmon slap, no longer sent or received by diaspora*)"))
 	wantFact(t, out, "sender (header)", prefix("alice@pod-a.example.org"))
 	wantFact(t, out, "signature", contains("VALID"))
 	wantFact(t, out, "entity", equals("status_message"))

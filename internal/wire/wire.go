@@ -128,7 +128,7 @@ func UnpadPKCS7(b []byte) (int, bool) {
 }
 
 // MaxJSONDepth is the deepest nesting StringMembers accepts, the object
-// itself counting as level 1 (SECURITY.md R2: JSON depth ≤ 32).
+// itself counting as level 1 (LIMITS.md R2: JSON depth ≤ 32).
 const MaxJSONDepth = 32
 
 // StringMembers reads a JSON object that must hold each of names exactly

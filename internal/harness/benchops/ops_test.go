@@ -163,7 +163,7 @@ func buildOps(b testing.TB) []op {
 		digest := sha256.Sum256([]byte(env.SignatureBase()))
 		sig := env.Signature()
 		rkey := f.priv[c.recipient]
-		//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (PROTOCOL.md); the protocol leaves no choice
+		//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (https://diaspora.github.io/diaspora_federation/federation/encryption.html); the protocol leaves no choice
 		wrapped, err := rsa.EncryptPKCS1v15(rand.Reader, &rkey.PublicKey, make([]byte, 90))
 		if err != nil {
 			b.Fatal(err)
@@ -176,7 +176,7 @@ func buildOps(b testing.TB) []op {
 				return err
 			},
 			prim: func() error {
-				//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (PROTOCOL.md); the protocol leaves no choice
+				//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (https://diaspora.github.io/diaspora_federation/federation/encryption.html); the protocol leaves no choice
 				if _, err := rsa.DecryptPKCS1v15(nil, rkey, wrapped); err != nil {
 					return err
 				}
@@ -235,7 +235,7 @@ func buildOps(b testing.TB) []op {
 				if _, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, baseDigest[:]); err != nil {
 					return err
 				}
-				//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (PROTOCOL.md); the protocol leaves no choice
+				//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (https://diaspora.github.io/diaspora_federation/federation/encryption.html); the protocol leaves no choice
 				if _, err := rsa.EncryptPKCS1v15(rand.Reader, to, make([]byte, 90)); err != nil {
 					return err
 				}

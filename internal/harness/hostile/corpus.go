@@ -48,7 +48,8 @@ type Variant struct {
 	// ParseSentinel is what magicenv.Parse must return for the body when
 	// the pipeline stops earlier (at format detection).
 	ParseSentinel string `json:"parse_sentinel,omitempty"`
-	// SpecExpected is what SECURITY.md proposes when the corpus expects
+	// SpecExpected is what the case plan (testdata/hostile/README.md)
+	// proposed when the corpus expects
 	// something else (a reference vector's verdict, or an error name we
 	// map to one of ours).
 	SpecExpected string `json:"spec_expected,omitempty"`

@@ -35,7 +35,7 @@ func buildDiscoveryCases(t *testing.T, newCase func(id, name string, threats []s
 	}
 
 	c := newCase("DI-01", "subject-mismatch", []string{"T6"},
-		"Replayed through discovery.Resolver with a MemoryCache against a loopback fake pod (discovery.Client with AllowHTTP and AllowedAddrs = the pod only); nothing may be cached. host-meta answers 404 so the legacy fallback cannot hide the JRD's verdict. SECURITY.md's ErrDiscovery is discovery.ErrSubjectMismatch; a missing subject is discovery.ErrValidation (the reference's acct_uri not_empty rule).")
+		"Replayed through discovery.Resolver with a MemoryCache against a loopback fake pod (discovery.Client with AllowHTTP and AllowedAddrs = the pod only); nothing may be cached. host-meta answers 404 so the legacy fallback cannot hide the JRD's verdict. The plan's ErrDiscovery is discovery.ErrSubjectMismatch; a missing subject is discovery.ErrValidation (the reference's acct_uri not_empty rule).")
 	c.add(lookup("subject_other_user", "subject_mismatch", "discovery.ErrSubjectMismatch", fileServe("subject_other_user")), "json", []byte(jrd("acct:bob@{{POD}}", hcard, seed)))
 	c.add(lookup("subject_other_host", "subject_mismatch", "discovery.ErrSubjectMismatch", fileServe("subject_other_host")), "json", []byte(jrd("acct:alice@b.example", hcard, seed)))
 	v0 := lookup("subject_missing", "invalid_discovery_document", "discovery.ErrInvalidDocument", fileServe("subject_missing"))
@@ -117,7 +117,7 @@ func buildDiscoveryCases(t *testing.T, newCase func(id, name string, threats []s
 	c.add(v, "", nil)
 
 	c = newCase("DI-05", "hostile-documents", []string{"T6", "T7", "T9", "T11"},
-		"Parser entries replay discovery.ParseHCard (then HCard.PublicKey) / ParseHostMeta / ParseJRD on the input. lrdd_template_other_host is a lookup whose error joins the JRD's 404 with the blocked fallback, so only the sentinel is asserted. SECURITY.md's ErrInvalidData is discovery.ErrInvalidDocument or a *ValidationError (category validation); ErrXMLDoctype is discovery.ErrDoctype.")
+		"Parser entries replay discovery.ParseHCard (then HCard.PublicKey) / ParseHostMeta / ParseJRD on the input. lrdd_template_other_host is a lookup whose error joins the JRD's 404 with the blocked fallback, so only the sentinel is asserted. The plan's ErrInvalidData is discovery.ErrInvalidDocument or a *ValidationError (category validation); ErrXMLDoctype is discovery.ErrDoctype.")
 	full := string(readVector(t, "hcard_html/full.html"))
 	ks := strings.Index(full, "-----BEGIN PUBLIC KEY-----")
 	ke := strings.Index(full, "-----END PUBLIC KEY-----") + len("-----END PUBLIC KEY-----\n")

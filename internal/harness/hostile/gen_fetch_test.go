@@ -12,7 +12,7 @@ const unknownParent = "9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a01"
 
 func buildFetchCases(t *testing.T, newCase func(id, name string, threats []string, notes string) *genCase) {
 	c := newCase("RL-07", "parent-resolution", []string{"T4", "T5", "T17"},
-		"bob relays alice's comment on a post the receiver does not know; salmon.Receiver.Fetch is salmon.Fetcher.Related, which fetches /fetch/post/<guid> from a loopback fake pod. The SDK exports no SSRF-guarded http.Client (discovery's is internal), so the Fetcher gets a test dialer that allows only the fake pod's address: the redirect variant checks that the Fetcher dials redirects through its client (the canary sees nothing). SECURITY.md's ErrNotFetchable is salmon.ErrRelatedNotFound.")
+		"bob relays alice's comment on a post the receiver does not know; salmon.Receiver.Fetch is salmon.Fetcher.Related, which fetches /fetch/post/<guid> from a loopback fake pod. The SDK exports no SSRF-guarded http.Client (discovery's is internal), so the Fetcher gets a test dialer that allows only the fake pod's address: the redirect variant checks that the Fetcher dials redirects through its client (the canary sees nothing). The plan's ErrNotFetchable is salmon.ErrRelatedNotFound.")
 	created := time.Date(2023, 4, 5, 6, 12, 8, 0, time.UTC)
 	cm := signedComment(t, &entities.Comment{Author: alice, GUID: "c0ffee00c0ffee00c0ffee00c0ffee10", ParentGUID: unknownParent,
 		Text: "on an unknown post " + plaintextMarker, CreatedAt: created}, alice)

@@ -135,7 +135,7 @@ func envDoc(data, sig, keyID string) string {
 // wrapKey RSA-encrypts a key JSON for the recipient.
 func wrapKey(t testing.TB, keyJSON []byte, recipient string) []byte {
 	t.Helper()
-	//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (PROTOCOL.md); the protocol leaves no choice
+	//lint:ignore SA1019 diaspora* encrypts keys with RSAES-PKCS1-v1_5 (https://diaspora.github.io/diaspora_federation/federation/encryption.html); the protocol leaves no choice
 	w, err := rsa.EncryptPKCS1v15(rand.Reader, &privateKey(t, recipient).PublicKey, keyJSON)
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +310,7 @@ func buildCorpus(t *testing.T) []*genCase {
 
 	// ME-03
 	c = newCase("ME-03", "missing-or-wrong-parameters", nil,
-		"SECURITY.md's ErrInvalidAlgorithm/ErrInvalidEncoding/ErrInvalidDataType are magicenv.ErrUnsupported*; all wrap ErrInvalidEnvelope (category invalid_envelope, as the reference vectors wrong_algorithm/wrong_encoding/wrong_data_type).")
+		"The plan's ErrInvalidAlgorithm/ErrInvalidEncoding/ErrInvalidDataType are magicenv.ErrUnsupported*; all wrap ErrInvalidEnvelope (category invalid_envelope, as the reference vectors wrong_algorithm/wrong_encoding/wrong_data_type).")
 	sigLine := good[strings.Index(good, "  <me:sig") : strings.Index(good, "</me:sig>\n")+len("</me:sig>\n")]
 	c.add(pubNeg("no_sig", "invalid_envelope", "magicenv.ErrInvalidEnvelope"), "xml", []byte(strings.Replace(good, sigLine, "", 1)))
 	c.add(pubNeg("empty_data", "invalid_envelope", "magicenv.ErrInvalidEnvelope"), "xml", []byte(strings.Replace(good, dataB64, "", 1)))
@@ -354,7 +354,7 @@ func buildCorpus(t *testing.T) []*genCase {
 
 	// ME-05
 	c = newCase("ME-05", "unknown-sender", nil,
-		"mallory is unknown to the receiver (the manifest's known_to_receiver=false stands for a discovery 404). SECURITY.md's ErrSenderKeyNotFound is *magicenv.KeyLookupError wrapping magicenv.ErrKeyNotFound (final, not temporary).")
+		"mallory is unknown to the receiver (the manifest's known_to_receiver=false stands for a discovery 404). The plan's ErrSenderKeyNotFound is *magicenv.KeyLookupError wrapping magicenv.ErrKeyNotFound (final, not temporary).")
 	v = Variant{Name: "mallory", Entry: "receive_public", Sender: mallory, Signer: mallory, ExpectCategory: "sender_key_not_found", ExpectSentinel: "magicenv.ErrKeyNotFound", ExpectStatus: 202,
 		AllowedOutbound: []string{"one key lookup"}}
 	c.add(v, "xml", signed(t, statusMessage(mallory, guidA, "from mallory", true), mallory, mallory))
@@ -371,7 +371,7 @@ func buildCorpus(t *testing.T) []*genCase {
 
 	// ME-06
 	c = newCase("ME-06", "namespace-confusion", nil,
-		"(e) SECURITY.md expects the prefix magic: to be accepted; the reference vector magic_envelope_public/envelope_other_prefix rejects it (the reference looks children up by the prefix me). The vector wins: rejected by default, accepted with magicenv.Options.AnyPrefix.")
+		"(e) the plan expects the prefix magic: to be accepted; the reference vector magic_envelope_public/envelope_other_prefix rejects it (the reference looks children up by the prefix me). The vector wins: rejected by default, accepted with magicenv.Options.AnyPrefix.")
 	c.add(status(pubNeg("me_bound_to_urn_evil", "invalid_envelope", "magicenv.ErrInvalidEnvelope"), 422), "xml",
 		[]byte(strings.Replace(good, `xmlns:me="http://salmon-protocol.org/ns/magic-env"`, `xmlns:me="urn:evil"`, 1)))
 	dflt := strings.NewReplacer("<me:", "<", "</me:", "</", `xmlns:me="http://salmon-protocol.org/ns/magic-env"`, `xmlns:me="http://salmon-protocol.org/ns/magic-env" xmlns="urn:other"`).Replace(good)
@@ -405,7 +405,7 @@ func buildCorpus(t *testing.T) []*genCase {
 
 	// ME-08
 	c = newCase("ME-08", "doctype-entities", []string{"T7"},
-		"SECURITY.md's ErrXMLDoctype is magicenv.ErrDoctype for the envelope (wraps ErrInvalidEnvelope) and entities.ErrMalformed for the payload. The external entities point at 127.0.0.1:1 and file:///etc/passwd; nothing is read or dialled because the DOCTYPE is refused before any expansion.")
+		"The plan's ErrXMLDoctype is magicenv.ErrDoctype for the envelope (wraps ErrInvalidEnvelope) and entities.ErrMalformed for the payload. The external entities point at 127.0.0.1:1 and file:///etc/passwd; nothing is read or dialled because the DOCTYPE is refused before any expansion.")
 	body := strings.Replace(good, "<me:env", billionLaughs("me:env")[strings.Index(billionLaughs("me:env"), "<!DOCTYPE"):strings.Index(billionLaughs("me:env"), "]>")+2]+"\n<me:env", 1)
 	c.add(doctypeNeg("envelope_billion_laughs"), "xml", []byte(body))
 	c.add(doctypeNeg("envelope_system_file"), "xml",
@@ -425,7 +425,7 @@ func buildCorpus(t *testing.T) []*genCase {
 
 	// ME-09
 	c = newCase("ME-09", "structural-limits", []string{"T8", "T9"},
-		"SECURITY.md's ErrPayloadTooLarge is magicenv.ErrTooLarge (category malformed) / HTTP 413; ErrXMLLimits is entities.ErrLimit (category malformed). (e) a UTF-16 declaration is refused as invalid_envelope (no CharsetReader).")
+		"The plan's ErrPayloadTooLarge is magicenv.ErrTooLarge (category malformed) / HTTP 413; ErrXMLLimits is entities.ErrLimit (category malformed). (e) a UTF-16 declaration is refused as invalid_envelope (no CharsetReader).")
 	c.add(Variant{Name: "body_1mib_plus_1", File: "gen:envelope_1mib_plus_1", Generated: true, Entry: "receive_public", Sender: alice, Signer: alice,
 		ExpectCategory: "malformed", ExpectSentinel: "magicenv.ErrTooLarge", ExpectStatus: 413, SpecExpected: "ErrPayloadTooLarge"}, "", nil)
 	c.add(Variant{Name: "payload_nested_10000", File: "gen:payload_deep_10000", Generated: true, Entry: "receive_public", Sender: alice, Signer: alice,
@@ -460,7 +460,7 @@ func buildCorpus(t *testing.T) []*genCase {
 
 	// ME-11
 	c = newCase("ME-11", "base64-variants", []string{"T21"},
-		"(b) SECURITY.md expects a signature over the raw (non-canonical) me:data text to be accepted; the reference vector signature_over_unpadded_subject rejects it. The vector wins: rejected by default, accepted with magicenv.Options.AcceptRawSubject. (d) SECURITY.md expects +// in base64url fields to be refused; the reference vector standard_base64_alphabet_unpadded accepts the standard alphabet: accepted (vector wins). SECURITY.md's ErrInvalidEncoding is magicenv.ErrMalformed.")
+		"(b) the plan expects a signature over the raw (non-canonical) me:data text to be accepted; the reference vector signature_over_unpadded_subject rejects it. The vector wins: rejected by default, accepted with magicenv.Options.AcceptRawSubject. (d) the plan expects +// in base64url fields to be refused; the reference vector standard_base64_alphabet_unpadded accepts the standard alphabet: accepted (vector wins). The plan's ErrInvalidEncoding is magicenv.ErrMalformed.")
 	goodSig := signString(t, dataB64+sigSuffix, alice)
 	unpadded := envDoc(strings.TrimRight(dataB64, "="), strings.TrimRight(b64u(goodSig), "="), strings.TrimRight(b64u([]byte(alice)), "="))
 	c.add(pubPos("unpadded", alice, alice), "xml", []byte(unpadded))
@@ -556,7 +556,7 @@ func buildCorpus(t *testing.T) []*genCase {
 	c.add(Variant{Name: "control_valid", Entry: "receive_private", Sender: alice, Signer: alice, Recipient: bob, Positive: true, ExpectStatus: 202}, "json", validBody)
 
 	c = newCase("EN-04", "json-ambiguity", []string{"T9"},
-		"SECURITY.md's ErrDeserialization is magicenv.ErrMalformed (category malformed) for the outer JSON. Inner {key,iv} problems are only visible after RSA decryption and are ErrDecrypt, like every other decryption failure.")
+		"The plan's ErrDeserialization is magicenv.ErrMalformed (category malformed) for the outer JSON. Inner {key,iv} problems are only visible after RSA decryption and are ErrDecrypt, like every other decryption failure.")
 	ak := base64.StdEncoding.EncodeToString(wrapped)
 	em := base64.StdEncoding.EncodeToString(validCT)
 	for _, j := range []struct{ name, body string }{
@@ -598,7 +598,7 @@ func buildCorpus(t *testing.T) []*genCase {
 		"xml", readVector(t, "legacy_slap_public/status_message_modern_payload.xml"))
 
 	c = newCase("SL-03", "malformed-or-disabled", []string{"T20"},
-		"SECURITY.md's ErrLegacyDisabled: with legacy receive off (the default) a slap is not a format of the route: salmon.Handler answers 422 before reading further and Receiver returns salmon.ErrUnknownFormat (category invalid_envelope) before any key lookup or decryption. ErrInvalidHeader is salmon.ErrInvalidHeader.")
+		"The plan's ErrLegacyDisabled: with legacy receive off (the default) a slap is not a format of the route: salmon.Handler answers 422 before reading further and Receiver returns salmon.ErrUnknownFormat (category invalid_envelope) before any key lookup or decryption. ErrInvalidHeader is salmon.ErrInvalidHeader.")
 	c.add(Variant{Name: "header_root_not_decrypted_header", Entry: "receive_private", Recipient: bob, Options: []string{"legacy"}, ExpectCategory: "invalid_envelope",
 		ExpectSentinel: "salmon.ErrInvalidHeader", ExpectStatus: 202}, "xml",
 		slapPrivateWithHeader(t, `<evil_header><iv>AAAAAAAAAAAAAAAAAAAAAA==</iv><aes_key>AAAA</aes_key><author_id>alice@pod-a.example.org</author_id></evil_header>`))
@@ -628,7 +628,7 @@ func buildCorpus(t *testing.T) []*genCase {
 	c.add(Variant{Name: "control_relayed_by_root_author", Entry: "receive_public", Sender: bob, Signer: bob, Positive: true, ExpectStatus: 202}, "xml", signed(t, onRemote, bob, bob))
 	c.add(Variant{Name: "control_sent_by_author_parent_local", Entry: "receive_public", Sender: alice, Signer: alice, Positive: true, ExpectStatus: 202}, "xml", signed(t, onLocal, alice, alice))
 
-	c = newCase("RL-02", "missing-author-signature", []string{"T2"}, "SECURITY.md's ErrSignatureVerificationFailed is entities.ErrInvalidSignature / ErrMissingSignature (category invalid_entity_signature).")
+	c = newCase("RL-02", "missing-author-signature", []string{"T2"}, "The plan's ErrSignatureVerificationFailed is entities.ErrInvalidSignature / ErrMissingSignature (category invalid_entity_signature).")
 	unsigned, err := entities.MarshalXML(comment(alice, "c0ffee00c0ffee00c0ffee00c0ffee03", remotePostBob, "unsigned comment"))
 	if err != nil {
 		t.Fatal(err)
@@ -676,7 +676,7 @@ func buildCorpus(t *testing.T) []*genCase {
 		[]byte(strings.Replace(golden, "  <author_signature>", "  <x_signature>whatever</x_signature>\n  <author_signature>", 1)))
 
 	c = newCase("RL-06", "duplicate-property", []string{"T9"},
-		"SECURITY.md expects ErrDuplicateElement; the reference vector entity_xml/status_message_duplicate_element is valid (the first occurrence wins). The vector wins: the SDK accepts the input, the attacker's second <text> is dropped and never reaches the application (must_not_contain).")
+		"The plan expects ErrDuplicateElement; the reference vector entity_xml/status_message_duplicate_element is valid (the first occurrence wins). The vector wins: the SDK accepts the input, the attacker's second <text> is dropped and never reaches the application (must_not_contain).")
 	dup := strings.Replace(golden, "  <created_at>", "  <text>attacker text</text>\n  <created_at>", 1)
 	c.add(Variant{Name: "text_twice", Entry: "check_entity_xml", Positive: true,
 		SpecExpected: "ErrDuplicateElement", MustNotContain: "attacker text"}, "xml", []byte(dup))
@@ -694,7 +694,7 @@ func buildCorpus(t *testing.T) []*genCase {
 		"xml", signed(t, []byte(photo), alice, alice))
 	c.add(Variant{Name: "control_status_message_of_alice", Entry: "receive_public", Sender: alice, Signer: alice, Positive: true, ExpectStatus: 202}, "xml", []byte(good))
 
-	c = newCase("ET-02", "retraction-abuse", []string{"T15"}, "SECURITY.md's ErrTargetNotFound is salmon.ErrRelatedNotFound (category related_entity_not_found, final here because the store answered not found). Not replayed: a third party retracting a contact (the reference manifest holds no contact to retract).")
+	c = newCase("ET-02", "retraction-abuse", []string{"T15"}, "The plan's ErrTargetNotFound is salmon.ErrRelatedNotFound (category related_entity_not_found, final here because the store answered not found). Not replayed: a third party retracting a contact (the reference manifest holds no contact to retract).")
 	retraction := func(author, guid, typ string) []byte {
 		return []byte("<retraction>\n  <author>" + author + "</author>\n  <target_guid>" + guid + "</target_guid>\n  <target_type>" + typ + "</target_type>\n</retraction>")
 	}
@@ -724,7 +724,7 @@ func buildCorpus(t *testing.T) []*genCase {
 		signed(t, []byte("<profile>\n  <author>"+alice+"</author>\n  <edited_at>2001-01-01T00:00:00Z</edited_at>\n  <first_name>Old</first_name>\n  <public>true</public>\n</profile>"), alice, alice))
 
 	c = newCase("ET-05", "entity-name", nil,
-		"SECURITY.md's ErrInvalidEntityName / ErrUnknownEntity are entities.ErrUnknownEntity (category unknown_entity) or entities.ErrMalformed for names XML cannot carry; ErrLegacyDisabled for the XML wrapper is unknown_entity (reference vector legacy_wrapped_payload). The fetch path case goes through salmon.FetchHandler.")
+		"The plan's ErrInvalidEntityName / ErrUnknownEntity are entities.ErrUnknownEntity (category unknown_entity) or entities.ErrMalformed for names XML cannot carry; ErrLegacyDisabled for the XML wrapper is unknown_entity (reference vector legacy_wrapped_payload). The fetch path case goes through salmon.FetchHandler.")
 	for _, r := range []struct{ name, root, cat, sentinel string }{
 		{"Status_Message", "Status_Message", "unknown_entity", "entities.ErrUnknownEntity"},
 		{"status-message", "status-message", "unknown_entity", "entities.ErrUnknownEntity"},
@@ -804,7 +804,7 @@ func buildCorpus(t *testing.T) []*genCase {
 
 	gj := string(readVector(t, "relayable_json/comment.json"))
 	c = newCase("ET-08", "json-entity-ambiguity", []string{"T9"},
-		"SECURITY.md's ErrDeserialization / ErrJSONLimits / ErrInvalidRootNode are entities.ErrMalformed (ErrLimit for the depth), category malformed. Base: the reference's relayable_json/comment.json.")
+		"The plan's ErrDeserialization / ErrJSONLimits / ErrInvalidRootNode are entities.ErrMalformed (ErrLimit for the depth), category malformed. Base: the reference's relayable_json/comment.json.")
 	jsonNeg := func(name, body, cat, sentinel string) {
 		c.add(Variant{Name: name, Entry: "parse_entity_json", ExpectCategory: cat, ExpectSentinel: sentinel}, "json", []byte(body))
 	}
@@ -821,7 +821,7 @@ func buildCorpus(t *testing.T) []*genCase {
 	c.add(Variant{Name: "control_comment", Entry: "parse_entity_json", Positive: true}, "json", []byte(gj))
 
 	c = newCase("ET-09", "text-hazards", []string{"T8", "T26"},
-		"SECURITY.md's ErrXMLSyntax / ErrXMLLimits are entities.ErrMalformed / entities.ErrLimit (category malformed).")
+		"The plan's ErrXMLSyntax / ErrXMLLimits are entities.ErrMalformed / entities.ErrLimit (category malformed).")
 	c.add(Variant{Name: "raw_u0001", Entry: "check_entity_xml", ExpectCategory: "malformed", ExpectSentinel: "entities.ErrMalformed"}, "xml", sm(alice, guidA, "bell\x01"))
 	c.add(Variant{Name: "charref_1", Entry: "check_entity_xml", ExpectCategory: "malformed", ExpectSentinel: "entities.ErrMalformed"}, "xml", sm(alice, guidA, "bell&#1;"))
 	c.add(Variant{Name: "invalid_utf8", Entry: "check_entity_xml", ExpectCategory: "malformed", ExpectSentinel: "entities.ErrMalformed"}, "xml", sm(alice, guidA, "bad \xff\xfe utf8"))

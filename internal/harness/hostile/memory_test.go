@@ -19,8 +19,8 @@ import (
 // maxBody is the largest body the receive routes accept (LIMITS.md R1).
 const maxBody = magicenv.DefaultMaxSize
 
-// heapBound is SECURITY.md R4's bound on the peak heap one request may
-// add: 8 × its size, at least 8 MiB.
+// heapBound is the bound of the memory goal R4 (scripts/reliability-long)
+// on the peak heap one request may add: 8 × its size, at least 8 MiB.
 func heapBound(n int) uint64 { return uint64(max(8*n, 8<<20)) }
 
 // heapUse is one measurement of a request: the bytes it allocated in
@@ -216,11 +216,12 @@ func heapCases(t *testing.T) []heapCase {
 	return out
 }
 
-// TestHeapAmplification is SECURITY.md R4's library half: every hostile
-// corpus input padded to the maximum body size (1 MiB), fed through the
-// public receive APIs (salmon.Receiver, and salmon.Handler with a
-// SyncInbox as a pod mounts it), may add at most 8 × its size (at least
-// 8 MiB) to the peak heap. The figures are logged ("R4 heap" lines).
+// TestHeapAmplification is the library half of R4
+// (scripts/reliability-long): every hostile corpus input padded to the
+// maximum body size (1 MiB), fed through the public receive APIs
+// (salmon.Receiver, and salmon.Handler with a SyncInbox as a pod mounts
+// it), may add at most 8 × its size (at least 8 MiB) to the peak heap. The
+// figures are logged ("R4 heap" lines).
 func TestHeapAmplification(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures about 500 requests")

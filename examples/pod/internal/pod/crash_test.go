@@ -136,11 +136,11 @@ func waitLong(t *testing.T, what string, d time.Duration, cond func() bool) {
 // TestKill9 kills a pod with SIGKILL in the middle of bursts of outgoing
 // and incoming deliveries, restarts it on the same data each time, and
 // checks that every post arrived exactly once on both sides and that no
-// queue is left behind (SECURITY.md R8, R10). POD_KILLS sets the number
-// of kills (2 by default: half of them, rounded up, during the outgoing
-// burst, the rest during the incoming one; 10 is the release figure);
-// POD_KILL_OUT and POD_KILL_IN the sizes of the outgoing and incoming
-// bursts (25 each by default; R10's 5,000 and R8's 10,000 in
+// queue is left behind (R8 and R10 of scripts/reliability-long). POD_KILLS
+// sets the number of kills (2 by default: half of them, rounded up, during
+// the outgoing burst, the rest during the incoming one; 10 is the release
+// figure); POD_KILL_OUT and POD_KILL_IN the sizes of the outgoing and
+// incoming bursts (25 each by default; R10's 5,000 and R8's 10,000 in
 // scripts/reliability-long). The figures are logged as "R8 " and "R10 "
 // lines.
 func TestKill9(t *testing.T) {

@@ -25,7 +25,7 @@ var errNoFetch = errors.New("nothing to fetch")
 // a fetched entity that refers to another unknown one (a reshare of a
 // reshare, a comment's parent) is fetched in the same task, under the
 // library's per-task budget (depth 3, 5 requests, no entity twice:
-// ErrFetchLoop, ErrFetchBudget, SECURITY.md T17). The inbox worker's
+// ErrFetchLoop, ErrFetchBudget, LIMITS.md R2). The inbox worker's
 // receiver does not fetch: fetchMissing starts one task per attempt.
 func (p *Pod) fetcher() *salmon.Fetcher {
 	r := &salmon.Receiver{Keys: p.receiver.Keys, Entities: p.receiver.Entities, RecipientKeys: p.receiver.RecipientKeys,
@@ -54,11 +54,12 @@ func (p *Pod) fetcher() *salmon.Fetcher {
 }
 
 // fetchMissing fetches the public post that a received public message
-// refers to but this pod does not know (PROTOCOL.md §12.2): the parent of
-// a relayable, from the relayable author's pod, or the root of a reshare,
-// from the root author's pod. The library's Fetcher checks it through the
-// whole receive pipeline and that it is the post asked for, and the pod
-// stores it; the caller then processes the message again.
+// refers to but this pod does not know
+// (https://diaspora.github.io/diaspora_federation/federation/fetching.html):
+// the parent of a relayable, from the relayable author's pod, or the root
+// of a reshare, from the root author's pod. The library's Fetcher checks it
+// through the whole receive pipeline and that it is the post asked for, and
+// the pod stores it; the caller then processes the message again.
 func (p *Pod) fetchMissing(ctx context.Context, it *store.InboxItem, lerr *salmon.LookupError) error {
 	typ, guid, ok := strings.Cut(lerr.Key, ":")
 	if !ok || postFamily(typ) != "Post" || it.Route != salmon.RoutePublic {
@@ -75,7 +76,7 @@ func (p *Pod) fetchMissing(ctx context.Context, it *store.InboxItem, lerr *salmo
 	if rs, ok := e.(*entities.Reshare); ok && rs.RootGUID == guid {
 		// The reshare names the root's author: the fetched root must be
 		// by that author (ErrOriginMismatch otherwise), not merely
-		// signed by someone (SECURITY.md PD-03).
+		// signed by someone (hostile case testdata/hostile/PD-03).
 		_, err = p.fetcher().Fetch(ctx, rs.RootAuthor, "post", guid)
 		return err
 	}

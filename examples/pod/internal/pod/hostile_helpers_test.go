@@ -257,10 +257,10 @@ func (tp *testPod) snapshot(t *testing.T) snapshot {
 	return s
 }
 
-// nothingProcessed is the ∅ oracle of SECURITY.md §6.1: no table changed
-// except by the allowed deltas (e.g. {"inbox_rejected": 1} for a body
-// that was accepted with 202 and refused by the worker, which keeps only
-// its hash and first bytes).
+// nothingProcessed is the ∅ oracle of testdata/hostile/README.md: no table
+// changed except by the allowed deltas (e.g. {"inbox_rejected": 1} for a
+// body that was accepted with 202 and refused by the worker, which keeps
+// only its hash and first bytes).
 func (tp *testPod) nothingProcessed(t *testing.T, before snapshot, allowed map[string]int) {
 	t.Helper()
 	after := tp.snapshot(t)

@@ -47,7 +47,7 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// Server limits of SECURITY.md R3 and T19.
+// Server limits (LIMITS.md R3).
 const (
 	serverReadHeaderTimeout = 5 * time.Second
 	serverReadTimeout       = 30 * time.Second
@@ -56,8 +56,8 @@ const (
 	serverMaxHeaderBytes    = 16 << 10 // net/http allows 4 KiB of slack on top
 )
 
-// NewServer is an http.Server for h with the server timeouts of SECURITY.md R3 and the header cap
-// of T19 (a larger header is answered 431).
+// NewServer is an http.Server for h with the server timeouts and the header
+// cap of LIMITS.md R3 (a larger header is answered 431).
 func NewServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,

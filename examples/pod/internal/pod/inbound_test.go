@@ -19,8 +19,8 @@ import (
 
 // TestInboxHighWaterMark: while Config.MaxInboxPending bodies wait to be
 // processed, /receive/* answers 503 with Retry-After and stores nothing
-// (SECURITY.md T19); once the worker drains the inbox, bodies are
-// accepted again.
+// (LIMITS.md, the pod's inbound high-water mark); once the worker drains
+// the inbox, bodies are accepted again.
 func TestInboxHighWaterMark(t *testing.T) {
 	const limit = 5
 	canary := newCanary(t)
@@ -94,13 +94,14 @@ func TestMaxInboxDefault(t *testing.T) {
 	}
 }
 
-// TestReceiveBurst is the CI version of SECURITY.md R6: valid public
-// envelopes (about 4 KiB, signed with a 2048-bit key of a remote person
-// the pod knows) from 64 concurrent senders, some sent twice. Every
-// request must get 202 and every GUID must be stored exactly once after
-// the inbox drains. The rate and latency figures are logged, not
-// asserted (they depend on the machine). POD_BURST_N sets the number of
-// distinct envelopes (2,000 by default; 10,000 is the full R6 figure).
+// TestReceiveBurst is the CI version of the receive burst R6
+// (scripts/reliability-long): valid public envelopes (about 4 KiB, signed
+// with a 2048-bit key of a remote person the pod knows) from 64 concurrent
+// senders, some sent twice. Every request must get 202 and every GUID must
+// be stored exactly once after the inbox drains. The rate and latency
+// figures are logged, not asserted (they depend on the machine).
+// POD_BURST_N sets the number of distinct envelopes (2,000 by default;
+// 10,000 is the full R6 figure).
 func TestReceiveBurst(t *testing.T) {
 	const senders = 64
 	n := 2000 // distinct envelopes; POD_BURST_N=10000 for the full R6 run

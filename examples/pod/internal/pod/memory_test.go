@@ -277,15 +277,16 @@ func prepareStormPod(t *testing.T, tmp string, keyBits int, plant func(pc store.
 	return s, r, &priv.PublicKey, "receive/users/" + guid
 }
 
-// TestMemoryStorm is SECURITY.md R4's pod half: a pod running as its own
-// process gets 64 concurrent max-size (1 MiB) hostile bodies at a time on
-// its public and private receive routes (POD_MEM_ROUNDS rounds of 64, 3
-// by default) while a prober GETs /.well-known/nodeinfo every 50 ms and
-// the pod's RSS is sampled from /proc/<pid>/status. The peak RSS (VmHWM,
-// the kernel's own high-water mark, so no spike is missed) must stay at
-// or under 512 MiB, every probe must answer in 1 s or less, nothing
-// hostile may be stored, and the pod must still be serving afterwards.
-// Figures are logged as "R4 pod" lines.
+// TestMemoryStorm is the pod half of the memory goal R4
+// (scripts/reliability-long): a pod running as its own process gets 64
+// concurrent max-size (1 MiB) hostile bodies at a time on its public and
+// private receive routes (POD_MEM_ROUNDS rounds of 64, 3 by default) while
+// a prober GETs /.well-known/nodeinfo every 50 ms and the pod's RSS is
+// sampled from /proc/<pid>/status. The peak RSS (VmHWM, the kernel's own
+// high-water mark, so no spike is missed) must stay at or under 512 MiB,
+// every probe must answer in 1 s or less, nothing hostile may be stored,
+// and the pod must still be serving afterwards. Figures are logged as "R4
+// pod" lines.
 func TestMemoryStorm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a pod process and sends 192 MiB")

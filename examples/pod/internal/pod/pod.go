@@ -50,7 +50,7 @@ type Config struct {
 	// InboxBackoff is the first retry delay of a received body whose
 	// processing failed temporarily (10 s); it doubles each time.
 	InboxBackoff time.Duration
-	// MaxInboxPending is the inbound high-water mark (SECURITY.md T19):
+	// MaxInboxPending is the inbound high-water mark (LIMITS.md):
 	// while more received bodies than this wait to be processed, the
 	// receive routes answer 503 with Retry-After without reading or
 	// storing the body (10,000 if 0).

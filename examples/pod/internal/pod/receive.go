@@ -23,12 +23,13 @@ import (
 // receiveGate runs in front of salmon.Handler and answers, before a byte
 // of the body is read:
 //   - 404 for a private route whose guid is no local person (the handler
-//     would read the body up to its cap first, SECURITY.md PD-02);
+//     would read the body up to its cap first, hostile case
+//     testdata/hostile/PD-02);
 //   - 503 or 429 with Retry-After past the receive limits (receiveLimits):
 //     bodies in flight in all and per client address, bytes per address
 //     and minute;
 //   - 503 with Retry-After while more than Config.MaxInboxPending bodies
-//     wait to be processed (the inbound high-water mark, T19): the peer
+//     wait to be processed (the inbound high-water mark of LIMITS.md): the peer
 //     keeps the message and retries, nothing is stored.
 //
 // Its answers look exactly like the handler's own.

@@ -34,7 +34,7 @@ type soakMsg struct {
 }
 
 // hostileReceiveInputs are the corpus's receive inputs that every
-// receiver must refuse (SECURITY.md §6.2: negative receive_public and
+// receiver must refuse (testdata/hostile: negative receive_public and
 // receive_private variants without replay options, generated or
 // templated inputs, or a verdict deferred to another layer), with the
 // people of the reference manifest the receiving side knows.
@@ -151,18 +151,18 @@ func (p *soakPhase) pct(q float64) time.Duration {
 	return p.lat[min(len(p.lat)-1, int(float64(len(p.lat))*q))].Round(10 * time.Microsecond)
 }
 
-// TestMixedSoak is SECURITY.md R7 against a pod running as its own
-// process: messages at 100 msg/s for POD_SOAK_SECONDS (15 s by default;
-// 600 in scripts/reliability-long), 70 % public envelopes, 20 % private
-// ones to a local user with a 4096-bit key, 10 % drawn from the hostile
-// corpus. A first phase sends the same schedule with the hostile slots
-// left empty (the run without hostile traffic, POD_SOAK_BASELINE_SECONDS
-// long, by default as long as the soak up to 60 s). Asserted: every valid
-// message gets 202 and is persisted exactly once (the persisted GUID set
-// equals the sent set), no hostile entity is persisted, and the pod's
-// peak RSS (VmHWM) stays at or under 512 MiB. Reported ("R7 " lines), not
-// asserted: RSS, queue depth, time to 202, and the valid throughput of
-// the mixed phase against the baseline.
+// TestMixedSoak is the mixed soak R7 (scripts/reliability-long) against a
+// pod running as its own process: messages at 100 msg/s for
+// POD_SOAK_SECONDS (15 s by default; 600 in scripts/reliability-long), 70 %
+// public envelopes, 20 % private ones to a local user with a 4096-bit key,
+// 10 % drawn from the hostile corpus. A first phase sends the same schedule
+// with the hostile slots left empty (the run without hostile traffic,
+// POD_SOAK_BASELINE_SECONDS long, by default as long as the soak up to 60
+// s). Asserted: every valid message gets 202 and is persisted exactly once
+// (the persisted GUID set equals the sent set), no hostile entity is
+// persisted, and the pod's peak RSS (VmHWM) stays at or under 512 MiB.
+// Reported ("R7 " lines), not asserted: RSS, queue depth, time to 202, and
+// the valid throughput of the mixed phase against the baseline.
 func TestMixedSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak")
