@@ -1,161 +1,94 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"time"
+
+	"github.com/go-diaspora/federation/magicenv"
 )
 
-// stateFile is the name of the bridge's state in its data directory.
-const stateFile = "state.json"
+const (
+	stateFile = "state.json"
+	maxPosts  = 2 * maxFeedEntries // published entries kept; Poll forgets older ones the feed no longer lists
+)
 
-// stateVersion is the version of the state file's format.
-const stateVersion = 1
-
-// maxStateBytes bounds the state file read at start.
-const maxStateBytes = 64 << 20
-
-// maxPosts is how many published entries the state remembers. Older ones
-// are forgotten unless the feed still lists them (see prune), so an
-// entry is never published twice while it is in the feed.
-const maxPosts = 2 * maxFeedEntries
-
-// state is everything the bridge must remember across restarts. It is
-// kept in one JSON file, rewritten atomically after every change.
+// state is what the bridge remembers across restarts, in one JSON file
+// rewritten after every change.
 type state struct {
-	Version int `json:"version"`
-	// ID and GUID are the bridge person's diaspora* ID and guid.
-	ID   string `json:"id"`
-	GUID string `json:"guid"`
-	// PrivateKey is the person's RSA key, PEM (PKCS#1).
-	PrivateKey string `json:"private_key"`
-	// Followers are the people who share with the bridge person, by
-	// diaspora* ID.
-	Followers map[string]follower `json:"followers"`
-	// Posts are the published entries, by feed entry ID.
-	Posts map[string]*post `json:"posts"`
+	ID         string            `json:"id"`          // the person's diaspora* ID
+	GUID       string            `json:"guid"`        // and guid
+	PrivateKey string            `json:"private_key"` // PEM
+	Followers  map[string]string `json:"followers"`   // diaspora* ID → base URL of their pod
+	Posts      map[string]*post  `json:"posts"`       // by feed entry ID
 }
 
-// follower is a person who receives the bridge's posts.
-type follower struct {
-	GUID  string    `json:"guid"`
-	Pod   string    `json:"pod"` // base URL of their pod
-	Since time.Time `json:"since"`
-}
-
-// post is a published entry: the status message's guid and its signed
-// envelope (served by /fetch and delivered to followers' pods), and the
-// receive URLs it has still to be delivered to.
+// post is a published entry.
 type post struct {
-	GUID      string    `json:"guid"`
-	CreatedAt time.Time `json:"created_at"`
-	Envelope  string    `json:"envelope,omitempty"`
-	Pending   []string  `json:"pending,omitempty"`
+	GUID     string `json:"guid,omitempty"`     // of the status message; empty for a skipped entry
+	Envelope string `json:"envelope,omitempty"` // signed once: delivered, and served by /fetch
 }
 
-// loadState reads the state in dir; a missing file is no error but a nil
-// state.
-func loadState(dir string) (*state, error) {
-	f, err := os.Open(filepath.Join(dir, stateFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxStateBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxStateBytes {
-		return nil, fmt.Errorf("%s is larger than %d bytes", f.Name(), maxStateBytes)
-	}
-	var st state
-	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", f.Name(), err)
-	}
-	if st.Version != stateVersion {
-		return nil, fmt.Errorf("%s has version %d; this bridge reads version %d", f.Name(), st.Version, stateVersion)
-	}
-	if st.Followers == nil {
-		st.Followers = map[string]follower{}
-	}
-	if st.Posts == nil {
-		st.Posts = map[string]*post{}
-	}
-	for id, p := range st.Posts {
-		if p == nil {
-			delete(st.Posts, id)
+// openState reads the state in dir or, on first start, makes the person
+// id: a guid and a key of keyBits.
+func openState(dir, id string, keyBits int) (*state, error) {
+	st := &state{ID: id, GUID: newGUID(), Followers: map[string]string{}, Posts: map[string]*post{}}
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		key, err := magicenv.GenerateKey(keyBits, nil)
+		if err == nil {
+			err = os.MkdirAll(dir, 0o700)
 		}
+		if err != nil {
+			return nil, err
+		}
+		pem, _ := magicenv.MarshalPrivateKey(key) // cannot fail for a generated key
+		st.PrivateKey = string(pem)
+		return st, st.save(dir)
 	}
-	return &st, nil
+	if err == nil {
+		err = json.Unmarshal(data, st)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", stateFile, err)
+	}
+	if st.ID != id {
+		return nil, fmt.Errorf("%s belongs to %s, not %s: --url and --name must stay what they were", dir, st.ID, id)
+	}
+	return st, nil
 }
 
-// save writes the state to dir atomically: a temporary file in the same
-// directory, synced, then renamed over the old one, so that a crash
-// leaves either the old state or the new one.
+// save writes the state atomically: to a temporary file, synced, then
+// renamed over the old one, so that a crash leaves the old state or the
+// new one, never half of one.
 func (st *state) save(dir string) error {
 	data, err := json.MarshalIndent(st, "", "\t")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, stateFile+".*.tmp") // mode 0600: it holds the private key
+	tmp := filepath.Join(dir, stateFile+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // 0600: it holds the key
 	if err != nil {
-		return fmt.Errorf("saving state: %w", err)
+		return err
 	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving state: %w", err)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving state: %w", err)
+	if err = errors.Join(err, f.Close()); err != nil {
+		return err
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("saving state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
-		return fmt.Errorf("saving state: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil { // make the rename durable too
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	return os.Rename(tmp, filepath.Join(dir, stateFile))
 }
 
-// prune forgets the oldest published entries beyond maxPosts, except
-// those the feed still lists (inFeed) and those not yet delivered
-// everywhere. It reports whether it forgot any.
-func (st *state) prune(inFeed map[string]bool) bool {
-	if len(st.Posts) <= maxPosts {
-		return false
-	}
-	type aged struct {
-		id string
-		at time.Time
-	}
-	var old []aged
-	for id, p := range st.Posts {
-		if !inFeed[id] && len(p.Pending) == 0 {
-			old = append(old, aged{id, p.CreatedAt})
-		}
-	}
-	slices.SortFunc(old, func(a, b aged) int { return a.at.Compare(b.at) })
-	pruned := false
-	for _, a := range old {
-		if len(st.Posts) <= maxPosts {
-			break
-		}
-		delete(st.Posts, a.id)
-		pruned = true
-	}
-	return pruned
+// newGUID returns 32 random hexadecimal digits, as diaspora* makes guids.
+func newGUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // never fails
+	return hex.EncodeToString(b)
 }
