@@ -30,12 +30,21 @@ type Cache interface {
 }
 
 // MemoryCache is a [Cache] in memory, safe for concurrent use. Its zero
-// value is empty and ready. It never evicts; bound it by recreating it if
-// needed.
+// value is empty, unbounded and ready.
 type MemoryCache struct {
+	// MaxEntries bounds the number of people held; 0 means no bound. When
+	// a Put of a new person would exceed it, the person stored longest
+	// ago is forgotten first. A forgotten person is a stranger again: the
+	// next lookup trusts whatever key it finds, so a service that must
+	// keep trust on first use for everyone it ever met keeps people in a
+	// durable Cache instead (as examples/pod does). Set it before the
+	// first Put.
+	MaxEntries int
+
 	mu     sync.Mutex
 	m      map[string]*Person
 	byGUID map[string]string // GUID -> ID, for every non-empty GUID in m
+	order  []string          // IDs in the order they were first stored (with MaxEntries)
 }
 
 // Get implements [Cache].
@@ -72,12 +81,40 @@ func (c *MemoryCache) Put(_ context.Context, p *Person) error {
 	if ok && old.GUID != "" {
 		delete(c.byGUID, old.GUID)
 	}
+	if !ok && c.MaxEntries > 0 {
+		c.evict(c.MaxEntries - 1)
+		c.order = append(c.order, p.ID)
+	}
 	cp := *p
 	c.m[p.ID] = &cp
 	if p.GUID != "" {
 		c.byGUID[p.GUID] = p.ID
 	}
 	return nil
+}
+
+// evict forgets the people stored longest ago until at most n remain.
+// c.order may hold IDs deleted meanwhile; they are skipped.
+func (c *MemoryCache) evict(n int) {
+	for len(c.m) > n && len(c.order) > 0 {
+		id := c.order[0]
+		c.order = c.order[1:]
+		if old, ok := c.m[id]; ok {
+			if old.GUID != "" && c.byGUID[old.GUID] == id {
+				delete(c.byGUID, old.GUID)
+			}
+			delete(c.m, id)
+		}
+	}
+	if len(c.order) > 2*c.MaxEntries { // drop the skipped IDs of deleted people
+		live := c.order[:0]
+		for _, id := range c.order {
+			if _, ok := c.m[id]; ok {
+				live = append(live, id)
+			}
+		}
+		c.order = live
+	}
 }
 
 // Delete implements [Cache].

@@ -3,6 +3,7 @@ package discovery_test
 import (
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"os"
@@ -40,6 +41,47 @@ func TestMemoryCache(t *testing.T) {
 	}
 	if err := c.Put(ctx, &discovery.Person{ID: "alice@pod.example", PublicKey: k2}); err != nil {
 		t.Fatalf("Put after Delete = %v", err)
+	}
+}
+
+// MaxEntries bounds the cache: the person stored longest ago is
+// forgotten first, with the GUID they held; updates do not count as new.
+func TestMemoryCacheMaxEntries(t *testing.T) {
+	ctx := ctxT(t)
+	c := discovery.MemoryCache{MaxEntries: 3}
+	key := func(i int) *rsa.PublicKey { return &rsa.PublicKey{N: big.NewInt(int64(1001 + 2*i)), E: 65537} }
+	put := func(i int) error {
+		return c.Put(ctx, &discovery.Person{ID: fmt.Sprintf("p%d@pod.example", i), GUID: fmt.Sprintf("guid%d", i), PublicKey: key(i)})
+	}
+	for i := range 3 {
+		if err := put(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := put(0); err != nil { // an update, not a new person
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, "p1@pod.example"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 3; i < 1000; i++ {
+		if err := put(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 1000 {
+		_, err := c.Get(ctx, fmt.Sprintf("p%d@pod.example", i))
+		if held := i >= 997; (err == nil) != held {
+			t.Errorf("p%d: Get = %v, want held %v", i, err, held)
+		}
+	}
+	// p0 was forgotten with its GUID: another ID may now claim it, and p0
+	// may come back with another key.
+	if err := c.Put(ctx, &discovery.Person{ID: "other@pod.example", GUID: "guid0", PublicKey: key(5000)}); err != nil {
+		t.Errorf("GUID of a forgotten person still held: %v", err)
+	}
+	if err := c.Put(ctx, &discovery.Person{ID: "p0@pod.example", GUID: "guid-new", PublicKey: key(5001)}); err != nil {
+		t.Errorf("forgotten person with a new key: %v", err)
 	}
 }
 

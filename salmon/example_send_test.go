@@ -205,13 +205,6 @@ func ExampleRelay() {
 	// carol's pod, sent by alice herself: invalid_sender
 }
 
-// fetchSource adapts a function to salmon.FetchSource.
-type fetchSource func(ctx context.Context, typ, guid string) (*salmon.Fetched, error)
-
-func (f fetchSource) Fetch(ctx context.Context, typ, guid string) (*salmon.Fetched, error) {
-	return f(ctx, typ, guid)
-}
-
 // A pod serves its people's public entities at /fetch/{type}/{guid}
 // (FetchHandler); another pod gets one it misses with a Fetcher, which
 // verifies it like a public delivery.
@@ -220,7 +213,7 @@ func ExampleFetcher_Fetch() {
 	signed := vector("magic_envelope_public/status_message_basic.xml") // as alice's pod stored it
 
 	// Alice's pod.
-	pod := httptest.NewServer(&salmon.FetchHandler{Source: fetchSource(
+	pod := httptest.NewServer(&salmon.FetchHandler{Source: salmon.FetchSourceFunc(
 		func(_ context.Context, typ, guid string) (*salmon.Fetched, error) {
 			if typ == "post" && guid == "6bc23f6a8eb9ea65a46628563c8c4ba8" {
 				return &salmon.Fetched{Envelope: signed}, nil

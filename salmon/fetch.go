@@ -56,6 +56,14 @@ type FetchSource interface {
 	Fetch(ctx context.Context, typ, guid string) (*Fetched, error)
 }
 
+// FetchSourceFunc adapts a function to [FetchSource].
+type FetchSourceFunc func(ctx context.Context, typ, guid string) (*Fetched, error)
+
+// Fetch calls f(ctx, typ, guid).
+func (f FetchSourceFunc) Fetch(ctx context.Context, typ, guid string) (*Fetched, error) {
+	return f(ctx, typ, guid)
+}
+
 // FetchHandler serves GET /fetch/{type}/{guid}: 200 with the author's
 // signed envelope, 302 to the author's pod, or 404 for anything unknown,
 // private or malformed.

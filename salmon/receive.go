@@ -86,6 +86,22 @@ type RecipientKeys interface {
 	RecipientKey(ctx context.Context, guid string) (id string, key crypto.Decrypter, err error)
 }
 
+// EntityStoreFunc adapts a function to [EntityStore].
+type EntityStoreFunc func(ctx context.Context, typ, guid string) (*RelatedEntity, error)
+
+// RelatedEntity calls f(ctx, typ, guid).
+func (f EntityStoreFunc) RelatedEntity(ctx context.Context, typ, guid string) (*RelatedEntity, error) {
+	return f(ctx, typ, guid)
+}
+
+// RecipientKeysFunc adapts a function to [RecipientKeys].
+type RecipientKeysFunc func(ctx context.Context, guid string) (id string, key crypto.Decrypter, err error)
+
+// RecipientKey calls f(ctx, guid).
+func (f RecipientKeysFunc) RecipientKey(ctx context.Context, guid string) (string, crypto.Decrypter, error) {
+	return f(ctx, guid)
+}
+
 // LookupError reports that something the receive rules need could not be
 // looked up. It is final when the lookup answered "not found" and
 // temporary otherwise: see [LookupError.Temporary] and [IsTemporary].

@@ -159,6 +159,15 @@ func TestReceiverLookups(t *testing.T) {
 	if err := strict.Check(ctx, comment, "", true); !errors.Is(err, magicenv.ErrWeakKey) {
 		t.Errorf("Check with MinKeyBits 4096 = %v, want ErrWeakKey", err)
 	}
+	// The function adapters serve as the stores.
+	fs := stores()
+	adapted := &salmon.Receiver{Keys: fs, Entities: salmon.EntityStoreFunc(fs.RelatedEntity), RecipientKeys: salmon.RecipientKeysFunc(fs.RecipientKey)}
+	if msg, err := adapted.ReceivePrivate(ctx, "bob", private); err != nil || msg.Recipient != "bob@pod-b.example.net" {
+		t.Errorf("RecipientKeysFunc: %+v, %v", msg, err)
+	}
+	if msg, err := adapted.ReceivePublic(ctx, relayed); err != nil || msg.Entity.Type() != "comment" {
+		t.Errorf("EntityStoreFunc: %+v, %v", msg, err)
+	}
 	// Receive dispatches on the route.
 	if msg, err := recv(stores()).Receive(ctx, &salmon.Incoming{Route: salmon.RoutePrivate, RecipientGUID: "bob", Body: private}); err != nil || msg.Recipient == "" {
 		t.Errorf("Receive(private) = %+v, %v", msg, err)
