@@ -89,7 +89,8 @@ func New(cfg Config) (*Bridge, error) {
 		b.disc.AllowedPorts = []uint16{0}
 		feed = b.disc
 	}
-	b.resolver = &discovery.Resolver{Client: b.disc, Cache: &discovery.MemoryCache{}}
+	// Anyone may post to /receive/public: keep at most 10,000 senders' keys.
+	b.resolver = &discovery.Resolver{Client: b.disc, Cache: &discovery.MemoryCache{MaxEntries: 10000}}
 	b.feed = feed.GuardedHTTPClient()
 	b.feed.Timeout = 30 * time.Second
 	b.feed.CheckRedirect = nil // follow up to 10 redirects; the guard checks every hop
