@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -45,6 +44,11 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	ln, stopTLS, err := listenTLS(o, ln, logger) // tls.go: https, and --http-addr redirecting to it
+	if err != nil {
+		return err
+	}
+	defer stopTLS()
 	// A web process serves HTTP, stores received bodies and queues
 	// deliveries; a worker works the inbox and outbox and answers only
 	// its health check; all does both.
@@ -61,11 +65,9 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	}
 	h := ui.Handler()
 	if o.role == "worker" {
-		mux := http.NewServeMux()
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-		h = mux
+		h = http.NotFoundHandler() // only frontHandler's /healthz and /readyz
 	}
-	srv := pod.NewServer(h, logger)
+	srv := pod.NewServer(frontHandler(p, o, h), logger) // proxy.go: health checks, --trust-proxy
 	workers, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	if o.role != "web" {

@@ -26,6 +26,9 @@ type options struct {
 	invitations                   int
 	admin                         adminFlag
 	remove                        bool
+	tls                           tlsOptions // built-in HTTPS (tls.go)
+	configFile                    string     // --config (config.go)
+	trustProxy                    cidrList   // --trust-proxy (proxy.go)
 }
 
 // adminFlag is --admin: bare on user add (make the new person an
@@ -129,6 +132,11 @@ func newFlags(o *options, env *envReader) *flag.FlagSet {
 	fs.BoolVar(&o.remove, "remove", false, "user admin: take the admin role away instead")
 	fs.DurationVar(&o.retryBase, "retry-base", env.duration("POD_RETRY_BASE", 0),
 		"first retry `delay` of deliveries and of received bodies; 0 means 30s and 10s (POD_RETRY_BASE)")
+	o.tls.define(fs, env)
+	fs.StringVar(&o.configFile, "config", env.str("POD_CONFIG", ""),
+		"TOML `file` of flag values (key = flag name), below the command line and the environment variables (POD_CONFIG)")
+	o.trustProxy = env.cidrs("POD_TRUST_PROXY")
+	fs.Var(&o.trustProxy, "trust-proxy", "`CIDR`s of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; comma-separated or repeated (POD_TRUST_PROXY)")
 	return fs
 }
 

@@ -108,15 +108,16 @@ type cmdEnv struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	logger         *slog.Logger
+	cfg            *configState // the configuration in effect and where each value came from (config.go)
 }
 
 // commands lists every subcommand, in the order help shows them.
 var commands = []command{
 	{name: "serve", summary: "serve the pod: federation routes, JSON API, pages, inbox and outbox workers (the default)",
-		flags: []string{"addr", "url", "data", "db", "role", "dev", "retry-base", "max-inbox", "receive-per-addr", "receive-mib-per-minute", "registrations", "invitations", "pod-name", "admin"},
+		flags: []string{"addr", "url", "data", "db", "role", "dev", "retry-base", "max-inbox", "receive-per-addr", "receive-mib-per-minute", "registrations", "invitations", "pod-name", "admin", "config", "trust-proxy", "tls-domain", "tls-cert", "tls-key", "http-addr", "acme-directory", "acme-ca", "acme-email"},
 		run:   func(ctx context.Context, e *cmdEnv, _ []string) error { return serve(ctx, e.o, e.logger) }},
 	{name: "user add", args: "NAME", summary: "create a local person (new key, default aspects); prints the diaspora* ID",
-		flags: []string{"url", "addr", "data", "db", "key-bits", "password", "admin"},
+		flags: []string{"url", "addr", "tls-domain", "data", "db", "key-bits", "password", "admin"},
 		run:   func(ctx context.Context, e *cmdEnv, a []string) error { return userAdd(ctx, e, a[0]) }},
 	{name: "user admin", args: "NAME", summary: "make a local account an admin of the pod's dashboard (--remove: no longer)",
 		flags: []string{"data", "db", "remove"}, run: setAdmin},
@@ -136,6 +137,8 @@ var commands = []command{
 		flags: storeFlags, run: backupStore},
 	{name: "migrate-store", summary: "copy a pod from its SQLite file (--from DATA_DIR) into an empty PostgreSQL database (--to URL)",
 		flags: []string{"from", "to"}, run: migrateStoreTo},
+	{name: "config check", summary: "check the configuration (flags, environment, --config file) and print it in effect as TOML, secrets masked, each value's source beside it",
+		flags: []string{"config"}, run: configCheck},
 	{name: "load", args: "[load flags]", summary: "receive benchmark on loopback: accepted/s, time to 202, drain (pod help load)"},
 	{name: "load fanout", args: "[fanout flags]", summary: "one public post to many loopback pods (pod help load fanout)"},
 	{name: "help", args: "[COMMAND]", summary: "show this help, or a command's flags"},
@@ -169,6 +172,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return help(ctx, stdout, fs, pos[1:])
 	}
 	if err := errors.Join(env.errs...); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(fs, e.o.configFile) // config.go: the --config file, below flags and environment
+	if err != nil {
+		return err
+	}
+	e.cfg = cfg
+	if err := e.o.applyTLS(fs); err != nil { // tls.go: --tls-domain, --tls-cert and what they imply
 		return err
 	}
 	if e.o.receivePerAddr < 1 || e.o.receiveMiBPerMinute < 1 {

@@ -108,6 +108,8 @@ type Pod struct {
 	signatures atomic.Int64
 	// receiving counts receive requests in flight (see yieldToReceives).
 	receiving atomic.Int64
+	// notReady is set while GET /readyz fails (Health logs each change).
+	notReady atomic.Bool
 	// limits bounds receive requests per client address (receiveGate).
 	limits *receiveLimits
 	// lookups bounds and remembers discovery of unknown people.

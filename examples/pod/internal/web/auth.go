@@ -79,7 +79,7 @@ func (s *Server) signOut(q *req) {
 			return
 		}
 	}
-	http.SetCookie(q.w, s.cookie(sessionCookie, "", -1))
+	http.SetCookie(q.w, s.cookie(q.r, sessionCookie, "", -1))
 	http.Redirect(q.w, q.r, "/", http.StatusSeeOther)
 }
 

@@ -52,7 +52,7 @@ func (s *Server) page(h func(*req)) http.HandlerFunc {
 				s.fail(q, err)
 				return
 			default: // expired or revoked: forget it
-				http.SetCookie(w, s.cookie(sessionCookie, "", -1))
+				http.SetCookie(w, s.cookie(r, sessionCookie, "", -1))
 			}
 		}
 		if q.user == nil {
@@ -114,14 +114,16 @@ func (s *Server) anonymousCSRF(q *req) string {
 		return "" // a POST without the cookie has no valid token
 	}
 	v := rand.Text()
-	http.SetCookie(q.w, s.cookie(csrfCookie, v, 0))
+	http.SetCookie(q.w, s.cookie(q.r, csrfCookie, v, 0))
 	return csrfToken(v)
 }
 
 // cookie makes a cookie of the pod: HttpOnly, SameSite=Lax, Secure on
-// https; maxAge -1 deletes it, 0 makes it last the browser session.
-func (s *Server) cookie(name, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
+// https (a public URL in https, or a request that came over https: TLS of
+// the pod's own or X-Forwarded-Proto from a trusted proxy, pod.IsHTTPS);
+// maxAge -1 deletes it, 0 makes it last the browser session.
+func (s *Server) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: s.secure || pod.IsHTTPS(r), SameSite: http.SameSiteLaxMode}
 }
 
 // startSession signs u in: a new session token in a cookie.
@@ -130,7 +132,7 @@ func (s *Server) startSession(q *req, u *store.User) error {
 	if err := s.st.CreateSession(q.r.Context(), hash, u.Username, time.Now().Add(sessionLifetime)); err != nil {
 		return err
 	}
-	http.SetCookie(q.w, s.cookie(sessionCookie, token, int(sessionLifetime.Seconds())))
+	http.SetCookie(q.w, s.cookie(q.r, sessionCookie, token, int(sessionLifetime.Seconds())))
 	q.user, q.session, q.csrf = u, hash, csrfToken(token)
 	return nil
 }

@@ -133,6 +133,6 @@ func (s *Server) deleteAccount(q *req) {
 		s.render(q, status, "user_edit", "Account", accountPage{Username: q.user.Username, ID: q.user.ID, DeleteError: msg})
 		return
 	}
-	http.SetCookie(q.w, s.cookie(sessionCookie, "", -1))
+	http.SetCookie(q.w, s.cookie(q.r, sessionCookie, "", -1))
 	http.Redirect(q.w, q.r, "/", http.StatusSeeOther)
 }
