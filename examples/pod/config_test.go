@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -293,24 +292,6 @@ retry-base = "1m30s"
 	}
 }
 
-// lockedBuffer is a log destination a test reads while a server writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestServeConfigFile: serve takes its address, data directory, name and
 // trusted proxies from the file, answers /healthz and /readyz, and logs
 // the client address a trusted proxy forwarded.
@@ -330,7 +311,7 @@ trust-proxy = ["127.0.0.0/8", "::1"]
 `)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve", "--config", path}, strings.NewReader(""), io.Discard, logs) }()
 	base := "http://" + addr
