@@ -650,8 +650,17 @@ func TestACMEPebble(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(data, "acme")); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("the ACME cache: %v, %v; want a directory of mode 0700", fi, err)
 	}
-	if _, err := os.Stat(filepath.Join(data, "acme", "pod.test")); err != nil {
-		t.Errorf("the certificate is not in the cache: %v", err)
+	// autocert hands the certificate to every waiting handshake before the
+	// caller that obtained it (the pod's start-up request) writes it to the
+	// cache, so the file may appear a moment after the first handshake.
+	var cacheErr error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, cacheErr = os.Stat(filepath.Join(data, "acme", "pod.test")); cacheErr == nil {
+			break
+		}
+	}
+	if cacheErr != nil {
+		t.Errorf("the certificate is not in the cache: %v", cacheErr)
 	}
 
 	checkWebFinger(t, addr, "pod.test", pb.roots)
