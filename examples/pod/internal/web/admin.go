@@ -128,6 +128,10 @@ func (s *Server) userAction(q *req) {
 			s.fail(q, fmt.Errorf("%w: delete your own account from your account settings", store.ErrInvalid))
 			return
 		}
+		if q.r.PostFormValue("confirm") != "yes" {
+			s.fail(q, fmt.Errorf("%w: tick the box beside the button to confirm the deletion", store.ErrInvalid))
+			return
+		}
 		err = s.pod.CloseAccount(ctx, u)
 	default:
 		s.fail(q, store.ErrNotFound)

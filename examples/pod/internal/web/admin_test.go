@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -133,7 +134,14 @@ func TestAdminActions(t *testing.T) {
 	if st, _, _ := cc.get("/stream"); st != http.StatusSeeOther {
 		t.Errorf("carl's session after revoke: %d", st)
 	}
-	root.post("/admins/users/carl/delete", url.Values{}, "/admins/user_search")
+	// Deleting needs the box ticked; without it nothing changes.
+	if st, _, _ := root.post("/admins/users/carl/delete", url.Values{}, "/admins/user_search"); st != http.StatusUnprocessableEntity {
+		t.Errorf("deleting an account without confirming: %d, want 422", st)
+	}
+	if u, _ := tp.Store().UserByName(ctx, "carl"); u.Suspended || u.Key == nil {
+		t.Errorf("carl after an unconfirmed deletion: suspended %v, key %v", u.Suspended, u.Key != nil)
+	}
+	root.post("/admins/users/carl/delete", url.Values{"confirm": {"yes"}}, "/admins/user_search")
 	if u, _ := tp.Store().UserByName(ctx, "carl"); !u.Suspended || u.Key != nil {
 		t.Errorf("carl after deletion: suspended %v, key %v", u.Suspended, u.Key != nil)
 	}
@@ -300,6 +308,26 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Errorf("bob after his suspension is at %s", bp.URL())
 	}
 	p.Screenshot("admin-accounts")
+	// Destructive buttons are drawn in red; deleting an account asks for
+	// a ticked box, which the browser enforces before anything is sent.
+	var red []string
+	p.Eval(`Array.from(document.querySelectorAll("#account-bob button")).filter(b => getComputedStyle(b).color === "rgb(161, 32, 32)").map(b => b.textContent)`, &red)
+	if !slices.Equal(red, []string{"Delete account"}) {
+		t.Errorf("red buttons on bob's suspended account: %q, want only Delete account", red)
+	}
+	var valid bool
+	p.Eval(`document.querySelector('form[action="/admins/users/bob/delete"]').checkValidity()`, &valid)
+	if valid {
+		t.Error("the account deletion form is valid with its box unticked")
+	}
+	check(p, "#confirm-bob")
+	p.Submit(`form[action="/admins/users/bob/delete"]`)
+	if got := p.Text("#account-bob"); !strings.Contains(got, "deleted") {
+		t.Errorf("bob's account after deletion: %s", got)
+	}
+	if u, _ := tp.Store().UserByName(ctx, "bob"); u.Key != nil {
+		t.Error("bob's key is still in the store after the deletion")
+	}
 	p.Open(tp.URL + "admins/pods")
 	p.Fill("#block-host", "spam.example")
 	p.Submit(`form[action="/admins/pods/block"]`)
@@ -327,6 +355,17 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Errorf("the jobs page does not show the delivery waiting for %s:\n%s", eveHost, p.Text("main"))
 	}
 	p.Screenshot("admin-jobs")
+	// The wide table stays inside the page: nothing scrolls sideways.
+	var widths [2]int
+	p.Eval(`[document.documentElement.scrollWidth, document.documentElement.clientWidth]`, &widths)
+	if widths[0] > widths[1] {
+		t.Errorf("the jobs page is %d px wide in a %d px window", widths[0], widths[1])
+	}
+	var dangers []string
+	p.Eval(`Array.from(document.querySelectorAll("table.jobs button.danger")).map(b => b.textContent)`, &dangers)
+	if !slices.Equal(dangers, []string{"Discard", "Discard all to this pod"}) {
+		t.Errorf("destructive buttons on the jobs page: %q", dangers)
+	}
 	p.Open(tp.URL + "admins/pods")
 	if row := p.Text(`tr[id="pod-` + eveHost + `"]`); !strings.Contains(row, "503") {
 		t.Errorf("eve's pod on the pods page while it is down lacks the last error: %q", row)

@@ -27,6 +27,10 @@ type layout struct {
 	Template string
 }
 
+// Wide reports whether the page gets the wide column: the dashboard's
+// pages, whose tables need it.
+func (l layout) Wide() bool { return strings.HasPrefix(l.Template, "admin_") }
+
 // errorPage is the data of the error page.
 type errorPage struct {
 	Message string
@@ -99,13 +103,13 @@ type postView struct {
 	Comments  []commentView
 }
 
-// adminButton is a one-button form of the dashboard.
-type adminButton struct{ Action, CSRF, Label, Host string }
-
-// jobButton is a one-button form of the jobs page.
-type jobButton struct {
+// formButton is a one-button form of the dashboard: its action, the
+// token, a label, the fields it posts (host, id, inbox) when set, and
+// whether it destroys something (it is then drawn in red).
+type formButton struct {
 	Action, CSRF, Host, Label string
 	ID, Inbox                 int64
+	Danger                    bool
 }
 
 // postContext is what the post template gets.
@@ -169,20 +173,21 @@ func (s *Server) funcs() template.FuncMap {
 		// withPost gives the post template a post and the reader.
 		"withPost":  func(l layout, p postView) postContext { return postContext{Post: p, User: l.User, CSRF: l.CSRF} },
 		"inAspects": func(c *store.ContactView, name string) bool { return c != nil && slices.Contains(c.Aspects, name) },
-		// adminForm and adminHostForm give the admin_button template a
-		// form: its action, the token, a label (and a host field).
-		"adminForm": func(l layout, action, label string) adminButton {
-			return adminButton{Action: action, CSRF: l.CSRF, Label: label}
+		// adminForm, adminHostForm, jobForm and receivedForm give the
+		// form_button template a form; danger marks one that destroys.
+		"adminForm": func(l layout, action, label string) formButton {
+			return formButton{Action: action, CSRF: l.CSRF, Label: label}
 		},
-		"adminHostForm": func(l layout, action, host, label string) adminButton {
-			return adminButton{Action: action, CSRF: l.CSRF, Label: label, Host: host}
+		"adminHostForm": func(l layout, action, host, label string) formButton {
+			return formButton{Action: action, CSRF: l.CSRF, Label: label, Host: host}
 		},
-		"jobForm": func(l layout, action string, id int64, host, label string) jobButton {
-			return jobButton{Action: action, CSRF: l.CSRF, ID: id, Host: host, Label: label}
+		"jobForm": func(l layout, action string, id int64, host, label string) formButton {
+			return formButton{Action: action, CSRF: l.CSRF, ID: id, Host: host, Label: label}
 		},
-		"receivedForm": func(l layout, id int64) jobButton {
-			return jobButton{Action: "/admins/jobs/retry_received", CSRF: l.CSRF, Inbox: id, Label: "Retry now"}
+		"receivedForm": func(l layout, id int64) formButton {
+			return formButton{Action: "/admins/jobs/retry_received", CSRF: l.CSRF, Inbox: id, Label: "Retry now"}
 		},
+		"danger": func(b formButton) formButton { b.Danger = true; return b },
 		"shortid": func(id string) string {
 			name, _, _ := strings.Cut(id, "@")
 			return name
