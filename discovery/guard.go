@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"syscall"
+
+	"github.com/go-diaspora/federation/internal/netguard"
 )
 
 // MaxRedirects is the number of redirects a GET may follow; every hop is
@@ -17,57 +19,9 @@ const MaxRedirects = 3
 // maxURLLength bounds every URL the client fetches.
 const maxURLLength = 2048
 
-// blockedPrefixes are reserved ranges beyond what netip's predicates
-// cover: "this network", CGNAT, IETF protocol assignments, documentation,
-// benchmarking, the reserved class E and broadcast, discard-only, Teredo,
-// NAT64 local use, documentation and deprecated site-local IPv6.
-var blockedPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"),
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("192.0.2.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("198.51.100.0/24"),
-	netip.MustParsePrefix("203.0.113.0/24"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("100::/64"),
-	netip.MustParsePrefix("2001::/32"),
-	netip.MustParsePrefix("2001:db8::/32"),
-	netip.MustParsePrefix("64:ff9b:1::/48"),
-	netip.MustParsePrefix("fec0::/10"),
-}
-
-var (
-	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
-	sixToFour   = netip.MustParsePrefix("2002::/16")
-)
-
 // reservedAddr reports whether a is an address a discovery client must
-// not connect to: loopback, private (RFC 1918, unique local), link-local,
-// CGNAT, multicast, unspecified, IPv4-mapped IPv6, other reserved ranges,
-// and NAT64 or 6to4 addresses that embed one of those.
-func reservedAddr(a netip.Addr) bool {
-	if !a.IsValid() || a.Is4In6() {
-		return true
-	}
-	if a.IsUnspecified() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() ||
-		a.IsMulticast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() {
-		return true
-	}
-	for _, p := range blockedPrefixes {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	b := a.As16()
-	if nat64Prefix.Contains(a) {
-		return reservedAddr(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
-	}
-	if sixToFour.Contains(a) {
-		return reservedAddr(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
-	}
-	return false
-}
+// not connect to: the module's one list, in internal/netguard.
+func reservedAddr(a netip.Addr) bool { return netguard.Reserved(a) }
 
 // DefaultPort is the only port a [Client] with an empty AllowedPorts
 // connects to, besides [DefaultHTTPPort] when AllowHTTP is set.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-diaspora/federation/internal/logs"
+	"github.com/go-diaspora/federation/internal/netguard"
 	"github.com/go-diaspora/federation/internal/temporary"
 )
 
@@ -42,7 +44,8 @@ const (
 	// Retry: a temporary failure (network error, timeout, 3xx — never
 	// followed —, 408, 425, 429, 5xx); try again later.
 	Retry
-	// Failed: a final failure (another 4xx, a bad URL); do not try again.
+	// Failed: a final failure (another 4xx, a bad URL, an address the
+	// client refuses to connect to); do not try again.
 	Failed
 )
 
@@ -108,10 +111,15 @@ func clockOr(c Clock) Clock {
 // fields configure it and must not change once it is in use.
 type Sender struct {
 	// HTTPClient sends the requests; nil means a client with no proxy
-	// and the timeouts below. Redirects are never followed, whatever the
-	// client's CheckRedirect says. For deliveries to URLs learnt from
-	// other pods, give it an SSRF-guarded client:
-	// (*discovery.Client).GuardedHTTPClient.
+	// and the timeouts below that refuses to connect to a reserved
+	// address (loopback, private networks, link-local and cloud
+	// metadata, other reserved ranges: [ErrBlockedAddress]), checked
+	// after name resolution, since delivery URLs come from other pods.
+	// Redirects are never followed, whatever the client's CheckRedirect
+	// says. A client given here is used as it is: give one to deliver to
+	// pods on a private network or to a test server, or
+	// (*discovery.Client).GuardedHTTPClient for discovery's port policy
+	// and allow-lists as well.
 	HTTPClient *http.Client
 	// UserAgent is sent with every request; empty means a default.
 	UserAgent string
@@ -163,15 +171,32 @@ func (s *Sender) httpClient() *http.Client {
 		if s.HTTPClient != nil {
 			c = *s.HTTPClient
 		} else {
-			t := http.DefaultTransport.(*http.Transport).Clone()
-			t.Proxy = nil
-			c.Transport = t
+			c.Transport = guardedTransport()
 		}
 		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		s.client = &c
 	})
 	return s.client
 }
+
+// ErrBlockedAddress means a Sender or Fetcher without an HTTPClient
+// refused to connect to a reserved address (loopback, private, link-local,
+// CGNAT, unique local, IPv4-mapped, ...). No connection was made, and the
+// refusal is final: [IsTemporary] reports false, and Run gives the
+// delivery up at once.
+var ErrBlockedAddress = temporary.Final("salmon: address not allowed")
+
+// guardedTransport is the transport of a Sender or Fetcher without an
+// HTTPClient: the default transport's timeouts, no proxy, and no
+// connection to a reserved address. They all share it, as clients share
+// http.DefaultTransport.
+var guardedTransport = sync.OnceValue(func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: netguard.Control(ErrBlockedAddress)}
+	t.DialContext = d.DialContext
+	return t
+})
 
 func orDefault[T int | time.Duration](v, d T) T {
 	if v <= 0 {
@@ -229,7 +254,13 @@ func (s *Sender) Send(ctx context.Context, d *Delivery) Attempt {
 	req.Header.Set("User-Agent", ua)
 	resp, err := s.httpClient().Do(req)
 	if err != nil {
+		// A network failure is worth another attempt; a refusal to
+		// connect (ErrBlockedAddress, or discovery's from a guarded
+		// client) is not.
 		a.Outcome, a.Err = Retry, fmt.Errorf("salmon: delivery to %s: %w", d.URL, err)
+		if temporary.Refused(err) {
+			a.Outcome = Failed
+		}
 		return a
 	}
 	defer resp.Body.Close()

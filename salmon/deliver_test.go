@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -58,7 +60,7 @@ func TestSendClassifies(t *testing.T) {
 				w.WriteHeader(tt.status)
 			}))
 			defer srv.Close()
-			s := &salmon.Sender{UserAgent: "test-pod/1"}
+			s := &salmon.Sender{HTTPClient: srv.Client(), UserAgent: "test-pod/1"}
 			a := s.Send(context.Background(), delivery(srv.URL+"/receive/public"))
 			if a.Outcome != tt.want || a.StatusCode != tt.status || a.RetryAfter != tt.wantAfter {
 				t.Fatalf("attempt = %+v", a)
@@ -105,7 +107,7 @@ func TestSendTimeoutsAndBadURLs(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	s := &salmon.Sender{Timeout: 50 * time.Millisecond}
+	s := &salmon.Sender{HTTPClient: srv.Client(), Timeout: 50 * time.Millisecond}
 	start := time.Now()
 	a := s.Send(context.Background(), delivery(srv.URL))
 	if a.Outcome != salmon.Retry || !errors.Is(a.Err, context.DeadlineExceeded) {
@@ -201,6 +203,7 @@ func TestRun(t *testing.T) {
 	var attempts []salmon.Attempt
 	var amu sync.Mutex
 	s := &salmon.Sender{
+		HTTPClient:  srv.Client(),
 		Concurrency: 3, PerHost: 2, MaxAttempts: 3,
 		BaseBackoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
 		OnAttempt: func(a salmon.Attempt) { amu.Lock(); attempts = append(attempts, a); amu.Unlock() },
@@ -335,7 +338,7 @@ func TestPeerOutage(t *testing.T) {
 		id := fmt.Sprintf("m%04d", i)
 		q.Add(salmon.Delivery{ID: id, URL: srv.URL + "/receive/public?id=" + id, ContentType: magicenv.ContentType, Body: []byte("<x/>")})
 	}
-	s := &salmon.Sender{Clock: clock, Concurrency: 16, PerHost: 16, Timeout: 5 * time.Second}
+	s := &salmon.Sender{HTTPClient: srv.Client(), Clock: clock, Concurrency: 16, PerHost: 16, Timeout: 5 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
@@ -396,5 +399,57 @@ func TestStatusErrorTemporary(t *testing.T) {
 	gone := fmt.Errorf("%w: %w", salmon.ErrNotFound, &salmon.StatusError{StatusCode: 503})
 	if salmon.IsTemporary(gone) {
 		t.Error("ErrNotFound beside a 503 is temporary; want final")
+	}
+}
+
+// TestDefaultClientRefusesReserved: a Sender or Fetcher without an
+// HTTPClient never connects to a reserved address (here loopback, where a
+// listener counts connections): the delivery fails for good at once, the
+// fetch is refused, and both errors are ErrBlockedAddress and final.
+func TestDefaultClientRefusesReserved(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			c.Close()
+		}
+	}()
+	base := "http://" + ln.Addr().String()
+
+	var s salmon.Sender
+	a := s.Send(context.Background(), delivery(base+"/receive/public"))
+	if a.Outcome != salmon.Failed || !errors.Is(a.Err, salmon.ErrBlockedAddress) || salmon.IsTemporary(a.Err) {
+		t.Errorf("Send to loopback: outcome %v, err %v (temporary %v); want Failed, ErrBlockedAddress, final", a.Outcome, a.Err, salmon.IsTemporary(a.Err))
+	}
+	// Run gives it up after that one attempt.
+	var q salmon.MemoryQueue
+	q.Add(salmon.Delivery{ID: "x", URL: "http://localhost:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:") + "/receive/public", ContentType: magicenv.ContentType, Body: []byte("<x/>")})
+	var attempts []salmon.Attempt
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r := &salmon.Sender{OnAttempt: func(a salmon.Attempt) { attempts = append(attempts, a); cancel() }}
+	_ = r.Run(ctx, &q)
+	if len(attempts) != 1 || attempts[0].Outcome != salmon.Failed || !errors.Is(attempts[0].Err, salmon.ErrBlockedAddress) {
+		t.Errorf("Run on a delivery to localhost: %+v", attempts)
+	}
+
+	f := &salmon.Fetcher{
+		Receiver: &salmon.Receiver{},
+		Pod:      func(context.Context, string) (string, error) { return base + "/", nil },
+	}
+	if _, err := f.Fetch(context.Background(), "alice@pod.example", "post", "0123456789abcdef"); !errors.Is(err, salmon.ErrBlockedAddress) || salmon.IsTemporary(err) {
+		t.Errorf("Fetch from loopback: %v (temporary %v), want ErrBlockedAddress, final", err, salmon.IsTemporary(err))
+	}
+	if n := conns.Load(); n != 0 {
+		t.Errorf("%d connections reached the loopback listener", n)
 	}
 }

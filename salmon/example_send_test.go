@@ -58,7 +58,9 @@ func ExampleSender_Send() {
 		log.Fatal(err)
 	}
 
-	var s salmon.Sender
+	// The test pods are on loopback, which a Sender without an
+	// HTTPClient refuses to connect to (ErrBlockedAddress).
+	s := salmon.Sender{HTTPClient: &http.Client{}}
 	for i := range deliveries {
 		a := s.Send(context.Background(), &deliveries[i])
 		u, _ := url.Parse(a.Delivery.URL)
@@ -125,6 +127,7 @@ func ExampleSender_Run() {
 	defer stop()
 	var attempts, finished atomic.Int32
 	s := &salmon.Sender{
+		HTTPClient:  pod.Client(),          // without one, a Sender refuses loopback and private addresses
 		BaseBackoff: 10 * time.Millisecond, // diaspora*'s schedule when zero: 81 s, 4.3 min, ...
 		OnAttempt: func(a salmon.Attempt) {
 			attempts.Add(1)
@@ -223,9 +226,11 @@ func ExampleFetcher_Fetch() {
 	defer pod.Close()
 
 	// The fetching pod. In production, Pod comes from discovery (the
-	// Person's PodURL) and HTTPClient is discovery.Client.GuardedHTTPClient.
+	// Person's PodURL) and HTTPClient is nil or discovery's
+	// GuardedHTTPClient; the test pod is on loopback, which they refuse.
 	f := &salmon.Fetcher{
-		Receiver: &salmon.Receiver{Keys: keyStore{"alice@pod-a.example.org": &alice.PublicKey}},
+		HTTPClient: pod.Client(),
+		Receiver:   &salmon.Receiver{Keys: keyStore{"alice@pod-a.example.org": &alice.PublicKey}},
 		Pod: func(_ context.Context, id string) (string, error) {
 			if id == "alice@pod-a.example.org" {
 				return pod.URL + "/", nil

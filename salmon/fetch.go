@@ -142,10 +142,12 @@ func ParseURI(uri string) (author, typ, guid string, err error) {
 // the Receiver's way to resolve unknown parents and reshare roots (see
 // [Receiver.Fetch]).
 type Fetcher struct {
-	// HTTPClient makes the requests; nil means a client with no proxy.
-	// In production give it an SSRF-guarded client:
-	// (*discovery.Client).GuardedHTTPClient. Fetcher follows redirects
-	// itself (MaxRedirects); the guard checks every hop.
+	// HTTPClient makes the requests; nil means a client with no proxy
+	// that refuses to connect to a reserved address, as [Sender]'s does
+	// ([ErrBlockedAddress]). A client given here is used as it is:
+	// (*discovery.Client).GuardedHTTPClient adds discovery's port policy
+	// and allow-lists. Fetcher follows redirects itself (MaxRedirects);
+	// the guard checks every hop.
 	HTTPClient *http.Client
 	// Pod returns the base URL of a person's pod (WebFinger's seed
 	// location, e.g. from a discovery.Resolver).
@@ -277,9 +279,7 @@ func (f *Fetcher) get(ctx context.Context, target string) ([]byte, error) {
 		return nil
 	}
 	if f.HTTPClient == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.Proxy = nil
-		c.Transport = t
+		c.Transport = guardedTransport()
 	}
 	ctx, cancel := context.WithTimeout(ctx, orDefault(f.Timeout, DefaultTimeout))
 	defer cancel()

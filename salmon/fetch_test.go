@@ -151,7 +151,8 @@ func TestFetcher(t *testing.T) {
 	var stored []*salmon.Message
 	r := &salmon.Receiver{Keys: env, Entities: env}
 	f := &salmon.Fetcher{
-		Receiver: r,
+		HTTPClient: &http.Client{}, // the test pods are on loopback
+		Receiver:   r,
 		Pod: func(_ context.Context, id string) (string, error) {
 			if p, ok := pods[id]; ok {
 				return p, nil

@@ -80,6 +80,13 @@ func isFinal(e error) bool {
 // wraps a network error.
 func Final(text string) error { return &finalError{text} }
 
+// Refused reports whether err holds a final refusal made with [Final] (a
+// blocked address, say): unlike [Is], a cancelled context does not count,
+// so a caller can tell "refused for good" from "stopped".
+func Refused(err error) bool {
+	return anyNode(err, func(e error) bool { _, ok := e.(*finalError); return ok })
+}
+
 type finalError struct{ s string }
 
 func (e *finalError) Error() string { return e.s }

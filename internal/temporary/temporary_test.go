@@ -61,3 +61,24 @@ func TestStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestRefused(t *testing.T) {
+	final := Final("blocked")
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: fmt.Errorf("%w: 127.0.0.1:443", final)}
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{final, true},
+		{fmt.Errorf("delivery: %w", dial), true},
+		{errors.Join(errors.New("a"), final), true},
+		{context.Canceled, false},
+		{fmt.Errorf("x: %w", context.Canceled), false},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, false},
+	} {
+		if got := Refused(tt.err); got != tt.want {
+			t.Errorf("Refused(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
