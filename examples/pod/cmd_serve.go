@@ -76,6 +76,9 @@ func serve(ctx context.Context, o options, logger *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	for _, w := range pod.WideTrustedProxies(o.trustProxy.prefixes) {
+		logger.Warn("--trust-proxy believes X-Forwarded-For from a wide public range: any client there can choose the address the per-address limits see; list your proxies' own addresses", "prefix", w.String())
+	}
 	logger.Info("pod serving", "addr", ln.Addr().String(), "url", p.BaseURL(), "role", o.role, "store", p.Store().Backend(), "dev", o.dev)
 	select {
 	case <-ctx.Done():

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-diaspora/federation/examples/pod/internal/pod"
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
 )
@@ -340,6 +341,9 @@ func configCheck(_ context.Context, e *cmdEnv, _ []string) error {
 	}
 	if o.db != "" && !strings.HasPrefix(o.db, "postgres://") && !strings.HasPrefix(o.db, "postgresql://") {
 		return errors.New("--db takes a postgres:// URL (or nothing, for SQLite in --data)")
+	}
+	for _, w := range pod.WideTrustedProxies(o.trustProxy.prefixes) {
+		fmt.Fprintf(e.stderr, "warning: trust-proxy %s is a wide public range: any client there can choose the address the per-address limits see; list your proxies' own addresses\n", w)
 	}
 	e.cfg.print(e.stdout)
 	return nil

@@ -281,6 +281,14 @@ retry-base = "1m30s"
 	if err := run(context.Background(), []string{"config", "check"}, strings.NewReader(""), &out, &errOut); err != nil || !strings.Contains(out.String(), "# config file: none\n") {
 		t.Errorf("config check without a file: %v\n%s", err, out.String())
 	}
+	// A trusted proxy range that takes in the public Internet is
+	// accepted, with a warning.
+	out.Reset()
+	errOut.Reset()
+	if err := run(context.Background(), []string{"config", "check", "--trust-proxy", "10.0.0.0/8,0.0.0.0/0"}, strings.NewReader(""), &out, &errOut); err != nil ||
+		!strings.Contains(errOut.String(), "warning: trust-proxy 0.0.0.0/0 is a wide public range") || strings.Contains(errOut.String(), "10.0.0.0/8") {
+		t.Errorf("config check --trust-proxy 0.0.0.0/0: %v, stderr %q", err, errOut.String())
+	}
 	for _, args := range [][]string{{"--role", "janitor"}, {"--registrations", "sometimes"}, {"--url", "ftp://pod.example/"}, {"--db", "mysql://pod"}} {
 		if err := run(context.Background(), append([]string{"config", "check"}, args...), strings.NewReader(""), io.Discard, io.Discard); err == nil {
 			t.Errorf("config check %v: no error", args)

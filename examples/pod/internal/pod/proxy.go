@@ -140,6 +140,45 @@ func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// WideTrustedProxies returns the prefixes of trusted that reach past
+// private networks into a wide public range (an IPv4 prefix shorter than
+// /16, an IPv6 one shorter than /32, 0.0.0.0/0 and ::/0 included): any
+// client there can write the X-Forwarded-For that the per-address limits
+// believe, which is almost never what a podmin meant. A prefix inside the
+// loopback, private or unique-local ranges is never wide.
+func WideTrustedProxies(trusted []netip.Prefix) []netip.Prefix {
+	var wide []netip.Prefix
+	for _, p := range trusted {
+		if inPrivateRange(p) {
+			continue
+		}
+		if (p.Addr().Is4() && p.Bits() < 16) || (p.Addr().Is6() && p.Bits() < 32) {
+			wide = append(wide, p)
+		}
+	}
+	return wide
+}
+
+// privateRanges are where proxies usually sit: loopback, private,
+// link-local and unique-local networks.
+var privateRanges = []netip.Prefix{
+	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("::1/128"),
+	netip.MustParsePrefix("fc00::/7"), netip.MustParsePrefix("fe80::/10"),
+}
+
+// inPrivateRange reports whether the whole of p lies in one of
+// privateRanges (10.0.0.0/8 does, 0.0.0.0/0 does not).
+func inPrivateRange(p netip.Prefix) bool {
+	for _, rp := range privateRanges {
+		if rp.Contains(p.Addr()) && p.Bits() >= rp.Bits() {
+			return true
+		}
+	}
+	return false
+}
+
 // parseAddr reads an address as a peer or an X-Forwarded-For entry may
 // hold it: 192.0.2.1, 192.0.2.1:1234, 2001:db8::1, [2001:db8::1] or
 // [2001:db8::1]:443; IPv4-mapped IPv6 addresses become IPv4 and zones are

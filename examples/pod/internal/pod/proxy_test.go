@@ -315,3 +315,15 @@ func TestHealth(t *testing.T) {
 		t.Errorf("%d log records of not being ready, want 1 (once per change):\n%s", n, lb.String())
 	}
 }
+
+func TestWideTrustedProxies(t *testing.T) {
+	all := mustTrusted(t, "0.0.0.0/0,::/0,8.0.0.0/8,203.0.113.0/24,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.1,fd00::/8,2001:db8::/16,2001:db8::/48,192.0.2.10,0.0.0.0/4")
+	var got []string
+	for _, p := range WideTrustedProxies(all) {
+		got = append(got, p.String())
+	}
+	want := []string{"0.0.0.0/0", "::/0", "8.0.0.0/8", "2001::/16", "0.0.0.0/4"}
+	if !slices.Equal(got, want) {
+		t.Errorf("WideTrustedProxies = %q, want %q", got, want)
+	}
+}
