@@ -177,6 +177,9 @@ func (p *Pod) CreatePost(ctx context.Context, u *store.User, in PostInput) (*sto
 	if err := attach(sm, in.Photos, in.Location, in.Poll); err != nil {
 		return nil, err
 	}
+	if err := p.photoSizes(ctx, sm); err != nil {
+		return nil, err
+	}
 	if err := sm.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}

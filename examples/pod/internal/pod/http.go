@@ -28,6 +28,7 @@ func (p *Pod) Handler() http.Handler {
 	mux.Handle("/receive/", p.receiveGate(rh))
 	mux.Handle("GET /fetch/{type}/{guid}", &salmon.FetchHandler{Source: fetchSource{p}, Logger: p.log})
 	mux.HandleFunc("GET "+discovery.DefaultAvatar, serveDefaultAvatar)
+	mux.HandleFunc("GET /"+uploadPath+"{name}", p.serveUpload)
 	mux.HandleFunc("GET /public/{feed}", p.serveAtom)
 	p.registerAPI(mux)
 	return securityHeaders(mux)

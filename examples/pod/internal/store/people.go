@@ -36,6 +36,7 @@ func CloseLocalAccount(ctx context.Context, tx *Tx, username, id string) error {
 		`DELETE FROM aspect_memberships WHERE username = ?`,
 		`DELETE FROM notifications WHERE username = ?`,
 		`DELETE FROM sessions WHERE username = ?`,
+		`DELETE FROM uploads WHERE username = ?`,
 		`UPDATE users SET suspended = 1, password_hash = '', private_key = '' WHERE username = ?`,
 	} {
 		if _, err := tx.exec(ctx, q, username); err != nil {

@@ -303,6 +303,19 @@ ALTER TABLE pods ADD COLUMN software TEXT NOT NULL DEFAULT '';
 ALTER TABLE pods ADD COLUMN version TEXT NOT NULL DEFAULT '';
 ALTER TABLE pods ADD COLUMN nodeinfo_at BIGINT NOT NULL DEFAULT 0;
 `,
+	// 9: as SQLite's 9.
+	`
+CREATE TABLE uploads (
+	name         TEXT PRIMARY KEY,
+	username     TEXT NOT NULL,
+	content_type TEXT NOT NULL,
+	width        INTEGER NOT NULL,
+	height       INTEGER NOT NULL,
+	data         BYTEA NOT NULL,
+	created_at   BIGINT NOT NULL
+);
+CREATE INDEX uploads_user ON uploads (username, created_at);
+`,
 }
 
 // Each process that opens the store holds, for as long as it runs, a

@@ -329,6 +329,21 @@ ALTER TABLE pods ADD COLUMN software TEXT NOT NULL DEFAULT '';
 ALTER TABLE pods ADD COLUMN version TEXT NOT NULL DEFAULT '';
 ALTER TABLE pods ADD COLUMN nodeinfo_at INTEGER NOT NULL DEFAULT 0;
 `,
+	// 9: pictures people upload (photos of posts, avatars), served at
+	// /uploads/images/NAME; in the database so that every process of a
+	// pod serves them.
+	`
+CREATE TABLE uploads (
+	name         TEXT PRIMARY KEY,           -- random; the file name in the URL
+	username     TEXT NOT NULL,
+	content_type TEXT NOT NULL,
+	width        INTEGER NOT NULL,
+	height       INTEGER NOT NULL,
+	data         BLOB NOT NULL,
+	created_at   INTEGER NOT NULL
+);
+CREATE INDEX uploads_user ON uploads (username, created_at);
+`,
 }
 
 // openSQLite opens (creating if needed) pod.db in dir and applies the

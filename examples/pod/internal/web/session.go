@@ -6,9 +6,11 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/go-diaspora/federation/examples/pod/internal/pod"
@@ -39,7 +41,12 @@ type req struct {
 // page wraps a handler open to everyone: it finds the session, checks
 // the CSRF token of a POST (403 without a valid one) and counts the
 // unread notifications for the header.
-func (s *Server) page(h func(*req)) http.HandlerFunc {
+func (s *Server) page(h func(*req)) http.HandlerFunc { return s.pageLimit(maxForm, h) }
+
+// pageLimit is page with a body limit of its own. A limit above maxForm
+// (a form with pictures) is for signed-in people only: anyone else's
+// body is refused before it is read.
+func (s *Server) pageLimit(limit int64, h func(*req)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := &req{w: w, r: r}
 		if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
@@ -59,7 +66,21 @@ func (s *Server) page(h func(*req)) http.HandlerFunc {
 			q.csrf = s.anonymousCSRF(q)
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if limit > maxForm && q.user == nil {
+				s.render(q, http.StatusForbidden, "error", "Sign in", errorPage{Message: "Sign in first."})
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				// Every part in memory (the body is capped), none in
+				// temporary files.
+				var tooLarge *http.MaxBytesError
+				if err := r.ParseMultipartForm(limit); errors.As(err, &tooLarge) {
+					s.render(q, http.StatusRequestEntityTooLarge, "error", "Too large", errorPage{
+						Message: fmt.Sprintf("That is more than this pod takes in one go (%d MiB). Go back and send fewer or smaller pictures.", limit>>20)})
+					return
+				}
+			}
 			got := r.PostFormValue(csrfField)
 			if got == "" || q.csrf == "" || subtle.ConstantTimeCompare([]byte(got), []byte(q.csrf)) != 1 {
 				s.render(q, http.StatusForbidden, "error", "Forbidden", errorPage{
@@ -78,8 +99,15 @@ func (s *Server) page(h func(*req)) http.HandlerFunc {
 
 // private wraps a handler for signed-in people; others are sent to the
 // sign-in page, which brings them back.
-func (s *Server) private(h func(*req)) http.HandlerFunc {
-	return s.page(func(q *req) {
+func (s *Server) private(h func(*req)) http.HandlerFunc { return s.privateLimit(maxForm, h) }
+
+// privateUpload is private for a form with pictures (maxUploadForm).
+func (s *Server) privateUpload(h func(*req)) http.HandlerFunc {
+	return s.privateLimit(maxUploadForm, h)
+}
+
+func (s *Server) privateLimit(limit int64, h func(*req)) http.HandlerFunc {
+	return s.pageLimit(limit, func(q *req) {
 		if q.user == nil {
 			if q.r.Method != http.MethodGet {
 				s.render(q, http.StatusForbidden, "error", "Sign in", errorPage{Message: "Sign in first."})
@@ -95,6 +123,10 @@ func (s *Server) private(h func(*req)) http.HandlerFunc {
 // maxForm caps a form body (a post's text is at most 64 KiB in
 // diaspora*; photos, a poll and the token fit beside it).
 const maxForm = 256 << 10
+
+// maxUploadForm caps a form with pictures: a post's photos or an avatar,
+// each at most pod.MaxUploadBytes.
+const maxUploadForm = 4*pod.MaxUploadBytes + maxForm
 
 // csrfToken derives the CSRF token of a browser from a cookie value it
 // holds: another site can neither read the cookie nor, without it, make

@@ -2,11 +2,13 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/go-diaspora/federation/examples/pod/internal/pod"
+	"github.com/go-diaspora/federation/examples/pod/internal/store"
 )
 
 // Settings: the profile others see (/profile/edit) and the account
@@ -15,7 +17,7 @@ import (
 func init() {
 	moreRoutes = append(moreRoutes, func(s *Server, mux *http.ServeMux) {
 		mux.HandleFunc("GET /profile/edit", s.private(s.profileForm))
-		mux.HandleFunc("POST /profile/edit", s.private(s.updateProfile))
+		mux.HandleFunc("POST /profile/edit", s.privateUpload(s.updateProfile))
 		mux.HandleFunc("GET /user/edit", s.private(s.accountForm))
 		mux.HandleFunc("POST /user/edit/password", s.private(s.changePassword))
 		mux.HandleFunc("POST /user/edit/delete", s.private(s.deleteAccount))
@@ -50,9 +52,19 @@ func (s *Server) updateProfile(q *req) {
 	page := profileEditPage{FullName: strings.TrimSpace(f.Get("full_name")), Bio: f.Get("bio"),
 		Location: strings.TrimSpace(f.Get("location")), ImageURL: strings.TrimSpace(f.Get("image_url")),
 		Searchable: f.Get("searchable") != "", NSFW: f.Get("nsfw") != "", ID: q.user.ID}
-	in := pod.ProfileInput{FullName: page.FullName, Bio: page.Bio,
-		Location: &page.Location, ImageURL: &page.ImageURL, Searchable: &page.Searchable, NSFW: &page.NSFW}
-	if err := s.pod.UpdateProfile(q.r.Context(), q.user, in); err != nil {
+	ups, err := s.uploads(q, "image_file")
+	if err == nil && len(ups) > 1 {
+		err = fmt.Errorf("%w: an avatar is one picture", store.ErrInvalid)
+	}
+	if err == nil && len(ups) == 1 {
+		page.ImageURL, err = s.pod.SaveUpload(q.r.Context(), ups[0])
+	}
+	if err == nil {
+		in := pod.ProfileInput{FullName: page.FullName, Bio: page.Bio,
+			Location: &page.Location, ImageURL: &page.ImageURL, Searchable: &page.Searchable, NSFW: &page.NSFW}
+		err = s.pod.UpdateProfile(q.r.Context(), q.user, in)
+	}
+	if err != nil {
 		status, msg, _ := pod.Problem(err)
 		if status == http.StatusInternalServerError || status == http.StatusNotFound {
 			s.fail(q, err)

@@ -3,10 +3,12 @@ package web
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/go-diaspora/federation/entities"
 	"github.com/go-diaspora/federation/examples/pod/internal/pod"
 	"github.com/go-diaspora/federation/examples/pod/internal/store"
 )
@@ -133,6 +135,24 @@ func (s *Server) createPost(q *req) {
 	}
 	in.Public = &public
 	in.Photos = append(in.Photos, strings.Fields(f.Get("photos"))...)
+	// Uploaded pictures: all checked before any is stored.
+	ups, err := s.uploads(q, "photo_files")
+	if err != nil {
+		s.fail(q, err)
+		return
+	}
+	if len(in.Photos)+len(ups) > entities.DefaultMaxPhotos {
+		s.fail(q, fmt.Errorf("%w: a post has at most %d photos", store.ErrInvalid, entities.DefaultMaxPhotos))
+		return
+	}
+	for _, up := range ups {
+		u, err := s.pod.SaveUpload(q.r.Context(), up)
+		if err != nil {
+			s.fail(q, err)
+			return
+		}
+		in.Photos = append(in.Photos, u)
+	}
 	if loc := strings.TrimSpace(f.Get("location")); loc != "" {
 		in.Location = &store.LocationView{Address: loc}
 	}
@@ -155,6 +175,41 @@ func (s *Server) createPost(q *req) {
 		return
 	}
 	http.Redirect(q.w, q.r, "/posts/"+p.GUID, http.StatusSeeOther)
+}
+
+// uploads reads and prepares the pictures of a form's file field (none
+// when the form has no such field or the browser sent it empty); one
+// that is not a picture refuses them all.
+func (s *Server) uploads(q *req, field string) ([]*store.Upload, error) {
+	mf := q.r.MultipartForm
+	if mf == nil {
+		return nil, nil
+	}
+	var out []*store.Upload
+	for _, fh := range mf.File[field] {
+		if fh.Size == 0 && fh.Filename == "" {
+			continue // an empty file input
+		}
+		if fh.Size > pod.MaxUploadBytes {
+			return nil, fmt.Errorf("%w: %s is larger than %d MiB", store.ErrInvalid, fh.Filename, pod.MaxUploadBytes>>20)
+		}
+		f, err := fh.Open()
+		if err != nil {
+			return nil, err
+		}
+		data, err := io.ReadAll(io.LimitReader(f, pod.MaxUploadBytes+1))
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		up, err := s.pod.PrepareUpload(q.user, data)
+		if err != nil {
+			_, msg, _ := pod.Problem(err)
+			return nil, fmt.Errorf("%w: %s: %s", store.ErrInvalid, fh.Filename, msg)
+		}
+		out = append(out, up)
+	}
+	return out, nil
 }
 
 // comment adds a comment to a post.

@@ -137,7 +137,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /users/invitations", s.private(s.invitations))
 	mux.HandleFunc("GET /stream", s.private(s.stream))
 	mux.HandleFunc("GET /activity", s.private(s.activity))
-	mux.HandleFunc("POST /status_messages", s.private(s.createPost))
+	mux.HandleFunc("POST /status_messages", s.privateUpload(s.createPost))
 	mux.HandleFunc("POST /posts/{guid}/comments", s.private(s.comment))
 	mux.HandleFunc("POST /posts/{guid}/likes", s.private(s.like))
 	mux.HandleFunc("POST /posts/{guid}/reshares", s.private(s.reshare))

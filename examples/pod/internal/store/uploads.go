@@ -1,0 +1,55 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Upload is a picture a local person uploaded: a photo of a post or an
+// avatar, served at /uploads/images/Name.
+type Upload struct {
+	Name          string // random, the file name in its URL
+	Username      string // who uploaded it
+	ContentType   string // image/jpeg, image/png or image/gif
+	Width, Height int
+	Data          []byte
+	CreatedAt     time.Time
+}
+
+// AddUpload stores u unless its owner has uploaded max pictures or more
+// since the given time (ErrInvalid then: the pod's daily allowance).
+func (s *Store) AddUpload(ctx context.Context, u Upload, since time.Time, max int) error {
+	return s.Do(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM uploads WHERE username = ? AND created_at >= ?`,
+			u.Username, since.UnixMilli()).Scan(&n); err != nil {
+			return err
+		}
+		if n >= max {
+			return fmt.Errorf("%w: you have uploaded as many pictures as a day allows (%d); try again tomorrow", ErrInvalid, max)
+		}
+		_, err := tx.exec(ctx, `INSERT INTO uploads (name, username, content_type, width, height, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			u.Name, u.Username, u.ContentType, u.Width, u.Height, u.Data, u.CreatedAt.UnixMilli())
+		return err
+	})
+}
+
+// GetUpload returns the upload called name (ErrNotFound when there is
+// none).
+func (s *Store) GetUpload(ctx context.Context, name string) (*Upload, error) {
+	var u Upload
+	var created int64
+	err := s.db.queryRow(ctx, `SELECT name, username, content_type, width, height, data, created_at FROM uploads WHERE name = ?`, name).
+		Scan(&u.Name, &u.Username, &u.ContentType, &u.Width, &u.Height, &u.Data, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	u.CreatedAt = time.UnixMilli(created)
+	return &u, nil
+}
