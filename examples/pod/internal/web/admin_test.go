@@ -251,10 +251,7 @@ func TestBrowserAdmin(t *testing.T) {
 	}
 
 	p := b.Page(t)
-	p.Open(tp.URL + "users/sign_in")
-	p.Fill("#username", "root")
-	p.Fill("#password", "password-root")
-	p.Submit(`form[action="/users/sign_in"]`)
+	signInBrowser(p, tp.URL, "root")
 	p.Click(`a[href="/admins/dashboard"]`)
 	if got := p.Text("#stat-users"); got != "2" {
 		t.Errorf("users on the dashboard: %q", got)
@@ -264,10 +261,7 @@ func TestBrowserAdmin(t *testing.T) {
 	}
 	// bob, in his own browser, posts; the dashboard counts it.
 	bp := b.Incognito(t).Page(t)
-	bp.Open(tp.URL + "users/sign_in")
-	bp.Fill("#username", "bob")
-	bp.Fill("#password", "password-bob")
-	bp.Submit(`form[action="/users/sign_in"]`)
+	signInBrowser(bp, tp.URL, "bob")
 	bp.Fill("#text", "bob was here")
 	check(bp, `input[name=visibility][value=public]`)
 	bp.Submit(`.publisher form`)

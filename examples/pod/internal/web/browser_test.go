@@ -286,10 +286,7 @@ func TestBrowserHostilePost(t *testing.T) {
 			opts = append(opts, browsertest.NoScript)
 		}
 		p := b.Incognito(t).Page(t, opts...)
-		p.Open(a.URL + "users/sign_in")
-		p.Fill("#username", "carol")
-		p.Fill("#password", "password-carol")
-		p.Submit(`form[action="/users/sign_in"]`)
+		signInBrowser(p, a.URL, "carol")
 		p.Open(a.URL + "posts/" + hp.GUID)
 		var canary string
 		p.Eval(`typeof window.canary`, &canary)
@@ -317,6 +314,15 @@ func TestBrowserHostilePost(t *testing.T) {
 }
 
 // check checks a radio button or checkbox, as a click would.
+// signInBrowser signs name in on the pod at base through its sign-in form
+// (password "password-NAME", as addUser makes it).
+func signInBrowser(p *browsertest.Page, base, name string) {
+	p.Open(base + "users/sign_in")
+	p.Fill("#username", name)
+	p.Fill("#password", "password-"+name)
+	p.Submit(`form[action="/users/sign_in"]`)
+}
+
 func check(p *browsertest.Page, sel string) {
 	p.Eval(`(function(){const e=document.querySelector(`+strconv.Quote(sel)+`); if(!e) throw new Error("nothing matches "+`+strconv.Quote(sel)+`); e.checked=true; e.dispatchEvent(new Event("change",{bubbles:true}));})()`, nil)
 }

@@ -71,10 +71,7 @@ func TestBrowserUploads(t *testing.T) {
 	}
 
 	p := b.Page(t)
-	p.Open(tp.URL + "users/sign_in")
-	p.Fill("#username", "carol")
-	p.Fill("#password", "password-carol")
-	p.Submit(`form[action="/users/sign_in"]`)
+	signInBrowser(p, tp.URL, "carol")
 
 	// A file that is no picture: refused, nothing stored.
 	p.Fill("#text", "my notes")
