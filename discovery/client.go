@@ -136,7 +136,10 @@ type Person struct {
 	AvatarSmall  string `json:"avatar_small,omitempty"`
 	// PodURL is the WebFinger seed_location: the base URL of the pod.
 	PodURL string `json:"pod_url"`
-	// ProfileURL is the HTML profile page, if the pod names one.
+	// ProfileURL is the HTML profile page, if the pod names one. A
+	// [Handler] serves it as the profile-page link of a local person's
+	// WebFinger document when it is set, instead of ⟨BaseURL⟩u/⟨user⟩
+	// (a bridge's person has its page elsewhere).
 	ProfileURL string `json:"profile_url,omitempty"`
 	// HCardURL is where the hCard was fetched.
 	HCardURL string `json:"hcard_url"`

@@ -155,6 +155,13 @@ func (h *Handler) serveWebFinger(w http.ResponseWriter, r *http.Request, xrd boo
 		return err
 	}
 	wf := NewWebFinger(h.BaseURL, p.ID, p.GUID)
+	if p.ProfileURL != "" {
+		for i := range wf.Links {
+			if wf.Links[i].Rel == RelProfile {
+				wf.Links[i].Href = p.ProfileURL
+			}
+		}
+	}
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	if xrd {
 		write(w, "application/xrd+xml; charset=utf-8", wf.XRD())

@@ -96,6 +96,29 @@ func TestHandler(t *testing.T) {
 	}
 }
 
+// TestHandlerProfileURL: a local person with a ProfileURL gets it as the
+// profile-page link of their WebFinger document; the other links stay.
+func TestHandlerProfileURL(t *testing.T) {
+	h := testHandler(t)
+	h.Directory.(*directory).add(&discovery.Person{ID: "news@pod-a.example.org", GUID: "0123456789abcdef0123456789abcdef",
+		ProfileURL: "https://news.example/about"})
+	for _, c := range []struct {
+		id, want string
+	}{
+		{"news@pod-a.example.org", "https://news.example/about"},
+		{"alice@pod-a.example.org", "https://pod-a.example.org/u/alice"},
+	} {
+		w := serve(h, "GET", "/.well-known/webfinger?resource=acct:"+c.id, "")
+		wf, err := discovery.ParseJRD(w.Body.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := wf.ProfileURL(); got != c.want || wf.HCardURL() == "" || wf.SeedURL() != "https://pod-a.example.org/" {
+			t.Errorf("%s: profile %q (want %q), hcard %q, seed %q", c.id, got, c.want, wf.HCardURL(), wf.SeedURL())
+		}
+	}
+}
+
 // TestHandlerOutputParses checks that what the handler serves is accepted
 // by this package's own parsers, and that host-meta equals the reference's.
 func TestHandlerOutputParses(t *testing.T) {
