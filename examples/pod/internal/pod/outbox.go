@@ -52,7 +52,6 @@ func (q *outboxQueue) Next(ctx context.Context) (*salmon.Job, error) {
 // again (at least once).
 func (q *outboxQueue) Done(ctx context.Context, j *salmon.Job, a salmon.Attempt) error {
 	if q.p != nil {
-		q.p.blocked.Delete(j.Delivery.ID)
 		q.p.retryErr.Delete(j.Delivery.ID)
 	}
 	errText := ""
@@ -68,16 +67,10 @@ func (q *outboxQueue) Done(ctx context.Context, j *salmon.Job, a salmon.Attempt)
 	return nil
 }
 
-// Reschedule puts a job back after a temporary failure. A delivery the
-// SSRF guard refused (a peer URL in a reserved range) is a final failure
-// instead: retrying cannot make the address allowed.
+// Reschedule puts a job back after a temporary failure. (A delivery the
+// SSRF guard refused, a peer URL in a reserved range, never comes here:
+// the Sender fails it for good, and Done records it.)
 func (q *outboxQueue) Reschedule(ctx context.Context, j *salmon.Job, due time.Time) error {
-	if q.p != nil {
-		if v, ok := q.p.blocked.LoadAndDelete(j.Delivery.ID); ok {
-			q.log.WarnContext(ctx, "delivery refused by the address guard", "id", j.Delivery.ID, "url", j.Delivery.URL)
-			return q.Done(ctx, j, salmon.Attempt{Delivery: &j.Delivery, Number: j.Attempts, Outcome: salmon.Failed, Err: v.(error)})
-		}
-	}
 	errText := ""
 	if q.p != nil {
 		if v, ok := q.p.retryErr.LoadAndDelete(j.Delivery.ID); ok {

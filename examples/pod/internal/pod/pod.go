@@ -96,9 +96,6 @@ type Pod struct {
 	dummyOnce sync.Once
 	dummy     []byte
 
-	// blocked holds the IDs of deliveries whose last attempt the SSRF
-	// guard refused (set by the sender's OnAttempt, read by the queue).
-	blocked sync.Map
 	// retryErr holds the error of the last attempt of deliveries that
 	// will be retried, until Reschedule records it (noteAttempt).
 	retryErr sync.Map

@@ -81,19 +81,18 @@ func (p *Pod) plainStatus(w http.ResponseWriter, r *http.Request, status int) {
 	p.log.InfoContext(r.Context(), "receive", "path", r.URL.Path, "status", status, "remote_host", r.RemoteAddr)
 }
 
-// noteAttempt is the sender's OnAttempt: it remembers deliveries the
-// address guard refused, so that the queue fails them for good instead of
-// rescheduling them (see outboxQueue.Reschedule), and the error of every
-// other attempt that will be retried, for the pods and jobs pages.
+// noteAttempt is the sender's OnAttempt: it remembers the error of every
+// attempt that will be retried, for the pods and jobs pages, and logs a
+// delivery the address guard refused (the Sender fails it for good, and
+// the queue's Done records it).
 func (p *Pod) noteAttempt(a salmon.Attempt) {
-	if a.Outcome != salmon.Retry || a.Err == nil {
-		return
+	switch {
+	case a.Err == nil:
+	case a.Outcome == salmon.Failed && (errors.Is(a.Err, discovery.ErrBlockedAddress) || errors.Is(a.Err, discovery.ErrBlockedURL)):
+		p.log.Warn("delivery refused by the address guard", "id", a.Delivery.ID, "url", a.Delivery.URL)
+	case a.Outcome == salmon.Retry:
+		p.retryErr.Store(a.Delivery.ID, a.Err)
 	}
-	if errors.Is(a.Err, discovery.ErrBlockedAddress) || errors.Is(a.Err, discovery.ErrBlockedURL) {
-		p.blocked.Store(a.Delivery.ID, a.Err)
-		return
-	}
-	p.retryErr.Store(a.Delivery.ID, a.Err)
 }
 
 // Receive requests come first: a body is answered 202 as soon as it is
