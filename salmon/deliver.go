@@ -22,7 +22,10 @@ import (
 
 // Delivery is one body to POST to one receive URL.
 type Delivery struct {
-	// ID identifies the delivery in events and in the queue.
+	// ID identifies the delivery in events and in the queue. The
+	// functions that build deliveries (PublicDeliveries, ...) make it
+	// ⟨URL⟩#⟨the first 16 hex digits of the body's SHA-256⟩: one per
+	// message and destination, the same each time it is built.
 	ID string
 	// URL is the receive endpoint: https://pod/receive/public or
 	// https://pod/receive/users/{guid}.

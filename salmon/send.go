@@ -3,6 +3,8 @@ package salmon
 import (
 	"crypto"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -39,7 +41,7 @@ func PublicDeliveries(payload []byte, sender string, key crypto.Signer, pods []s
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Delivery{ID: u, URL: u, ContentType: magicenv.ContentType, Body: body})
+		out = append(out, Delivery{ID: deliveryID(u, body), URL: u, ContentType: magicenv.ContentType, Body: body})
 	}
 	return out, nil
 }
@@ -66,9 +68,16 @@ func PrivateDeliveries(payload []byte, sender string, key crypto.Signer, recipie
 		if err != nil {
 			return nil, fmt.Errorf("salmon: encrypt for %s: %w", r.GUID, err)
 		}
-		out = append(out, Delivery{ID: u, URL: u, ContentType: magicenv.EncryptedContentType, Body: body})
+		out = append(out, Delivery{ID: deliveryID(u, body), URL: u, ContentType: magicenv.EncryptedContentType, Body: body})
 	}
 	return out, nil
+}
+
+// deliveryID names a delivery by its destination and its body, so that
+// two messages to one pod have different IDs.
+func deliveryID(url string, body []byte) string {
+	h := sha256.Sum256(body)
+	return url + "#" + hex.EncodeToString(h[:8])
 }
 
 // ErrNotRelayable means Relay was given a message that is no relayable.

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"io"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -50,6 +51,15 @@ func TestDeliveries(t *testing.T) {
 		if d.URL != want[i] || d.ContentType != magicenv.ContentType || &d.Body[0] != &ds[0].Body[0] {
 			t.Errorf("delivery %d = %s %s (shared body: %v)", i, d.URL, d.ContentType, &d.Body[0] == &ds[0].Body[0])
 		}
+	}
+	// IDs: one per message and destination, the same when built again.
+	other, err := salmon.PublicDeliveries(append(payload[:len(payload):len(payload)], ' '), "alice@pod-a.example.org", alice, pods[:1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := salmon.PublicDeliveries(payload, "alice@pod-a.example.org", alice, pods[:1], nil)
+	if !strings.HasPrefix(ds[0].ID, ds[0].URL+"#") || ds[0].ID == ds[1].ID || other[0].ID == ds[0].ID || again[0].ID != ds[0].ID {
+		t.Errorf("IDs: %q, %q; another message to the first pod %q; built again %q", ds[0].ID, ds[1].ID, other[0].ID, again[0].ID)
 	}
 	// The body is what the reference would have sent: byte-identical.
 	if string(ds[0].Body) != string(mustRead(t, m, "magic_envelope_public/status_message_basic.xml")) {
