@@ -34,6 +34,14 @@ func PublicDeliveries(payload []byte, sender string, key crypto.Signer, pods []s
 	if err != nil {
 		return nil, err
 	}
+	return EnvelopeDeliveries(env, pods)
+}
+
+// EnvelopeDeliveries returns one delivery of a signed public envelope per
+// pod, for /receive/public, all sharing its body: PublicDeliveries for an
+// application that signs the envelope itself, to keep it (for /fetch,
+// say).
+func EnvelopeDeliveries(env *magicenv.Envelope, pods []string) ([]Delivery, error) {
 	body := env.Marshal()
 	out := make([]Delivery, 0, len(pods))
 	for _, pod := range pods {

@@ -52,6 +52,20 @@ func TestDeliveries(t *testing.T) {
 			t.Errorf("delivery %d = %s %s (shared body: %v)", i, d.URL, d.ContentType, &d.Body[0] == &ds[0].Body[0])
 		}
 	}
+	// From an envelope signed beforehand: the same deliveries.
+	signed, err := magicenv.Sign(payload, "alice@pod-a.example.org", alice, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromEnv, err := salmon.EnvelopeDeliveries(signed, pods)
+	if err != nil || len(fromEnv) != len(ds) {
+		t.Fatalf("EnvelopeDeliveries: %d, %v", len(fromEnv), err)
+	}
+	for i := range ds {
+		if fromEnv[i].ID != ds[i].ID || fromEnv[i].URL != ds[i].URL || string(fromEnv[i].Body) != string(ds[i].Body) {
+			t.Errorf("EnvelopeDeliveries %d = %s, want %s", i, fromEnv[i].ID, ds[i].ID)
+		}
+	}
 	// IDs: one per message and destination, the same when built again.
 	other, err := salmon.PublicDeliveries(append(payload[:len(payload):len(payload)], ' '), "alice@pod-a.example.org", alice, pods[:1], nil)
 	if err != nil {

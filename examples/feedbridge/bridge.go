@@ -235,27 +235,29 @@ func (b *Bridge) Poll(ctx context.Context) error {
 	return nil
 }
 
-// publish makes e a public status message, signed once into one delivery
-// per pod (to its /receive/public). An entry that makes no valid message
-// is skipped: an empty post, so that it is not looked at again.
+// publish signs e once as a public status message, one delivery per pod; an
+// entry that makes no valid message is kept as an empty post, not retried.
 func (b *Bridge) publish(e Entry, pods []string) (*post, []salmon.Delivery) {
 	sm := &entities.StatusMessage{Author: b.id, GUID: newGUID(), CreatedAt: time.Now().UTC().Truncate(time.Second),
 		Public: true, Text: statusText(e), ProviderDisplayName: "feedbridge"}
-	var payload []byte
+	var env *magicenv.Envelope
 	var ds []salmon.Delivery
-	err := sm.Validate()
+	payload, err := entities.MarshalXML(sm)
 	if err == nil {
-		payload, err = entities.MarshalXML(sm)
+		err = sm.Validate()
 	}
 	if err == nil {
-		ds, err = salmon.PublicDeliveries(payload, b.id, b.key, pods, nil)
+		env, err = magicenv.Sign(payload, b.id, b.key, nil) // once, kept for /fetch
+	}
+	if err == nil {
+		ds, err = salmon.EnvelopeDeliveries(env, pods)
 	}
 	if err != nil {
 		b.log.Warn("entry skipped", "entry", e.ID, "err", err)
 		return &post{}, nil
 	}
 	b.log.Info("published", "entry", e.ID, "guid", sm.GUID, "pods", len(pods))
-	return &post{GUID: sm.GUID, Envelope: string(ds[0].Body)}, ds // the same body for every pod
+	return &post{GUID: sm.GUID, Envelope: string(env.Marshal())}, ds
 }
 
 // Fetch implements salmon.FetchSource: GET /fetch/post/{guid} answers
