@@ -595,6 +595,9 @@ func (p *Pod) DeletePost(ctx context.Context, u *store.User, guid string) error 
 		if err := store.Retract(ctx, tx, "Post", guid, u.ID); err != nil {
 			return err
 		}
+		if err := store.DeleteUploads(ctx, tx, u.Username, p.uploadNames(post.Extra.Photos)); err != nil {
+			return err
+		}
 		return store.Enqueue(ctx, tx, "retraction:"+guid, ds)
 	})
 	if err == nil {

@@ -88,6 +88,18 @@ func (p *Pod) serveUpload(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(up.Data)
 }
 
+// uploadNames gives the names of the photos among urls that are this
+// pod's uploads (a deleted post takes them with it).
+func (p *Pod) uploadNames(urls []string) []string {
+	var names []string
+	for _, u := range urls {
+		if name, ok := strings.CutPrefix(u, p.base+uploadPath); ok && name != "" && !strings.Contains(name, "/") {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
 // photoSizes gives the photos of sm that are this pod's uploads their
 // width and height.
 func (p *Pod) photoSizes(ctx context.Context, sm *entities.StatusMessage) error {

@@ -200,6 +200,26 @@ func TestUploadPhotoFederates(t *testing.T) {
 	if len(sm.Photos) != 1 || sm.Photos[0].Width != 12 || sm.Photos[0].Height != 8 || sm.Photos[0].RemotePhotoName != up.Name {
 		t.Errorf("the federated Photo: %+v", sm.Photos)
 	}
+
+	// Deleting the post deletes its picture; another person's picture
+	// named in someone else's post stays.
+	a.call(t, "DELETE", "/api/posts/"+post.GUID, aliceTok, nil, http.StatusNoContent, nil)
+	if resp := get(t, photoURL); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the photo of a deleted post: %d, want 404", resp.StatusCode)
+	}
+	a.user(t, "bob")
+	bobUser, _ := a.store.UserByName(ctx, "bob")
+	bobUp, _ := a.PrepareUpload(bobUser, pngWithText(t))
+	bobURL, err := a.SaveUpload(ctx, bobUp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p2 store.PostView
+	a.call(t, "POST", "/api/posts", aliceTok, map[string]any{"text": "bob's picture", "photos": []string{bobURL}}, http.StatusCreated, &p2)
+	a.call(t, "DELETE", "/api/posts/"+p2.GUID, aliceTok, nil, http.StatusNoContent, nil)
+	if resp := get(t, bobURL); resp.StatusCode != http.StatusOK {
+		t.Errorf("bob's picture after alice deleted her post naming it: %d, want 200", resp.StatusCode)
+	}
 }
 
 // TestUploadAllowance: a person may store UploadsPerDay pictures in a

@@ -53,3 +53,14 @@ func (s *Store) GetUpload(ctx context.Context, name string) (*Upload, error) {
 	u.CreatedAt = time.UnixMilli(created)
 	return &u, nil
 }
+
+// DeleteUploads deletes the uploads of username with the given names (a
+// deleted post's photos); others' are left alone.
+func DeleteUploads(ctx context.Context, tx *Tx, username string, names []string) error {
+	for _, n := range names {
+		if _, err := tx.exec(ctx, `DELETE FROM uploads WHERE name = ? AND username = ?`, n, username); err != nil {
+			return err
+		}
+	}
+	return nil
+}
