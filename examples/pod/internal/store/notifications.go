@@ -17,10 +17,12 @@ type NotificationView struct {
 	CreatedAt  string `json:"created_at"`
 }
 
-// AddNotification tells a local user what someone did.
+// AddNotification tells a local user what someone did, unless the user
+// ignores them.
 func AddNotification(ctx context.Context, tx *Tx, username, typ, actor, target string) error {
-	_, err := tx.exec(ctx, `INSERT INTO notifications (username, type, actor, target_guid, created_at) VALUES (?, ?, ?, ?, ?)`,
-		username, typ, actor, target, now())
+	_, err := tx.exec(ctx, `INSERT INTO notifications (username, type, actor, target_guid, created_at) SELECT ?, ?, ?, ?, ?
+		WHERE NOT EXISTS (SELECT 1 FROM ignored_people WHERE username = ? AND person_id = ?)`,
+		username, typ, actor, target, now(), username, actor)
 	return err
 }
 

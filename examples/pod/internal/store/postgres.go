@@ -316,6 +316,15 @@ CREATE TABLE uploads (
 );
 CREATE INDEX uploads_user ON uploads (username, created_at);
 `,
+	// 10: as SQLite's 10.
+	`
+CREATE TABLE ignored_people (
+	username   TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+	person_id  TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	PRIMARY KEY (username, person_id)
+);
+`,
 }
 
 // Each process that opens the store holds, for as long as it runs, a

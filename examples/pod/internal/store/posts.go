@@ -331,10 +331,12 @@ type InteractionView struct {
 }
 
 // visibleTo is the SQL condition for posts a user may read (arguments:
-// the user's ID and username). Posts of suspended local accounts are
-// nobody's to read.
+// the user's ID, username and username again). Posts of suspended local
+// accounts are nobody's to read, and those of people the user ignores
+// are not the user's.
 const visibleTo = `(p.public = 1 OR p.author = ? OR EXISTS (SELECT 1 FROM post_visibility v WHERE v.post_guid = p.guid AND v.username = ?))
-	AND NOT EXISTS (SELECT 1 FROM users su WHERE su.person_id = p.author AND su.suspended = 1)`
+	AND NOT EXISTS (SELECT 1 FROM users su WHERE su.person_id = p.author AND su.suspended = 1)
+	AND NOT EXISTS (SELECT 1 FROM ignored_people ig WHERE ig.username = ? AND ig.person_id = p.author)`
 
 // Stream lists, newest first, the posts a user may read of the user's
 // own and of the people in the user's aspects (diaspora*'s stream); with
@@ -366,7 +368,7 @@ func (s *Store) PostView(ctx context.Context, u *User, guid string) (*PostView, 
 		id, name = u.ID, u.Username
 	}
 	var n int
-	if err := s.db.queryRow(ctx, `SELECT COUNT(*) FROM posts p WHERE p.guid = ? AND `+visibleTo, guid, id, name).Scan(&n); err != nil {
+	if err := s.db.queryRow(ctx, `SELECT COUNT(*) FROM posts p WHERE p.guid = ? AND `+visibleTo, guid, id, name, name).Scan(&n); err != nil {
 		return nil, err
 	}
 	if n == 0 {
@@ -405,7 +407,8 @@ func (s *Store) PostView(ctx context.Context, u *User, guid string) (*PostView, 
 		v.Tags = []string{}
 	}
 	rows, err := s.db.query(ctx, `SELECT guid, type, author, text, created_at FROM interactions
-		WHERE post_guid = ? AND parent_type = 'Post' AND type IN ('Comment', 'Like') AND positive = 1 ORDER BY created_at, rowid`, guid)
+		WHERE post_guid = ? AND parent_type = 'Post' AND type IN ('Comment', 'Like') AND positive = 1
+		AND author NOT IN (SELECT person_id FROM ignored_people WHERE username = ?) ORDER BY created_at, rowid`, guid, name)
 	if err != nil {
 		return nil, err
 	}

@@ -344,6 +344,16 @@ CREATE TABLE uploads (
 );
 CREATE INDEX uploads_user ON uploads (username, created_at);
 `,
+	// 10: people a user ignores (diaspora*'s blocks): their posts,
+	// comments, likes and notifications are hidden from the user.
+	`
+CREATE TABLE ignored_people (
+	username   TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+	person_id  TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (username, person_id)
+);
+`,
 }
 
 // openSQLite opens (creating if needed) pod.db in dir and applies the

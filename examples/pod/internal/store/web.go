@@ -170,7 +170,7 @@ func (s *Store) Posts(ctx context.Context, u *User, q StreamQuery) ([]PostView, 
 	}
 	vis, args := `p.public = 1`, []any{}
 	if u != nil {
-		vis, args = visibleTo, []any{u.ID, u.Username}
+		vis, args = visibleTo, []any{u.ID, u.Username, u.Username}
 	}
 	args = append(args, q.Before.UnixMilli())
 	var cond string

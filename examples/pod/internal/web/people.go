@@ -19,6 +19,7 @@ type personPage struct {
 	Contact *store.ContactView // nil: no contact
 	Aspects []store.AspectView // the reader's, for the share form
 	Self    bool
+	Ignored bool // the reader ignores them
 }
 
 // localProfile is a local person's page by username.
@@ -63,6 +64,10 @@ func (s *Server) showPerson(q *req, key string, byGUID bool) {
 			return
 		}
 		if page.Aspects, err = s.st.Aspects(ctx, q.user.Username); err != nil {
+			s.fail(q, err)
+			return
+		}
+		if page.Ignored, err = s.st.IsIgnored(ctx, q.user.Username, p.ID); err != nil {
 			s.fail(q, err)
 			return
 		}
