@@ -100,6 +100,19 @@ func (p *Pod) uploadNames(urls []string) []string {
 	return names
 }
 
+// Export is the "download my data" of u: store.ExportUser with the URL
+// of each upload.
+func (p *Pod) Export(ctx context.Context, u *store.User) (*store.Export, error) {
+	x, err := p.store.ExportUser(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	for i := range x.Uploads {
+		x.Uploads[i].URL = p.base + uploadPath + x.Uploads[i].Name
+	}
+	return x, nil
+}
+
 // photoSizes gives the photos of sm that are this pod's uploads their
 // width and height.
 func (p *Pod) photoSizes(ctx context.Context, sm *entities.StatusMessage) error {

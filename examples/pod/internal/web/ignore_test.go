@@ -124,6 +124,9 @@ func TestBrowserIgnore(t *testing.T) {
 		t.Error("dave's post is in carol's public stream while she ignores him")
 	}
 	p.Open(tp.URL + "user/edit")
+	if !p.Exists(`form[action="/user/export"] button`) { // the download itself: TestExportData
+		t.Error("the account page has no Download my data button")
+	}
 	p.Click(`a[href="/privacy"]`)
 	if !strings.Contains(p.Text("main"), dave.ID) {
 		t.Fatalf("/privacy:\n%s", p.Text("main"))

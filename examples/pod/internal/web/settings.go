@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,6 +22,7 @@ func init() {
 		mux.HandleFunc("GET /user/edit", s.private(s.accountForm))
 		mux.HandleFunc("POST /user/edit/password", s.private(s.changePassword))
 		mux.HandleFunc("POST /user/edit/delete", s.private(s.deleteAccount))
+		mux.HandleFunc("POST /user/export", s.private(s.exportData))
 	})
 }
 
@@ -147,4 +149,25 @@ func (s *Server) deleteAccount(q *req) {
 	}
 	http.SetCookie(q.w, s.cookie(q.r, sessionCookie, "", -1))
 	http.Redirect(q.w, q.r, "/", http.StatusSeeOther)
+}
+
+// exportData is "download my data": everything the user put on the pod,
+// as a JSON file (store.Export). It is a POST, so that another site cannot
+// start the download.
+func (s *Server) exportData(q *req) {
+	x, err := s.pod.Export(q.r.Context(), q.user)
+	if err != nil {
+		s.fail(q, err)
+		return
+	}
+	b, err := json.MarshalIndent(x, "", "  ")
+	if err != nil {
+		s.fail(q, err)
+		return
+	}
+	h := q.w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="`+q.user.Username+`-diaspora-data.json"`)
+	h.Set("Cache-Control", "no-store")
+	_, _ = q.w.Write(b)
 }
