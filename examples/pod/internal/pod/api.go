@@ -107,6 +107,9 @@ func (p *Pod) registerAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/conversations", p.authed(p.apiStartConversation))
 	mux.HandleFunc("GET /api/conversations/{guid}", p.authed(p.apiConversation))
 	mux.HandleFunc("POST /api/conversations/{guid}/messages", p.authed(p.apiSendMessage))
+	mux.HandleFunc("GET /api/ignored", p.authed(p.apiIgnored))
+	mux.HandleFunc("PUT /api/ignored/{id}", p.authed(p.apiIgnore))
+	mux.HandleFunc("DELETE /api/ignored/{id}", p.authed(p.apiIgnore))
 	mux.Handle("/api/", p.apiNotFound(mux))
 }
 
@@ -484,6 +487,28 @@ func (p *Pod) apiSetAspects(w http.ResponseWriter, r *http.Request, u *store.Use
 
 func (p *Pod) apiStopSharing(w http.ResponseWriter, r *http.Request, u *store.User) {
 	if _, err := p.ShareWith(r.Context(), u, r.PathValue("id"), nil, false); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiIgnored lists the people the user ignores.
+func (p *Pod) apiIgnored(w http.ResponseWriter, r *http.Request, u *store.User) {
+	ids, err := p.store.Ignored(r.Context(), u.Username)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ignored": ids})
+}
+
+// apiIgnore ignores a person (PUT) or stops ignoring them (DELETE).
+func (p *Pod) apiIgnore(w http.ResponseWriter, r *http.Request, u *store.User) {
+	if err := p.Ignore(r.Context(), u, r.PathValue("id"), r.Method == http.MethodPut); err != nil {
 		p.fail(w, r, err)
 		return
 	}
