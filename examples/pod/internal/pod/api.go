@@ -107,6 +107,7 @@ func (p *Pod) registerAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/conversations", p.authed(p.apiStartConversation))
 	mux.HandleFunc("GET /api/conversations/{guid}", p.authed(p.apiConversation))
 	mux.HandleFunc("POST /api/conversations/{guid}/messages", p.authed(p.apiSendMessage))
+	mux.HandleFunc("POST /api/photos", p.authed(p.apiUploadPhoto))
 	mux.HandleFunc("GET /api/ignored", p.authed(p.apiIgnored))
 	mux.HandleFunc("PUT /api/ignored/{id}", p.authed(p.apiIgnore))
 	mux.HandleFunc("DELETE /api/ignored/{id}", p.authed(p.apiIgnore))
@@ -222,12 +223,17 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 
 // readJSON decodes a capped JSON body into v.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	return readJSONLimit(w, r, v, maxAPIBody)
+}
+
+// readJSONLimit is readJSON with a cap of its own.
+func readJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			writeError(w, http.StatusRequestEntityTooLarge, "the body is larger than "+strconv.Itoa(maxAPIBody>>10)+" KiB")
+			writeError(w, http.StatusRequestEntityTooLarge, "the body is larger than "+strconv.FormatInt(limit>>10, 10)+" KiB")
 			return false
 		}
 		writeError(w, http.StatusBadRequest, "the body is not the JSON this route takes: "+jsonProblem(err))

@@ -3,7 +3,6 @@ package pod
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +55,7 @@ func (p *Pod) PrepareUpload(u *store.User, data []byte) (*store.Upload, error) {
 	if err != nil {
 		return nil, ErrNotPicture
 	}
-	return &store.Upload{Name: strings.ToLower(rand.Text()) + ext, Username: u.Username, ContentType: "image/" + format,
+	return &store.Upload{Name: NewGUID() + ext, Username: u.Username, ContentType: "image/" + format,
 		Width: cfg.Width, Height: cfg.Height, Data: clean, CreatedAt: time.Now()}, nil
 }
 
@@ -66,6 +66,32 @@ func (p *Pod) SaveUpload(ctx context.Context, up *store.Upload) (string, error) 
 		return "", err
 	}
 	return p.base + uploadPath + up.Name, nil
+}
+
+// maxPhotoAPIBody caps the body of POST /api/photos: a picture of
+// MaxUploadBytes in base64, and the JSON around it.
+const maxPhotoAPIBody = MaxUploadBytes/3*4 + 4<<10
+
+// apiUploadPhoto is POST /api/photos: {"data": base64 of a picture}
+// stores it (as the web publisher does) and answers its guid, URL and
+// size; the URL goes in a post's "photos".
+func (p *Pod) apiUploadPhoto(w http.ResponseWriter, r *http.Request, u *store.User) {
+	var in struct {
+		Data []byte `json:"data"` // encoding/json reads base64
+	}
+	if !readJSONLimit(w, r, &in, maxPhotoAPIBody) {
+		return
+	}
+	up, err := p.PrepareUpload(u, in.Data)
+	if err == nil {
+		var url string
+		if url, err = p.SaveUpload(r.Context(), up); err == nil {
+			writeJSON(w, http.StatusCreated, map[string]any{"guid": strings.TrimSuffix(up.Name, path.Ext(up.Name)),
+				"url": url, "content_type": up.ContentType, "width": up.Width, "height": up.Height})
+			return
+		}
+	}
+	p.fail(w, r, err)
 }
 
 // serveUpload answers GET /uploads/images/{name}: the picture, cached for

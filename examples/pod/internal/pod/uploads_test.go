@@ -222,6 +222,42 @@ func TestUploadPhotoFederates(t *testing.T) {
 	}
 }
 
+// TestAPIPhotos: POST /api/photos stores a picture (its metadata
+// stripped) whose URL a post then carries; a file that is no picture is
+// 422 and a body over the cap 413, and neither stores anything.
+func TestAPIPhotos(t *testing.T) {
+	tp := startPod(t)
+	_, tok := tp.user(t, "alice")
+	var bad map[string]string
+	tp.call(t, "POST", "/api/photos", tok, map[string]any{"data": []byte("not a picture")}, http.StatusUnprocessableEntity, &bad)
+	if !strings.Contains(bad["error"], "not a JPEG, PNG or GIF") {
+		t.Errorf("a text file: %q", bad["error"])
+	}
+	tp.call(t, "POST", "/api/photos", tok, map[string]any{"data": make([]byte, MaxUploadBytes+64<<10)}, http.StatusRequestEntityTooLarge, nil)
+	if n := tp.count(t, `SELECT COUNT(*) FROM uploads`); n != 0 {
+		t.Fatalf("%d uploads after two refusals", n)
+	}
+	var got struct {
+		GUID, URL string
+		Width     int
+	}
+	tp.call(t, "POST", "/api/photos", tok, map[string]any{"data": jpegWithExif(t)}, http.StatusCreated, &got)
+	if got.Width != 12 || got.URL != tp.URL+"uploads/images/"+got.GUID+".jpg" {
+		t.Fatalf("upload: %+v", got)
+	}
+	resp := get(t, got.URL)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if bytes.Contains(body, []byte("GPSLatitude")) || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s: %d, location kept %v", got.URL, resp.StatusCode, bytes.Contains(body, []byte("GPSLatitude")))
+	}
+	var post store.PostView
+	tp.call(t, "POST", "/api/posts", tok, map[string]any{"text": "with a photo", "photos": []string{got.URL}}, http.StatusCreated, &post)
+	if len(post.Photos) != 1 || post.Photos[0] != got.URL {
+		t.Errorf("the post's photos: %v", post.Photos)
+	}
+}
+
 // TestUploadAllowance: a person may store UploadsPerDay pictures in a
 // day; the next is refused and not stored.
 func TestUploadAllowance(t *testing.T) {
