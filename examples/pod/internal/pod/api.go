@@ -108,6 +108,9 @@ func (p *Pod) registerAPI(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/conversations/{guid}", p.authed(p.apiConversation))
 	mux.HandleFunc("POST /api/conversations/{guid}/messages", p.authed(p.apiSendMessage))
 	mux.HandleFunc("POST /api/photos", p.authed(p.apiUploadPhoto))
+	mux.HandleFunc("GET /api/followed_tags", p.authed(p.apiFollowedTags))
+	mux.HandleFunc("PUT /api/followed_tags/{tag}", p.authed(p.apiFollowTag))
+	mux.HandleFunc("DELETE /api/followed_tags/{tag}", p.authed(p.apiFollowTag))
 	mux.HandleFunc("GET /api/ignored", p.authed(p.apiIgnored))
 	mux.HandleFunc("PUT /api/ignored/{id}", p.authed(p.apiIgnore))
 	mux.HandleFunc("DELETE /api/ignored/{id}", p.authed(p.apiIgnore))
@@ -493,6 +496,28 @@ func (p *Pod) apiSetAspects(w http.ResponseWriter, r *http.Request, u *store.Use
 
 func (p *Pod) apiStopSharing(w http.ResponseWriter, r *http.Request, u *store.User) {
 	if _, err := p.ShareWith(r.Context(), u, r.PathValue("id"), nil, false); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiFollowedTags lists the tags the user follows.
+func (p *Pod) apiFollowedTags(w http.ResponseWriter, r *http.Request, u *store.User) {
+	tags, err := p.store.FollowedTags(r.Context(), u.Username)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if tags == nil {
+		tags = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tags": tags})
+}
+
+// apiFollowTag follows a tag (PUT) or stops following it (DELETE).
+func (p *Pod) apiFollowTag(w http.ResponseWriter, r *http.Request, u *store.User) {
+	if _, err := p.FollowTag(r.Context(), u, r.PathValue("tag"), r.Method == http.MethodPut); err != nil {
 		p.fail(w, r, err)
 		return
 	}

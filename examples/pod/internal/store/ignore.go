@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 )
 
 // SetIgnored makes username ignore the person (diaspora*'s block), or
@@ -33,4 +34,32 @@ func (s *Store) IsIgnored(ctx context.Context, username, personID string) (bool,
 	var n int
 	err := s.db.queryRow(ctx, `SELECT COUNT(*) FROM ignored_people WHERE username = ? AND person_id = ?`, username, personID).Scan(&n)
 	return n > 0, err
+}
+
+// MaxFollowedTags is how many #tags one person may follow.
+const MaxFollowedTags = 100
+
+// FollowTag makes username follow a (normalized) tag, or stop following
+// it: public posts with a followed tag join the user's stream.
+func (s *Store) FollowTag(ctx context.Context, username, tag string, follow bool) error {
+	if !follow {
+		_, err := s.exec(ctx, `DELETE FROM followed_tags WHERE username = ? AND tag = ?`, username, tag)
+		return err
+	}
+	return s.Do(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM followed_tags WHERE username = ? AND tag <> ?`, username, tag).Scan(&n); err != nil {
+			return err
+		}
+		if n >= MaxFollowedTags {
+			return fmt.Errorf("%w: you follow %d tags already, as many as one may", ErrInvalid, n)
+		}
+		_, err := tx.exec(ctx, `INSERT INTO followed_tags (username, tag, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, username, tag, now())
+		return err
+	})
+}
+
+// FollowedTags lists the tags username follows, in order.
+func (s *Store) FollowedTags(ctx context.Context, username string) ([]string, error) {
+	return strings1(ctx, s.db, `SELECT tag FROM followed_tags WHERE username = ? ORDER BY tag`, username)
 }

@@ -325,6 +325,15 @@ CREATE TABLE ignored_people (
 	PRIMARY KEY (username, person_id)
 );
 `,
+	// 11: as SQLite's 11.
+	`
+CREATE TABLE followed_tags (
+	username   TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+	tag        TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	PRIMARY KEY (username, tag)
+);
+`,
 }
 
 // Each process that opens the store holds, for as long as it runs, a

@@ -354,6 +354,16 @@ CREATE TABLE ignored_people (
 	PRIMARY KEY (username, person_id)
 );
 `,
+	// 11: the #tags a user follows: public posts with them join the
+	// user's stream.
+	`
+CREATE TABLE followed_tags (
+	username   TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+	tag        TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (username, tag)
+);
+`,
 }
 
 // openSQLite opens (creating if needed) pod.db in dir and applies the

@@ -147,8 +147,8 @@ func SetProfileDetails(ctx context.Context, tx *Tx, id, location, imageURL strin
 
 // StreamQuery selects the posts of a stream.
 type StreamQuery struct {
-	// Kind is "stream" (the user's own posts and those of people the
-	// user shares with), "public" (every public post the pod has),
+	// Kind is "stream" (the user's own posts, those of people the user
+	// shares with and public ones with a tag the user follows), "public" (every public post the pod has),
 	// "activity" (posts the user commented on or liked), "tag" or
 	// "author".
 	Kind string
@@ -193,8 +193,9 @@ func (s *Store) Posts(ctx context.Context, u *User, q StreamQuery) ([]PostView, 
 		if u == nil {
 			return []PostView{}, nil
 		}
-		cond = `AND (p.author = ? OR p.author IN (SELECT person_id FROM contacts WHERE username = ? AND receiving = 1))`
-		args = append(args, u.ID, u.Username)
+		cond = `AND (p.author = ? OR p.author IN (SELECT person_id FROM contacts WHERE username = ? AND receiving = 1)
+			OR (p.public = 1 AND p.guid IN (SELECT pt.post_guid FROM post_tags pt JOIN followed_tags ft ON ft.tag = pt.tag WHERE ft.username = ?)))`
+		args = append(args, u.ID, u.Username, u.Username)
 	}
 	args = append(args, q.Limit)
 	guids, err := strings1(ctx, s.db, `SELECT p.guid FROM posts p WHERE `+vis+` AND p.created_at < ? `+cond+

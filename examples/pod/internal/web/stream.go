@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +22,9 @@ type streamPage struct {
 	Older     string // the link to older posts, "" on the last page
 	Publisher bool
 	Aspects   []store.AspectView
+	Tag       string   // on a tag's page, the tag
+	Following bool     // on a tag's page, whether the reader follows it
+	Followed  []string // on the stream, the tags the reader follows
 }
 
 // pageSize is how many posts a stream page shows.
@@ -61,7 +66,30 @@ func (s *Server) showStream(q *req, sq store.StreamQuery, path, heading string, 
 			return
 		}
 	}
+	if q.user != nil && (publisher || sq.Kind == "tag") {
+		followed, err := s.st.FollowedTags(q.r.Context(), q.user.Username)
+		if err != nil {
+			s.fail(q, err)
+			return
+		}
+		if publisher {
+			page.Followed = followed
+		} else {
+			page.Tag, page.Following = sq.Tag, slices.Contains(followed, sq.Tag)
+		}
+	}
 	s.render(q, http.StatusOK, "stream", heading, page)
+}
+
+// followTag follows the tag of the path (follow=1) or stops (follow=0),
+// then shows the tag's page.
+func (s *Server) followTag(q *req) {
+	tag, err := s.pod.FollowTag(q.r.Context(), q.user, q.r.PathValue("tag"), q.r.PostFormValue("follow") == "1")
+	if err != nil {
+		s.fail(q, err)
+		return
+	}
+	http.Redirect(q.w, q.r, "/tags/"+url.PathEscape(tag), http.StatusSeeOther)
 }
 
 // stream is the user's stream: their posts and those of the people they

@@ -130,6 +130,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /users/sign_out", s.page(s.signOut))
 	mux.HandleFunc("GET /public", s.page(s.public))
 	mux.HandleFunc("GET /tags/{tag}", s.page(s.tag))
+	mux.HandleFunc("POST /tags/{tag}/follow", s.private(s.followTag))
 	mux.HandleFunc("GET /posts/{guid}", s.page(s.post))
 	mux.HandleFunc("GET /u/{username}", s.page(s.localProfile))
 	mux.HandleFunc("GET /people/{guid}", s.page(s.person))
