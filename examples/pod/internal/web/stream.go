@@ -163,6 +163,10 @@ func (s *Server) createPost(q *req) {
 	}
 	in.Public = &public
 	in.Photos = append(in.Photos, strings.Fields(f.Get("photos"))...)
+	if strings.TrimSpace(in.Text) == "" { // before any picture is stored
+		s.fail(q, fmt.Errorf("%w: a post needs text", store.ErrInvalid))
+		return
+	}
 	// Uploaded pictures: all checked before any is stored.
 	ups, err := s.uploads(q, "photo_files")
 	if err != nil {

@@ -183,6 +183,23 @@ func TestUploadLimits(t *testing.T) {
 	if st := send(c, formToken(t, page), pod.MaxUploadBytes+1); st != http.StatusUnprocessableEntity {
 		t.Errorf("one file over the size of a picture: %d, want 422", st)
 	}
+	// A post without text stores none of its pictures.
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.WriteField(csrfField, formToken(t, page))
+	mw.WriteField("text", "  ")
+	mw.WriteField("visibility", "public")
+	fw, _ := mw.CreateFormFile("photo_files", "ok.png")
+	fw.Write(pngPicture(t, 3, 3))
+	mw.Close()
+	resp, err := c.c.Post(c.base+"/status_messages", mw.FormDataContentType(), &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("a post with a picture and no text: %d, want 422", resp.StatusCode)
+	}
 	for _, table := range []string{"uploads", "posts"} {
 		if n, _ := tp.Store().Rows(context.Background(), table); n != 0 {
 			t.Errorf("%d rows in %s", n, table)
