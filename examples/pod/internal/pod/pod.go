@@ -58,6 +58,9 @@ type Config struct {
 	// MaxReceiving caps the receive requests whose bodies are being read
 	// at once (64 if 0); past it the receive routes answer 503.
 	MaxReceiving int
+	// UploadQuota caps the bytes of pictures one person keeps on the pod
+	// (DefaultUploadQuota, 1 GiB, if 0).
+	UploadQuota int64
 	// MaxReceivingPerAddr caps them per client address (8 if 0); past it,
 	// 429.
 	MaxReceivingPerAddr int
@@ -135,6 +138,9 @@ func NewPod(ctx context.Context, cfg Config) (*Pod, error) {
 	}
 	if cfg.InboxBackoff == 0 {
 		cfg.InboxBackoff = 10 * time.Second
+	}
+	if cfg.UploadQuota <= 0 {
+		cfg.UploadQuota = DefaultUploadQuota
 	}
 	if cfg.KeyBits == 0 {
 		cfg.KeyBits = magicenv.DefaultKeyBits

@@ -30,6 +30,10 @@ const (
 	UploadsPerDay  = 100
 )
 
+// DefaultUploadQuota is how many bytes of pictures one person keeps on
+// the pod unless Config.UploadQuota says otherwise.
+const DefaultUploadQuota = 1 << 30
+
 // uploadPath is where the pod serves uploads, as diaspora* does.
 const uploadPath = "uploads/images/"
 
@@ -62,7 +66,7 @@ func (p *Pod) PrepareUpload(u *store.User, data []byte) (*store.Upload, error) {
 // SaveUpload stores a prepared picture, within the person's daily
 // allowance, and returns its URL.
 func (p *Pod) SaveUpload(ctx context.Context, up *store.Upload) (string, error) {
-	if err := p.store.AddUpload(ctx, *up, time.Now().Add(-24*time.Hour), UploadsPerDay); err != nil {
+	if err := p.store.AddUpload(ctx, *up, store.UploadLimits{Since: time.Now().Add(-24 * time.Hour), Max: UploadsPerDay, Quota: p.cfg.UploadQuota}); err != nil {
 		return "", err
 	}
 	return p.base + uploadPath + up.Name, nil

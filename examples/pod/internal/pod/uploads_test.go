@@ -284,6 +284,38 @@ func TestUploadAllowance(t *testing.T) {
 	}
 }
 
+// TestUploadQuota: past Config.UploadQuota bytes a person's next picture
+// is refused and not stored; deleting a post with pictures makes room.
+func TestUploadQuota(t *testing.T) {
+	data := pngWithText(t)
+	tp, _ := startPodConfigured(t, t.TempDir(), "127.0.0.1:0", testLogger(t), func(c *Config) { c.UploadQuota = int64(2*len(data) + 10) })
+	_, tok := tp.user(t, "alice")
+	ctx := context.Background()
+	u, _ := tp.store.UserByName(ctx, "alice")
+	var urls []string
+	for i := range 3 {
+		up, err := tp.PrepareUpload(u, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		url, err := tp.SaveUpload(ctx, up)
+		if i < 2 && err != nil {
+			t.Fatalf("upload %d: %v", i+1, err)
+		}
+		if i == 2 && (!errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "MiB this pod keeps")) {
+			t.Fatalf("the upload past the quota: %v", err)
+		}
+		urls = append(urls, url)
+	}
+	var post store.PostView
+	tp.call(t, "POST", "/api/posts", tok, map[string]any{"text": "two pictures", "photos": urls[:2]}, http.StatusCreated, &post)
+	tp.call(t, "DELETE", "/api/posts/"+post.GUID, tok, nil, http.StatusNoContent, nil)
+	up, _ := tp.PrepareUpload(u, data)
+	if _, err := tp.SaveUpload(ctx, up); err != nil {
+		t.Errorf("an upload after deleting the post with two pictures: %v", err)
+	}
+}
+
 // FuzzStripMetadata: the strippers never panic, never grow a file, and
 // what they return from a JPEG has no APP1 segment before its scan.
 func FuzzStripMetadata(f *testing.F) {

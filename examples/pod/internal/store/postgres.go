@@ -311,6 +311,7 @@ CREATE TABLE uploads (
 	content_type TEXT NOT NULL,
 	width        INTEGER NOT NULL,
 	height       INTEGER NOT NULL,
+	size         BIGINT NOT NULL,
 	data         BYTEA NOT NULL,
 	created_at   BIGINT NOT NULL
 );

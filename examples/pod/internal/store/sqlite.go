@@ -339,6 +339,7 @@ CREATE TABLE uploads (
 	content_type TEXT NOT NULL,
 	width        INTEGER NOT NULL,
 	height       INTEGER NOT NULL,
+	size         INTEGER NOT NULL,           -- bytes of data
 	data         BLOB NOT NULL,
 	created_at   INTEGER NOT NULL
 );

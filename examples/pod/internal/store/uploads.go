@@ -19,20 +19,35 @@ type Upload struct {
 	CreatedAt     time.Time
 }
 
-// AddUpload stores u unless its owner has uploaded max pictures or more
-// since the given time (ErrInvalid then: the pod's daily allowance).
-func (s *Store) AddUpload(ctx context.Context, u Upload, since time.Time, max int) error {
+// UploadLimits are what AddUpload holds a person to: at most Max
+// pictures since Since (a day's allowance), and at most Quota bytes of
+// pictures in all.
+type UploadLimits struct {
+	Since time.Time
+	Max   int
+	Quota int64
+}
+
+// AddUpload stores u within its owner's limits (ErrInvalid past them).
+func (s *Store) AddUpload(ctx context.Context, u Upload, l UploadLimits) error {
 	return s.Do(ctx, func(tx *Tx) error {
 		var n int
+		var total int64
 		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM uploads WHERE username = ? AND created_at >= ?`,
-			u.Username, since.UnixMilli()).Scan(&n); err != nil {
+			u.Username, l.Since.UnixMilli()).Scan(&n); err != nil {
 			return err
 		}
-		if n >= max {
-			return fmt.Errorf("%w: you have uploaded as many pictures as a day allows (%d); try again tomorrow", ErrInvalid, max)
+		if n >= l.Max {
+			return fmt.Errorf("%w: you have uploaded as many pictures as a day allows (%d); try again tomorrow", ErrInvalid, l.Max)
 		}
-		_, err := tx.exec(ctx, `INSERT INTO uploads (name, username, content_type, width, height, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			u.Name, u.Username, u.ContentType, u.Width, u.Height, u.Data, u.CreatedAt.UnixMilli())
+		if err := tx.queryRow(ctx, `SELECT COALESCE(SUM(size), 0) FROM uploads WHERE username = ?`, u.Username).Scan(&total); err != nil {
+			return err
+		}
+		if total+int64(len(u.Data)) > l.Quota {
+			return fmt.Errorf("%w: your pictures would take more than the %d MiB this pod keeps for one person; delete posts with pictures first", ErrInvalid, l.Quota>>20)
+		}
+		_, err := tx.exec(ctx, `INSERT INTO uploads (name, username, content_type, width, height, size, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.Name, u.Username, u.ContentType, u.Width, u.Height, len(u.Data), u.Data, u.CreatedAt.UnixMilli())
 		return err
 	})
 }
