@@ -505,14 +505,16 @@ func (p *Pod) apiStopSharing(w http.ResponseWriter, r *http.Request, u *store.Us
 // apiFollowedTags lists the tags the user follows.
 func (p *Pod) apiFollowedTags(w http.ResponseWriter, r *http.Request, u *store.User) {
 	tags, err := p.store.FollowedTags(r.Context(), u.Username)
+	p.writeList(w, r, "tags", tags, err)
+}
+
+// writeList answers {key: list}, or the error.
+func (p *Pod) writeList(w http.ResponseWriter, r *http.Request, key string, list []string, err error) {
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
-	if tags == nil {
-		tags = []string{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tags": tags})
+	writeJSON(w, http.StatusOK, map[string]any{key: list})
 }
 
 // apiFollowTag follows a tag (PUT) or stops following it (DELETE).
@@ -527,14 +529,7 @@ func (p *Pod) apiFollowTag(w http.ResponseWriter, r *http.Request, u *store.User
 // apiIgnored lists the people the user ignores.
 func (p *Pod) apiIgnored(w http.ResponseWriter, r *http.Request, u *store.User) {
 	ids, err := p.store.Ignored(r.Context(), u.Username)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	if ids == nil {
-		ids = []string{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ignored": ids})
+	p.writeList(w, r, "ignored", ids, err)
 }
 
 // apiIgnore ignores a person (PUT) or stops ignoring them (DELETE).

@@ -100,9 +100,6 @@ func (s *Store) ExportUser(ctx context.Context, u *User) (*Export, error) {
 	if x.Ignored, err = s.Ignored(ctx, u.Username); err != nil {
 		return nil, err
 	}
-	if x.Ignored == nil {
-		x.Ignored = []string{}
-	}
 
 	rows, err := s.db.query(ctx, `SELECT guid, type, public, text, root_guid, extra, created_at FROM posts WHERE author = ? ORDER BY created_at, rowid`, u.ID)
 	if err != nil {

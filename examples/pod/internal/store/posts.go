@@ -177,13 +177,15 @@ func Retract(ctx context.Context, tx *Tx, family, guid, author string) error {
 	return err
 }
 
+// strings1 runs a query of one text column and returns its values, an
+// empty (not nil) list when there are none, so that JSON shows [].
 func strings1(ctx context.Context, q Q, query string, args ...any) ([]string, error) {
 	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	out := []string{}
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
@@ -402,9 +404,6 @@ func (s *Store) PostView(ctx context.Context, u *User, guid string) (*PostView, 
 	}
 	if v.Tags, err = strings1(ctx, s.db, `SELECT tag FROM post_tags WHERE post_guid = ? ORDER BY tag`, guid); err != nil {
 		return nil, err
-	}
-	if v.Tags == nil {
-		v.Tags = []string{}
 	}
 	rows, err := s.db.query(ctx, `SELECT guid, type, author, text, created_at FROM interactions
 		WHERE post_guid = ? AND parent_type = 'Post' AND type IN ('Comment', 'Like') AND positive = 1
